@@ -1,0 +1,3 @@
+from burgerfries.cli import main
+
+raise SystemExit(main())

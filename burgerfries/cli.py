@@ -1,0 +1,72 @@
+"""The `burgerfries` command. Each subcommand parses its arguments and calls one library function;
+pipelines/*.py (the MLproject entry points) make the same calls."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _csv_list(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return names or None
+
+
+def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", nargs="?", default="synthetic",
+                        help="a LabelImg folder, or 'synthetic' for the built-in burger/fries scenes (default)")
+    parser.add_argument("--out", type=Path, default=Path("data/prepared"), help="output folder (default data/prepared)")
+    parser.add_argument("--classes", default=None, help="comma-separated class names, in label-map order; "
+                                                        "objects of other classes are dropped and reported")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and of the synthetic scenes")
+    parser.add_argument("--num-images", type=int, default=63, help="synthetic scenes to draw (default 63)")
+    parser.add_argument("--eval-fraction", type=float, default=0.2, help="share of images for eval (default 0.2)")
+    parser.add_argument("--resplit", action="store_true",
+                        help="ignore train/ and test|eval|val/ folders and split by --seed instead")
+    parser.add_argument("--strict", action="store_true", help="exit non-zero if anything was repaired or skipped")
+
+
+def data_prep_command(args: argparse.Namespace) -> int:
+    from burgerfries.data.prepare import StrictModeError
+    from burgerfries.data_prep import run_data_prep
+
+    try:
+        prepared = run_data_prep(args.source, args.out, _csv_list(args.classes), args.seed, args.num_images,
+                                 args.eval_fraction, args.strict, keep_folder_split=not args.resplit)
+    except StrictModeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as error:
+        print(f"data_prep: {error}", file=sys.stderr)
+        return 1
+    summary = prepared.summary
+    report = prepared.ingest.report
+    print(f"classes: {', '.join(summary['classes'])}")
+    print(f"images: {summary['num_images']['train']} train, {summary['num_images']['eval']} eval "
+          f"({sum(summary['num_negative_images'].values())} without objects); {summary['num_skipped']} skipped")
+    print(f"problems: {report.summary()}" + (f" — see {prepared.out / 'skip_report.csv'}" if len(report) else ""))
+    lines = report.itemised().splitlines()
+    for line in lines[:20]:
+        print(line)
+    if len(lines) > 20:
+        print(f"  … {len(lines) - 20} more in skip_report.csv")
+    print(f"dataset hash: {summary['hash']}")
+    print(prepared.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_prep = commands.add_parser("data-prep", help="LabelImg folder or synthetic scenes → TFRecords + label map")
+    add_data_prep_arguments(data_prep)
+    data_prep.set_defaults(handler=data_prep_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

@@ -1,0 +1,1 @@
+"""Data: LabelImg/VOC reading and repair, synthetic scenes, the OD-API TFRecord schema, splits."""

@@ -1,0 +1,116 @@
+"""data_prep without tracking: source → ingest → split → TFRecords, label map, dataset.json.
+
+Kept free of MLflow so tests and other callers (the sweep's default data step) can use it as a
+function; `burgerfries.data_prep` adds the tracked run around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from burgerfries.data.contact_sheet import draw_contact_sheet
+from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
+from burgerfries.data.label_map import write_label_map
+from burgerfries.data.split import split_samples
+from burgerfries.data.synthetic import CLASSES as SYNTHETIC_CLASSES
+from burgerfries.data.synthetic import write_synthetic_dataset
+from burgerfries.data.tfrecord import write_records
+
+SYNTHETIC = "synthetic"
+
+
+class StrictModeError(RuntimeError):
+    """--strict and the skip report is not empty."""
+
+
+@dataclass
+class PreparedDataset:
+    out: Path
+    summary: dict  # the content of dataset.json
+    ingest: IngestResult
+
+    @property
+    def train_record(self) -> Path:
+        return self.out / "train.record"
+
+    @property
+    def eval_record(self) -> Path:
+        return self.out / "eval.record"
+
+    @property
+    def label_map(self) -> Path:
+        return self.out / "label_map.pbtxt"
+
+
+def dataset_hash(splits: dict[str, list[Sample]], classes: list[str]) -> str:
+    """A content hash of what training sees: pixels, boxes, labels, split and class order.
+
+    File names are left out, so renaming a folder does not change the hash; a moved box does.
+    """
+    digest = hashlib.sha256(json.dumps(classes).encode())
+    for split in ("train", "eval"):
+        for sample in sorted(splits[split], key=lambda s: s.content_sha256):
+            boxes = [(b.name, round(b.xmin, 6), round(b.ymin, 6), round(b.xmax, 6), round(b.ymax, 6), b.difficult)
+                     for b in sample.objects]
+            digest.update(f"{split}|{sample.content_sha256}|{boxes}".encode())
+    return digest.hexdigest()
+
+
+def _describe(splits: dict[str, list[Sample]], ingest: IngestResult, source: str, seed: int,
+              eval_fraction: float) -> dict:
+    per_class = {split: Counter(b.name for s in samples for b in s.objects) for split, samples in splits.items()}
+    return {
+        "source": source,
+        "seed": seed,
+        "eval_fraction": eval_fraction,
+        "classes": ingest.classes,
+        "num_images": {split: len(samples) for split, samples in splits.items()},
+        "num_objects": {split: {c: per_class[split].get(c, 0) for c in ingest.classes} for split in splits},
+        "num_negative_images": {split: sum(1 for s in samples if not s.objects) for split, samples in splits.items()},
+        "num_skipped": len(ingest.report.skipped_files),
+        "num_problems": len(ingest.report),
+        "hash": dataset_hash(splits, ingest.classes),
+        "files": [
+            {"file": s.rel_path, "split": split, "width": s.width, "height": s.height,
+             "objects": dict(Counter(b.name for b in s.objects)), "distractors": len(s.distractors),
+             "sha256": s.content_sha256}
+            for split, samples in splits.items() for s in samples
+        ],
+    }
+
+
+def prepare_dataset(source: str | Path, out: Path, classes: list[str] | None = None, seed: int = 0,
+                    num_images: int = 63, eval_fraction: float = 0.2, strict: bool = False,
+                    keep_folder_split: bool = True, progress: bool = True) -> PreparedDataset:
+    """Build the training-ready folder; raise StrictModeError (after writing the skip report)
+    when `strict` and anything had to be repaired, dropped or skipped."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if str(source) == SYNTHETIC:
+        folder = write_synthetic_dataset(out / "synthetic_source", num_images, seed, progress)
+        classes = classes or list(SYNTHETIC_CLASSES)
+    else:
+        folder = Path(source)
+    ingest = ingest_folder(folder, classes, progress)
+    ingest.report.write_csv(out / "skip_report.csv")
+    if strict and len(ingest.report):
+        raise StrictModeError(f"--strict: {ingest.report.summary()} (see {out / 'skip_report.csv'})\n"
+                              + ingest.report.itemised())
+    if not ingest.samples:
+        raise ValueError(f"{folder}: no usable image/XML pairs — see {out / 'skip_report.csv'}")
+    if not ingest.classes:
+        raise ValueError(f"{folder}: no labelled objects in any XML file — see {out / 'skip_report.csv'}")
+
+    splits = split_samples(ingest.samples, eval_fraction, seed, keep_folder_split)
+    class_ids = {name: index for index, name in enumerate(ingest.classes, start=1)}
+    write_records(out / "train.record", splits["train"], class_ids)
+    write_records(out / "eval.record", splits["eval"], class_ids)
+    write_label_map(out / "label_map.pbtxt", ingest.classes)
+    summary = _describe(splits, ingest, str(source), seed, eval_fraction)
+    (out / "dataset.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    draw_contact_sheet(splits["train"] + splits["eval"], ingest.classes, out / "contact_sheet.png")
+    return PreparedDataset(out, summary, ingest)
