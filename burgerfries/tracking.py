@@ -49,10 +49,23 @@ def tracked_run(experiment: str | None = None, run_name: str | None = None, tags
 
 
 def log_params(params: Mapping[str, object], run_id: str | None = None) -> None:
-    """Log many params in few calls; values longer than MLflow accepts are cut, not refused."""
+    """Log many params in few calls; values longer than MLflow accepts are cut, not refused.
+
+    Under `mlflow run` the entry point's parameters are already logged as the user typed them
+    (`out=data/prepared`); MLflow refuses to change a param, so a value we resolved differently
+    (`/abs/data/prepared`) goes under `<key>.resolved` instead.
+    """
     client = mlflow.MlflowClient()
     run_id = run_id or mlflow.active_run().info.run_id
-    items = [Param(str(k), str(v)[:MAX_PARAM_LENGTH]) for k, v in params.items()]
+    existing = client.get_run(run_id).data.params
+    items = []
+    for key, value in params.items():
+        key, text = str(key), str(value)[:MAX_PARAM_LENGTH]
+        if key in existing:
+            if existing[key] == text:
+                continue
+            key = f"{key}.resolved"
+        items.append(Param(key, text))
     for start in range(0, len(items), MAX_BATCH_PARAMS):
         client.log_batch(run_id, params=items[start:start + MAX_BATCH_PARAMS], synchronous=True)
 
