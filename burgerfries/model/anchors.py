@@ -1,0 +1,86 @@
+"""Anchor generation in the OD API's order: for each feature map, row by row, column by column,
+then the per-location anchor specs — the order the box-predictor heads' outputs are reshaped in,
+so a checkpoint's heads line up with these anchors.
+
+All anchors are normalised (ymin, xmin, ymax, xmax) and not clipped, as in the OD API.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tile_anchors(grid_height: int, grid_width: int, heights: np.ndarray, widths: np.ndarray,
+                 stride: tuple[float, float], offset: tuple[float, float]) -> np.ndarray:
+    y_centers = np.arange(grid_height, dtype=np.float64) * stride[0] + offset[0]
+    x_centers = np.arange(grid_width, dtype=np.float64) * stride[1] + offset[1]
+    yc = np.repeat(y_centers, grid_width * len(heights))
+    xc = np.tile(np.repeat(x_centers, len(heights)), grid_height)
+    h = np.tile(heights, grid_height * grid_width)
+    w = np.tile(widths, grid_height * grid_width)
+    return np.stack([yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2], axis=1)
+
+
+def ssd_box_specs(num_layers: int, min_scale: float, max_scale: float, aspect_ratios: list[float],
+                  reduce_boxes_in_lowest_layer: bool = True, interpolated_scale_aspect_ratio: float = 1.0
+                  ) -> list[list[tuple[float, float]]]:
+    """(scale, aspect ratio) per anchor per layer, as `ssd_anchor_generator` defines them."""
+    scales = [min_scale + (max_scale - min_scale) * i / (num_layers - 1) for i in range(num_layers)] + [1.0]
+    specs = []
+    for layer in range(num_layers):
+        scale, scale_next = scales[layer], scales[layer + 1]
+        if layer == 0 and reduce_boxes_in_lowest_layer:
+            layer_specs = [(0.1, 1.0), (scale, 2.0), (scale, 0.5)]
+        else:
+            layer_specs = [(scale, ratio) for ratio in aspect_ratios]
+            if interpolated_scale_aspect_ratio > 0.0:
+                layer_specs.append((float(np.sqrt(scale * scale_next)), interpolated_scale_aspect_ratio))
+        specs.append(layer_specs)
+    return specs
+
+
+def ssd_anchors(feature_map_shapes: list[tuple[int, int]], num_layers: int, min_scale: float, max_scale: float,
+                aspect_ratios: list[float], reduce_boxes_in_lowest_layer: bool = True,
+                interpolated_scale_aspect_ratio: float = 1.0) -> np.ndarray:
+    """Anchors of SSD-MobileNet-v2 (`ssd_anchor_generator` on a square image)."""
+    specs = ssd_box_specs(num_layers, min_scale, max_scale, aspect_ratios, reduce_boxes_in_lowest_layer,
+                          interpolated_scale_aspect_ratio)
+    grids = []
+    for (height, width), layer_specs in zip(feature_map_shapes, specs):
+        scales = np.array([s for s, _ in layer_specs])
+        ratio_sqrts = np.sqrt(np.array([r for _, r in layer_specs]))
+        stride = (1.0 / height, 1.0 / width)
+        grids.append(tile_anchors(height, width, scales / ratio_sqrts, scales * ratio_sqrts, stride,
+                                  (0.5 * stride[0], 0.5 * stride[1])))
+    return np.concatenate(grids).astype(np.float32)
+
+
+def ssd_anchors_per_location(num_layers: int, aspect_ratios: list[float], reduce_boxes_in_lowest_layer: bool = True,
+                             interpolated_scale_aspect_ratio: float = 1.0) -> list[int]:
+    specs = ssd_box_specs(num_layers, 0.2, 0.95, aspect_ratios, reduce_boxes_in_lowest_layer,
+                          interpolated_scale_aspect_ratio)
+    return [len(layer) for layer in specs]
+
+
+def multiscale_anchors(feature_map_shapes: list[tuple[int, int]], image_height: int, image_width: int,
+                       min_level: int, max_level: int, anchor_scale: float, aspect_ratios: list[float],
+                       scales_per_octave: int) -> np.ndarray:
+    """Anchors of SSD-MobileNet-v2-FPNLite (`multiscale_anchor_generator`).
+
+    The OD API offsets a level's centres by half a stride only when the image size is a multiple
+    of that stride; at 320 px level 7 (stride 128) therefore starts at 0 — reproduced here.
+    """
+    octave_scales = np.array([2.0 ** (i / scales_per_octave) for i in range(scales_per_octave)])
+    ratios = np.asarray(aspect_ratios, dtype=np.float64)
+    # order per location: for each aspect ratio, for each scale
+    scales = np.tile(octave_scales, len(ratios))
+    ratio_sqrts = np.repeat(np.sqrt(ratios), len(octave_scales))
+    grids = []
+    for level, (height, width) in zip(range(min_level, max_level + 1), feature_map_shapes):
+        stride = 2.0 ** level
+        base = stride * anchor_scale
+        offset = (stride / 2.0 if image_height % stride == 0 else 0.0, stride / 2.0 if image_width % stride == 0 else 0.0)
+        pixels = tile_anchors(height, width, scales / ratio_sqrts * base, scales * ratio_sqrts * base,
+                              (stride, stride), offset)
+        grids.append(pixels / np.array([image_height, image_width, image_height, image_width]))
+    return np.concatenate(grids).astype(np.float32)

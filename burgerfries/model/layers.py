@@ -1,0 +1,67 @@
+"""Conv/BN/activation builders from OD-API `conv_hyperparams`, shared by backbone, necks and heads.
+
+Slim's l2_regularizer(w) is w·Σx²/2 while Keras' L2(w) is w·Σx², so the OD API's Keras
+hyperparams builder passes w/2 to keep the config's meaning; we do the same so regularization
+losses match the OD API's for the same config.
+"""
+
+from __future__ import annotations
+
+import keras
+
+
+def initializer(hyperparams: dict) -> keras.initializers.Initializer:
+    spec = hyperparams.get("initializer", {})
+    if "truncated_normal_initializer" in spec:
+        params = spec["truncated_normal_initializer"]
+        return keras.initializers.TruncatedNormal(params.get("mean", 0.0), params.get("stddev", 1.0))
+    if "random_normal_initializer" in spec:
+        params = spec["random_normal_initializer"]
+        return keras.initializers.RandomNormal(params.get("mean", 0.0), params.get("stddev", 1.0))
+    return keras.initializers.GlorotUniform()
+
+
+def regularizer(hyperparams: dict) -> keras.regularizers.Regularizer | None:
+    weight = hyperparams.get("regularizer", {}).get("l2_regularizer", {}).get("weight")
+    return keras.regularizers.L2(float(weight) * 0.5) if weight else None
+
+
+def conv(hyperparams: dict, filters: int, kernel_size: int, strides: int = 1, name: str | None = None,
+         use_bias: bool = False, bias_initializer: keras.initializers.Initializer | str = "zeros") -> keras.layers.Conv2D:
+    return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
+                               kernel_initializer=initializer(hyperparams), kernel_regularizer=regularizer(hyperparams),
+                               bias_initializer=bias_initializer, name=name)
+
+
+def separable_conv(hyperparams: dict, filters: int, kernel_size: int, strides: int = 1, name: str | None = None,
+                   use_bias: bool = False, bias_initializer: keras.initializers.Initializer | str = "zeros"
+                   ) -> keras.layers.SeparableConv2D:
+    return keras.layers.SeparableConv2D(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
+                                        depthwise_initializer=initializer(hyperparams),
+                                        pointwise_initializer=initializer(hyperparams),
+                                        depthwise_regularizer=regularizer(hyperparams),
+                                        pointwise_regularizer=regularizer(hyperparams),
+                                        bias_initializer=bias_initializer, name=name)
+
+
+def depthwise_conv(hyperparams: dict, strides: int, name: str) -> keras.layers.DepthwiseConv2D:
+    return keras.layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False,
+                                        depthwise_initializer=initializer(hyperparams),
+                                        depthwise_regularizer=regularizer(hyperparams), name=name)
+
+
+def batch_norm(hyperparams: dict, name: str | None = None) -> keras.layers.BatchNormalization:
+    params = hyperparams.get("batch_norm", {})
+    return keras.layers.BatchNormalization(momentum=params.get("decay", 0.999), epsilon=params.get("epsilon", 0.001),
+                                           center=params.get("center", True), scale=params.get("scale", True), name=name)
+
+
+def activation(hyperparams: dict, name: str | None = None) -> keras.layers.Layer:
+    kind = hyperparams.get("activation", "RELU_6")
+    if kind == "RELU_6":
+        return keras.layers.ReLU(6.0, name=name)
+    if kind == "RELU":
+        return keras.layers.ReLU(name=name)
+    if kind == "SWISH":
+        return keras.layers.Activation("swish", name=name)
+    return keras.layers.Activation("linear", name=name)
