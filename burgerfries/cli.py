@@ -58,12 +58,73 @@ def data_prep_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"--set expects FIELD=VALUE (dotted OD-API field names), got {pair!r}")
+        key, value = pair.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from burgerfries.model import MODEL_NAMES
+    from burgerfries.model.config import PROFILES
+
+    parser.add_argument("--data", type=Path, required=True, help="a data_prep output folder")
+    parser.add_argument("--model", choices=MODEL_NAMES, default=MODEL_NAMES[0])
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--learning-rate", type=float, default=0.04, help="learning_rate_base of the cosine schedule")
+    parser.add_argument("--classification-weight", type=float, default=1.0)
+    parser.add_argument("--localization-weight", type=float, default=1.0)
+    parser.add_argument("--num-steps", type=int, default=None, help="default (or 0): the profile's")
+    parser.add_argument("--profile", choices=list(PROFILES), default="full",
+                        help="full: zoo sizes (GPU scale); smoke: 160 px, depth 0.35 (CPU); tiny: tests")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights", type=lambda text: Path(text) if text else None, default=None,
+                        help="initial weights: a .weights.h5 file or a checkpoint (prefix or folder) of an earlier run")
+    parser.add_argument("--checkpoint-every", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (always at the last step)")
+    parser.add_argument("--run-id", default=None, help="resume this run from its latest checkpoint")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any config field, e.g. model.ssd.loss.classification_loss.weighted_sigmoid_focal.gamma=1.5")
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from burgerfries.training.train import TrainSettings, train
+
+    settings = TrainSettings(
+        data=args.data, model=args.model, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        classification_weight=args.classification_weight, localization_weight=args.localization_weight,
+        num_steps=args.num_steps or None, profile=args.profile, seed=args.seed, weights=args.weights,
+        checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, overrides=_overrides(args.overrides))
+    try:
+        result = train(settings, evaluator=_default_evaluator(args.data), run_id=args.run_id)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        print(f"train: {error}", file=sys.stderr)
+        return 1
+    losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
+    print(f"step {result.step}: {losses}")
+    print(result.run_id)
+    return 0
+
+
+def _default_evaluator(data: Path):
+    from burgerfries.evaluate import Evaluation
+
+    return Evaluation(data)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     data_prep = commands.add_parser("data-prep", help="LabelImg folder or synthetic scenes → TFRecords + label map")
     add_data_prep_arguments(data_prep)
     data_prep.set_defaults(handler=data_prep_command)
+    train_parser = commands.add_parser("train", help="train one configuration, tracked in MLflow")
+    add_train_arguments(train_parser)
+    train_parser.set_defaults(handler=train_command)
     return parser
 
 

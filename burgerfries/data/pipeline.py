@@ -1,0 +1,99 @@
+"""tf.data input for training and evaluation: parse → cache → (shuffle, augment) → resize →
+[−1, 1] → pad boxes to a fixed count → batch → prefetch.
+
+Ground truth is padded to a fixed number of boxes per image (the dataset's maximum, at most
+max_number_of_boxes) with a `valid` mask, so every batch has the same shapes and the training
+step compiles once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tensorflow as tf
+
+from burgerfries.data.augment import augment
+from burgerfries.data.tfrecord import parse_example
+
+CACHE_SCALE = 2  # cached images are shrunk to at most twice the model input: crops stay sharp
+
+
+class DataError(ValueError):
+    """A record file that cannot feed training; the message names it."""
+
+
+def max_boxes_in(record: Path) -> int:
+    count = 0
+    for raw in tf.data.TFRecordDataset(str(record)):
+        count = max(count, int(tf.shape(parse_example(raw)["labels"])[0]))
+    return count
+
+
+def check_record(record: Path, split: str) -> int:
+    if not Path(record).is_file():
+        raise DataError(f"{record}: not found — run data_prep first (burgerfries data-prep --out DIR)")
+    count = sum(1 for _ in tf.data.TFRecordDataset(str(record)))
+    if count == 0:
+        raise DataError(f"{record}: 0 examples — did data_prep skip everything? see skip_report.csv")
+    return count
+
+
+def _decoded(record: Path, image_size: tuple[int, int]) -> tf.data.Dataset:
+    limit = (image_size[0] * CACHE_SCALE, image_size[1] * CACHE_SCALE)
+
+    def parse(raw: tf.Tensor) -> dict[str, tf.Tensor]:
+        example = parse_example(raw)
+        image = example["image"]
+        shape = tf.cast(tf.shape(image)[:2], tf.float32)
+        scale = tf.minimum(1.0, tf.reduce_min(tf.constant(limit, tf.float32) / shape))
+        if_large = tf.cast(tf.image.resize(image, tf.cast(shape * scale, tf.int32), antialias=True), tf.uint8)
+        image = tf.cond(scale < 1.0, lambda: if_large, lambda: image)
+        return {"image": image, "boxes": example["boxes"], "labels": example["labels"],
+                "source_id": example["source_id"], "height": example["height"], "width": example["width"]}
+
+    return tf.data.TFRecordDataset(str(record)).map(parse, num_parallel_calls=tf.data.AUTOTUNE).cache()
+
+
+def _finish(image: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, keep: tf.Tensor, image_size: tuple[int, int],
+            max_boxes: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    resized = tf.image.resize(tf.cast(image, tf.float32), image_size, method="bilinear") * (2.0 / 255.0) - 1.0
+    order = tf.argsort(tf.cast(~keep, tf.int32), stable=True)  # kept boxes first
+    boxes, labels, keep = tf.gather(boxes, order), tf.gather(labels, order), tf.gather(keep, order)
+    count = tf.minimum(tf.shape(boxes)[0], max_boxes)
+    pad = max_boxes - count
+    boxes = tf.pad(boxes[:count], [[0, pad], [0, 0]])
+    labels = tf.pad(labels[:count], [[0, pad]])
+    valid = tf.pad(keep[:count], [[0, pad]])
+    boxes.set_shape([max_boxes, 4])
+    labels.set_shape([max_boxes])
+    valid.set_shape([max_boxes])
+    return resized, boxes, labels, valid
+
+
+def train_dataset(record: Path, image_size: tuple[int, int], batch_size: int, augmentation: list[dict], seed: int,
+                  max_boxes: int) -> tf.data.Dataset:
+    """Endless shuffled, augmented batches of (images, boxes, labels, valid)."""
+    seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
+
+    def prepare(example: dict[str, tf.Tensor], example_seed: tf.Tensor):
+        keep = tf.ones_like(example["labels"], tf.bool)
+        image, boxes, keep = augment(example["image"], example["boxes"], keep, example_seed, augmentation)
+        return _finish(image, boxes, example["labels"], keep, image_size, max_boxes)
+
+    decoded = _decoded(record, image_size).shuffle(512, seed=seed, reshuffle_each_iteration=True).repeat()
+    return (tf.data.Dataset.zip((decoded, seeds))
+            .map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def eval_dataset(record: Path, image_size: tuple[int, int], batch_size: int, max_boxes: int) -> tf.data.Dataset:
+    """One pass, no augmentation: (images, boxes, labels, valid, source_id, original height, width)."""
+
+    def prepare(example: dict[str, tf.Tensor]):
+        keep = tf.ones_like(example["labels"], tf.bool)
+        images, boxes, labels, valid = _finish(example["image"], example["boxes"], example["labels"], keep,
+                                               image_size, max_boxes)
+        return images, boxes, labels, valid, example["source_id"], example["height"], example["width"]
+
+    return _decoded(record, image_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(2)

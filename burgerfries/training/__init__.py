@@ -1,0 +1,1 @@
+"""Training: the learning-rate schedule, the step, the loop with checkpoints and tracking."""

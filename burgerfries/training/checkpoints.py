@@ -1,0 +1,69 @@
+"""Checkpoints of a run (model + optimizer + step) and loading initial weights.
+
+A run's checkpoints live in `<checkpoint_root>/<run_id>/`, so re-running the same run id
+resumes at the step it reached; the last checkpoint is also logged to MLflow so that evaluate
+and export can work from the tracking store alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+DEFAULT_CHECKPOINT_ROOT = Path("checkpoints")
+
+
+class WeightsError(ValueError):
+    """Initial weights that cannot be loaded; the message names the file and why."""
+
+
+def make_checkpoint(model: keras.Model, optimizer: keras.optimizers.Optimizer | None, step: tf.Variable) -> tf.train.Checkpoint:
+    parts = {"model": model, "step": step}
+    if optimizer is not None:
+        parts["optimizer"] = optimizer
+    return tf.train.Checkpoint(**parts)
+
+
+def resolve_checkpoint(path: Path) -> str:
+    """A checkpoint prefix from a prefix, a folder with a `checkpoint` index file, or a folder
+    holding such a folder (a run's artifact directory)."""
+    path = Path(path)
+    if path.is_dir():
+        for folder in (path, path / "checkpoint", path / "checkpoints"):
+            latest = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
+            if latest:
+                return latest
+        raise WeightsError(f"{path}: folder holds no TensorFlow checkpoint (no 'checkpoint' index file)")
+    if Path(f"{path}.index").is_file():
+        return str(path)
+    raise WeightsError(f"{path}: not found (expected a .weights.h5 file, a checkpoint prefix or a checkpoint folder)")
+
+
+def load_initial_weights(model: keras.Model, path: Path) -> str:
+    """Load a Keras weights file or one of our checkpoints into `model` (fine-tuning start).
+
+    Returns a one-line description for the logs. Loading requires every model variable to be
+    restored, so a checkpoint of the other architecture or class count is refused, not half-used.
+    """
+    path = Path(path)
+    if path.suffix == ".h5" or path.name.endswith(".weights.h5"):
+        if not path.is_file():
+            raise WeightsError(f"{path}: not found")
+        try:
+            model.load_weights(str(path))
+        except (ValueError, OSError) as error:
+            raise WeightsError(f"{path}: does not fit model {model.name} ({error})") from error
+        return f"Keras weights {path}"
+    prefix = resolve_checkpoint(path)
+    variable_names = {name for name, _ in tf.train.list_variables(prefix)}
+    if not any(name.startswith("model/") for name in variable_names):
+        raise WeightsError(f"{prefix}: not a burgerfries checkpoint (no 'model/' variables)")
+    status = tf.train.Checkpoint(model=model).restore(prefix)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as error:
+        raise WeightsError(f"{prefix}: does not fit model {model.name}: {str(error)[:300]}") from error
+    status.expect_partial()  # the optimizer slots and step of the old run are not wanted
+    return f"checkpoint {prefix}"
