@@ -46,10 +46,23 @@ def set_value(config: dict, dotted: str, value: Any) -> None:
         node = node[part]
     if not isinstance(node, dict) or parts[-1] not in node:
         raise KeyError(f"config has no field {dotted!r}")
-    old = node[parts[-1]]
-    if isinstance(value, str) and not isinstance(old, str):
-        value = yaml.safe_load(value)
-    node[parts[-1]] = value
+    node[parts[-1]] = _coerce(value, node[parts[-1]], dotted)
+
+
+def _coerce(value: Any, old: Any, dotted: str) -> Any:
+    """Command-line strings take the type of the field they replace."""
+    if not isinstance(value, str) or isinstance(old, str):
+        return value
+    try:
+        if isinstance(old, bool):
+            return {"true": True, "false": False}[value.strip().lower()]
+        if isinstance(old, int):
+            return int(value)
+        if isinstance(old, float):
+            return float(value)
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"{dotted}={value!r}: expected a {type(old).__name__}") from error
+    return yaml.safe_load(value)
 
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -91,6 +104,10 @@ def build_config(model: str, profile: str = "full", num_classes: int = 2, batch_
     if batch_size is not None:
         train["batch_size"] = int(batch_size)
     if learning_rate is not None:
+        # The OD API refuses a base below the warm-up rate (FPNLite warms up from 0.026666, and the
+        # study tries 0.026); keep the config's warm-up/base ratio instead of failing.
+        if float(learning_rate) < cosine["warmup_learning_rate"]:
+            cosine["warmup_learning_rate"] = float(learning_rate) * cosine["warmup_learning_rate"] / cosine["learning_rate_base"]
         cosine["learning_rate_base"] = float(learning_rate)
     if classification_weight is not None:
         ssd["loss"]["classification_weight"] = float(classification_weight)

@@ -60,10 +60,10 @@ def load_initial_weights(model: keras.Model, path: Path) -> str:
     variable_names = {name for name, _ in tf.train.list_variables(prefix)}
     if not any(name.startswith("model/") for name in variable_names):
         raise WeightsError(f"{prefix}: not a burgerfries checkpoint (no 'model/' variables)")
-    status = tf.train.Checkpoint(model=model).restore(prefix)
     try:
+        status = tf.train.Checkpoint(model=model).restore(prefix)
         status.assert_existing_objects_matched()
-    except AssertionError as error:
+    except (AssertionError, ValueError) as error:
         raise WeightsError(f"{prefix}: does not fit model {model.name}: {str(error)[:300]}") from error
     status.expect_partial()  # the optimizer slots and step of the old run are not wanted
     return f"checkpoint {prefix}"
