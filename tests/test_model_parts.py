@@ -139,3 +139,30 @@ def test_config_profiles_and_overrides():
         build_config("ssd_mobilenet_v2_320x320", overrides={"model.ssd.loss.classification_loss.weighted_sigmoid_focal.gama": 1})
     with pytest.raises(ValueError, match="unknown model"):
         build_config("yolo")
+
+
+def test_fused_batch_norm_matches_keras():
+    from burgerfries.model.layers import FusedBatchNorm
+
+    x = tf.random.stateless_normal([4, 5, 5, 3], seed=[1, 2]) * 3.0 + 1.0
+    fused, plain = FusedBatchNorm(momentum=0.9), keras_bn(momentum=0.9)
+    for layer in (fused, plain):
+        layer.build(x.shape)
+        layer.gamma.assign([1.5, 0.5, 2.0])
+        layer.beta.assign([0.1, -0.2, 0.3])
+    np.testing.assert_allclose(fused(x, training=True).numpy(), plain(x, training=True).numpy(), atol=1e-4)
+    n = 4 * 5 * 5  # Keras 2 / OD API update the moving variance with the unbiased batch variance
+    expected_variance = 0.9 + 0.1 * tf.math.reduce_variance(x, axis=[0, 1, 2]).numpy() * n / (n - 1)
+    np.testing.assert_allclose(fused.moving_variance.numpy(), expected_variance, rtol=1e-4)
+    np.testing.assert_allclose(fused.moving_mean.numpy(), plain.moving_mean.numpy(), atol=1e-5)
+    np.testing.assert_allclose(fused(x, training=False).numpy(), keras_inference(fused, x), atol=1e-4)
+
+
+def keras_bn(momentum):
+    import keras
+
+    return keras.layers.BatchNormalization(momentum=momentum)
+
+
+def keras_inference(layer, x):
+    return ((x - layer.moving_mean) / tf.sqrt(layer.moving_variance + layer.epsilon) * layer.gamma + layer.beta).numpy()

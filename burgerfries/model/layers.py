@@ -8,6 +8,7 @@ losses match the OD API's for the same config.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 
 def initializer(hyperparams: dict) -> keras.initializers.Initializer:
@@ -50,9 +51,34 @@ def depthwise_conv(hyperparams: dict, strides: int, name: str) -> keras.layers.D
                                         depthwise_regularizer=regularizer(hyperparams), name=name)
 
 
+class FusedBatchNorm(keras.layers.BatchNormalization):
+    """Keras 3's BatchNormalization computed with TensorFlow's fused kernel.
+
+    Keras 3 normalises with separate moments/normalise ops; on a 2-core CPU the fused kernel
+    (what Keras 2 and so the OD API used) makes a whole SSD training step 1.7x faster
+    (bench/RESULTS.md). It also updates the moving variance with the unbiased batch variance, as
+    Keras 2 did. Same variables, same names: checkpoints are interchangeable with the plain layer.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if len(inputs.shape) != 4 or self.axis not in (-1, 3) or not self.center or not self.scale:
+            return super().call(inputs, training=training, mask=mask)
+        if training and self.trainable:
+            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                inputs, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
+            decay = self.momentum
+            self.moving_mean.assign(self.moving_mean * decay + mean * (1.0 - decay))
+            self.moving_variance.assign(self.moving_variance * decay + variance * (1.0 - decay))
+            return outputs
+        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            inputs, self.gamma, self.beta, mean=self.moving_mean, variance=self.moving_variance,
+            epsilon=self.epsilon, is_training=False)
+        return outputs
+
+
 def batch_norm(hyperparams: dict, name: str | None = None) -> keras.layers.BatchNormalization:
     params = hyperparams.get("batch_norm", {})
-    return keras.layers.BatchNormalization(momentum=params.get("decay", 0.999), epsilon=params.get("epsilon", 0.001),
+    return FusedBatchNorm(momentum=params.get("decay", 0.999), epsilon=params.get("epsilon", 0.001),
                                            center=params.get("center", True), scale=params.get("scale", True), name=name)
 
 
