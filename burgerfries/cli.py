@@ -116,6 +116,23 @@ def _default_evaluator(data: Path):
     return Evaluation(data)
 
 
+def evaluate_command(args: argparse.Namespace) -> int:
+    from burgerfries.evaluate import evaluate_run
+    from burgerfries.trained_run import RunError
+
+    try:
+        target, step, metrics = evaluate_run(args.run_id, args.data, args.step, args.new_run)
+    except (RunError, FileNotFoundError, ValueError) as error:
+        print(f"evaluate: {error}", file=sys.stderr)
+        return 1
+    for key in ("eval/mAP_50", "eval/mAP", "eval/AR_1", "eval/AR_10", "eval/AR_100", "eval/loss_total",
+                "eval/wrong_detections"):
+        print(f"{key}: {metrics[key]:.4f}")
+    print(f"step {step} logged to run {target}")
+    print(target)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser = commands.add_parser("train", help="train one configuration, tracked in MLflow")
     add_train_arguments(train_parser)
     train_parser.set_defaults(handler=train_command)
+    evaluate = commands.add_parser("evaluate", help="evaluate a run's checkpoint on a data folder")
+    evaluate.add_argument("--run-id", required=True)
+    evaluate.add_argument("--data", type=Path, required=True, help="a data_prep output folder (its eval.record)")
+    evaluate.add_argument("--step", type=int, default=None, help="checkpoint step (default: the latest)")
+    evaluate.add_argument("--new-run", action="store_true", help="log to a new run linked by tag evaluated_run_id")
+    evaluate.set_defaults(handler=evaluate_command)
     return parser
 
 

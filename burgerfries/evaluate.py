@@ -191,6 +191,7 @@ class Evaluation:
         self.truths = read_ground_truth(self.record, keep_images=num_images)
         self.max_boxes = max(1, max(len(t.labels) for t in self.truths))
         self._eval_steps: dict[int, object] = {}
+        self.last_detections: list[dict[str, np.ndarray]] = []
 
     def predict(self, detector: Detector) -> tuple[dict[str, float], list[dict[str, np.ndarray]]]:
         """Mean per-image eval losses and per-image detections (normalised boxes)."""
@@ -213,6 +214,7 @@ class Evaluation:
 
     def __call__(self, detector: Detector, step: int, final: bool = False) -> dict[str, float]:
         losses, detections = self.predict(detector)
+        self.last_detections = detections
         metrics = {**losses, **coco_metrics(self.truths, detections, self.class_names),
                    **wrong_detections(self.truths, detections, self.class_names, self.score_threshold)}
         if final:
@@ -228,3 +230,34 @@ class Evaluation:
             name = Path(truth.source_id).stem.replace(" ", "_")
             mlflow.log_image(side_by_side(truth, found, self.class_names, self.score_threshold),
                              f"eval_images/step_{step}/{name}.png")
+
+
+def evaluate_run(run_id: str, data: Path, step: int | None = None, new_run: bool = False) -> tuple[str, int, dict[str, float]]:
+    """Evaluate a training run's checkpoint on `data` and log `eval/*` at the checkpoint's step —
+    into that run, or (new_run) into a new run tagged with `evaluated_run_id`."""
+    import time
+
+    import mlflow
+
+    from burgerfries.tracking import MetricBuffer, configure_tracking, tracked_run
+    from burgerfries.trained_run import load_trained_run
+
+    configure_tracking()
+    trained = load_trained_run(run_id, step)
+    evaluation = Evaluation(data)
+    started = time.perf_counter()
+    metrics = evaluation(trained.detector, trained.step)
+    metrics["eval/seconds"] = time.perf_counter() - started
+    if new_run:
+        with tracked_run("evaluate", run_name=f"evaluate {run_id[:8]} step {trained.step}",
+                         tags={"evaluated_run_id": run_id, "data": str(Path(data).resolve())}) as run:
+            target = run.info.run_id
+            evaluation.log_images(evaluation.last_detections, trained.step)
+            with MetricBuffer(target) as buffer:
+                buffer.log(metrics, trained.step)
+    else:
+        target = run_id
+        with MetricBuffer(target) as buffer:
+            buffer.log(metrics, trained.step)
+        mlflow.MlflowClient().set_tag(run_id, "last_evaluated_data", str(Path(data).resolve()))
+    return target, trained.step, metrics
