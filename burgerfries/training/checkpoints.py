@@ -57,9 +57,15 @@ def load_initial_weights(model: keras.Model, path: Path) -> str:
             raise WeightsError(f"{path}: does not fit model {model.name} ({error})") from error
         return f"Keras weights {path}"
     prefix = resolve_checkpoint(path)
-    variable_names = {name for name, _ in tf.train.list_variables(prefix)}
-    if not any(name.startswith("model/") for name in variable_names):
+    stored = [(name, shape) for name, shape in tf.train.list_variables(prefix)
+              if name.startswith("model/") and "OPTIMIZER_SLOT" not in name]
+    if not stored:
         raise WeightsError(f"{prefix}: not a burgerfries checkpoint (no 'model/' variables)")
+    # Compare shapes before restoring: a half-applied restore of another architecture would
+    # leave the model mixed and TensorFlow complaining about every unmatched value.
+    if sorted(tuple(shape) for _, shape in stored) != sorted(tuple(w.shape) for w in model.weights):
+        raise WeightsError(f"{prefix}: does not fit model {model.name}: {len(stored)} stored variables vs "
+                           f"{len(model.weights)} in the model, or different shapes (another model, size or class count?)")
     try:
         status = tf.train.Checkpoint(model=model).restore(prefix)
         status.assert_existing_objects_matched()

@@ -1,0 +1,64 @@
+"""Where a curve stops improving.
+
+Definition (used by the report and the sweep's winner choice, and printed in the report):
+1. Drop NaN/Inf points, then smooth with an exponential moving average (weight `smoothing` on
+   the newest point), so one noisy evaluation neither creates nor hides a plateau.
+2. For a decreasing series (eval loss) the *total improvement* is first smoothed value minus the
+   best (lowest) smoothed value. The *remaining improvement* at step i is the smoothed value at i
+   minus the best smoothed value at or after i.
+3. The flatten step is the first eval step whose remaining improvement is at most `epsilon`
+   (default 5 %) of the total improvement. An increasing series (mAP) is the same, mirrored.
+4. Special cases are named, not papered over: fewer than `min_points` evaluations → no step
+   ("too short"); total improvement ≈ 0 → the first step ("constant"); the only step that
+   qualifies is the last one while the curve still moved more than epsilon in its last interval →
+   no step ("never flattens": the run needed more steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EPSILON = 0.05
+SMOOTHING = 0.6
+MIN_POINTS = 3
+
+
+@dataclass
+class PlateauPoint:
+    step: int | None  # None when the series does not flatten (see `status`)
+    status: str  # "flattened", "constant", "never flattens", "too short"
+    detail: str
+
+
+def ema(values: np.ndarray, smoothing: float = SMOOTHING) -> np.ndarray:
+    smoothed = np.empty(len(values), dtype=float)
+    for index, value in enumerate(values):
+        smoothed[index] = value if index == 0 else smoothing * value + (1 - smoothing) * smoothed[index - 1]
+    return smoothed
+
+
+def plateau_point(series: pd.Series, decreasing: bool, epsilon: float = EPSILON, smoothing: float = SMOOTHING,
+                  min_points: int = MIN_POINTS) -> PlateauPoint:
+    """`series`: values indexed by step. Returns the flatten (decreasing) or plateau (increasing) step."""
+    clean = series.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
+    if len(clean) < min_points:
+        return PlateauPoint(None, "too short", f"{len(clean)} evaluation(s); at least {min_points} are needed")
+    steps = clean.index.to_numpy()
+    smoothed = ema(clean.to_numpy(dtype=float), smoothing)
+    oriented = smoothed if decreasing else -smoothed
+    best_after = np.minimum.accumulate(oriented[::-1])[::-1]
+    total = oriented[0] - best_after[0]
+    scale = max(abs(oriented).max(), 1e-12)
+    if total <= 1e-9 * scale:
+        return PlateauPoint(int(steps[0]), "constant", "no improvement over the run; flat from the first evaluation")
+    remaining = oriented - best_after
+    index = int(np.argmax(remaining <= epsilon * total))
+    last_move = abs(oriented[-1] - oriented[-2])
+    if index == len(steps) - 1 and last_move > epsilon * total:
+        return PlateauPoint(None, "never flattens",
+                            f"still improving at the last evaluation (step {int(steps[-1])}); train longer")
+    return PlateauPoint(int(steps[index]), "flattened",
+                        f"remaining improvement ≤ {epsilon:.0%} of the total from step {int(steps[index])}")

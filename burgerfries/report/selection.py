@@ -1,0 +1,100 @@
+"""The winner rule: an ordered list of criteria, compared lexicographically, with the reason for
+each place spelled out (the report prints it; the sweep records it on the phase run).
+
+Default, after the original study: runs with wrong detections rank after runs without; then
+lower eval loss at the flatten point; then the smaller |eval − train| gap (less over- or
+under-fitting); then the higher average recall (mean of AR@1, AR@10, AR@100). Runs without
+evaluations rank last.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Criterion:
+    column: str
+    higher_is_better: bool
+    label: str
+
+    def key(self, row: pd.Series) -> float:
+        value = float(row[self.column])
+        if self.column == "gap":
+            value = abs(value)
+        if self.column == "wrong_detections":
+            value = float(value > 0)
+        return -value if self.higher_is_better else value
+
+    def describe(self, row: pd.Series) -> str:
+        value = float(row[self.column])
+        if self.column == "wrong_detections":
+            return "no wrong detections" if value == 0 else f"{value:g} wrong detections"
+        if self.column == "gap":
+            return f"|eval − train| {abs(value):.4f}"
+        return f"{self.label} {value:.4f}"
+
+
+DEFAULT_RULE = (
+    Criterion("wrong_detections", False, "wrong detections"),
+    Criterion("eval_loss", False, "eval loss"),
+    Criterion("gap", False, "eval − train gap"),
+    Criterion("avg_recall", True, "avg recall"),
+)
+CRITERIA = {c.column: c for c in DEFAULT_RULE}
+
+
+def rule_from_names(names: list[str]) -> tuple[Criterion, ...]:
+    unknown = [name for name in names if name not in CRITERIA]
+    if unknown:
+        raise ValueError(f"unknown selection criteria {unknown}; choose from {list(CRITERIA)}")
+    return tuple(CRITERIA[name] for name in names)
+
+
+def rank_runs(summaries: pd.DataFrame, rule: tuple[Criterion, ...] = DEFAULT_RULE, label_column: str = "name"
+              ) -> pd.DataFrame:
+    """`summaries` (one row per run, index run id) ranked best first, with `rank` and `reason`."""
+    if summaries.empty:
+        return summaries.assign(rank=[], reason=[])
+    evaluated = summaries["eval_loss"].notna()
+
+    def sort_key(run_id: str) -> tuple:
+        row = summaries.loc[run_id]
+        if not evaluated[run_id]:
+            return (1,) + tuple(math.inf for _ in rule)
+        return (0,) + tuple(_nan_last(c.key(row)) for c in rule)
+
+    order = sorted(summaries.index, key=lambda run_id: (sort_key(run_id), str(run_id)))
+    ranked = summaries.loc[order].copy()
+    ranked["rank"] = range(1, len(order) + 1)
+    reasons = []
+    for position, run_id in enumerate(order):
+        row = ranked.loc[run_id]
+        if not evaluated[run_id]:
+            reasons.append("no evaluation logged (failed or unfinished run)")
+            continue
+        if position + 1 == len(order):
+            reasons.append("last" if position else "the only run")
+            continue
+        following = order[position + 1]
+        reasons.append(_why_ahead(row, ranked.loc[following], rule, evaluated[following],
+                                  str(ranked.loc[following].get(label_column, following))))
+    ranked["reason"] = reasons
+    return ranked
+
+
+def _nan_last(value: float) -> float:
+    return math.inf if math.isnan(value) else value
+
+
+def _why_ahead(row: pd.Series, other: pd.Series, rule: tuple[Criterion, ...], other_evaluated: bool, other_label: str) -> str:
+    if not other_evaluated:
+        return f"ahead of {other_label}, which has no evaluation"
+    for criterion in rule:
+        mine, theirs = _nan_last(criterion.key(row)), _nan_last(criterion.key(other))
+        if mine != theirs:
+            return f"ahead of {other_label} on {criterion.label}: {criterion.describe(row)} vs {criterion.describe(other)}"
+    return f"tied with {other_label} on every criterion; kept in run order"

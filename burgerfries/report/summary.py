@@ -1,0 +1,65 @@
+"""One row per run, read at its eval-loss flatten point (and at its mAP plateau): the numbers the
+original study compared runs by. Input is a long metrics frame (key, step, value) of one run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from burgerfries.report.plateau import EPSILON, SMOOTHING, ema, plateau_point
+
+COLUMNS = ["eval_loss", "train_loss", "gap", "mAP_50", "AR_1", "AR_10", "AR_100", "avg_recall", "wrong_detections",
+           "steps_per_sec"]
+
+
+def series(metrics: pd.DataFrame, key: str) -> pd.Series:
+    rows = metrics[metrics["key"] == key]
+    return rows.groupby("step")["value"].last().sort_index() if len(rows) else pd.Series(dtype=float)
+
+
+def value_at(values: pd.Series, step: int) -> float:
+    """The value at `step`, or the last one logged before it."""
+    before = values[values.index <= step]
+    return float(before.iloc[-1]) if len(before) else float("nan")
+
+
+def quantities_at(metrics: pd.DataFrame, step: int) -> dict[str, float]:
+    train_loss = series(metrics, "train/loss_total").replace([np.inf, -np.inf], np.nan).dropna()
+    smoothed_train = pd.Series(ema(train_loss.to_numpy(), SMOOTHING / 10), index=train_loss.index) if len(train_loss) else train_loss
+    row = {
+        "eval_loss": value_at(series(metrics, "eval/loss_total"), step),
+        "train_loss": value_at(smoothed_train, step),
+        "mAP_50": value_at(series(metrics, "eval/mAP_50"), step),
+        "AR_1": value_at(series(metrics, "eval/AR_1"), step),
+        "AR_10": value_at(series(metrics, "eval/AR_10"), step),
+        "AR_100": value_at(series(metrics, "eval/AR_100"), step),
+        "wrong_detections": value_at(series(metrics, "eval/wrong_detections"), step),
+    }
+    row["gap"] = row["eval_loss"] - row["train_loss"]
+    row["avg_recall"] = float(np.mean([row["AR_1"], row["AR_10"], row["AR_100"]]))
+    speed = series(metrics, "train/steps_per_sec")
+    row["steps_per_sec"] = float(speed.median()) if len(speed) else float("nan")
+    return row
+
+
+def summarize_run(metrics: pd.DataFrame, epsilon: float = EPSILON) -> dict[str, object]:
+    """Flatten and plateau points of one run, and the compared quantities at both.
+
+    A run whose eval loss never flattens is read at its last evaluation, and says so.
+    """
+    eval_loss = series(metrics, "eval/loss_total")
+    flatten = plateau_point(eval_loss, decreasing=True, epsilon=epsilon)
+    plateau = plateau_point(series(metrics, "eval/mAP_50"), decreasing=False, epsilon=epsilon)
+    last_step = int(eval_loss.index.max()) if len(eval_loss) else None
+    read_step = flatten.step if flatten.step is not None else last_step
+    summary: dict[str, object] = {
+        "flatten_step": flatten.step, "flatten_status": flatten.status, "flatten_detail": flatten.detail,
+        "map_plateau_step": plateau.step, "map_plateau_status": plateau.status, "read_step": read_step,
+    }
+    if read_step is None:
+        summary.update({column: float("nan") for column in COLUMNS})
+        return summary
+    summary.update(quantities_at(metrics, read_step))
+    plateau_step = plateau.step if plateau.step is not None else last_step
+    summary.update({f"plateau_{key}": value for key, value in quantities_at(metrics, plateau_step).items()})
+    return summary
