@@ -13,6 +13,8 @@ import keras
 import tensorflow as tf
 
 DEFAULT_CHECKPOINT_ROOT = Path("checkpoints")
+NOT_WEIGHTS = ("optimizer/_variables", "optimizer/_iterations", "optimizer/iter", "save_counter", "step/",
+               "_CHECKPOINTABLE_OBJECT_GRAPH")
 
 
 class WeightsError(ValueError):
@@ -57,10 +59,13 @@ def load_initial_weights(model: keras.Model, path: Path) -> str:
             raise WeightsError(f"{path}: does not fit model {model.name} ({error})") from error
         return f"Keras weights {path}"
     prefix = resolve_checkpoint(path)
-    stored = [(name, shape) for name, shape in tf.train.list_variables(prefix)
-              if name.startswith("model/") and "OPTIMIZER_SLOT" not in name]
-    if not stored:
+    listed = tf.train.list_variables(prefix)
+    if not any(name.startswith("model/") for name, _ in listed):
         raise WeightsError(f"{prefix}: not a burgerfries checkpoint (no 'model/' variables)")
+    # A checkpoint stores each variable once, under its first path: trainable weights may sit
+    # under optimizer/_trainable_variables, the rest under model/. Slots and counters are not weights.
+    stored = [(name, shape) for name, shape in listed
+              if not name.startswith(NOT_WEIGHTS) and "OPTIMIZER_SLOT" not in name]
     # Compare shapes before restoring: a half-applied restore of another architecture would
     # leave the model mixed and TensorFlow complaining about every unmatched value.
     if sorted(tuple(shape) for _, shape in stored) != sorted(tuple(w.shape) for w in model.weights):
