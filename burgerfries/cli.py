@@ -133,6 +133,22 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    from burgerfries.report.html import report
+    from burgerfries.tracking import configure_tracking
+
+    configure_tracking()
+    try:
+        built = report(args.experiment, args.run_id, args.out)
+    except ValueError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 1
+    for _, row in built.final.iterrows():
+        print(f"final {row['model']}: run {row['name']} — {row['reason']}")
+    print(built.path.resolve())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--step", type=int, default=None, help="checkpoint step (default: the latest)")
     evaluate.add_argument("--new-run", action="store_true", help="log to a new run linked by tag evaluated_run_id")
     evaluate.set_defaults(handler=evaluate_command)
+    report_parser = commands.add_parser("report", help="plateau points, winners and tables as one offline HTML page")
+    source = report_parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--experiment", help="an MLflow experiment name (all its training runs)")
+    source.add_argument("--run-id", help="a sweep's parent run id")
+    report_parser.add_argument("--out", type=Path, default=None, help="output folder (default reports/out/<name>)")
+    report_parser.set_defaults(handler=report_command)
     return parser
 
 
