@@ -124,7 +124,9 @@ def build_report(study: StudyRuns, out_dir: Path, rule: tuple[Criterion, ...] = 
     sections = []
 
     if len(finals):
-        best = rank_runs(finals.drop(columns=["rank", "reason"]), rule)
+        best = rank_runs(finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}), rule)
+        if len(best) == 1:
+            best["reason"] = best["final_reason"]
         lines = "".join(f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
                         f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} at step {_e(row['read_step'])}"
                         f" ({_e(row['flatten_status'])}). <span class=\"note\">{_e(row['reason'])}</span></li>"

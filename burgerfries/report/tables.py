@@ -53,7 +53,12 @@ def final_per_model(groups: dict[tuple[str, str], pd.DataFrame], rule: tuple[Cri
     chosen = finalists(groups)
     if chosen.empty:
         return chosen
-    picks = [rank_runs(members.drop(columns=["rank", "reason"]), rule).iloc[:1] for _, members in chosen.groupby("model", sort=False)]
+    picks = []
+    for _, members in chosen.groupby("model", sort=False):
+        pick = rank_runs(members.rename(columns={"reason": "phase_reason"}).drop(columns=["rank"]), rule).iloc[:1].copy()
+        if len(members) == 1:  # one finalist: why it won its phase is the reason
+            pick["reason"] = pick["phase_reason"]
+        picks.append(pick)
     return pd.concat(picks)
 
 
