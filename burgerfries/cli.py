@@ -149,6 +149,24 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep_command(args: argparse.Namespace) -> int:
+    from burgerfries.sweep.definition import DefinitionError
+    from burgerfries.sweep.driver import SweepSettings, run_sweep
+
+    settings = SweepSettings(study=args.study, data=args.data, profile=args.profile, storage=args.storage,
+                             repeats=args.repeats, dry_run=args.dry_run)
+    try:
+        result = run_sweep(settings)
+    except (DefinitionError, FileNotFoundError, ValueError) as error:
+        print(f"sweep: {error}", file=sys.stderr)
+        return 1
+    if result.report_path is not None:
+        for model, config in result.winners.items():
+            print(f"final {model}: {config}")
+        print(result.report_path.resolve())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--run-id", help="a sweep's parent run id")
     report_parser.add_argument("--out", type=Path, default=None, help="output folder (default reports/out/<name>)")
     report_parser.set_defaults(handler=report_command)
+    from burgerfries.sweep.driver import DEFAULT_STUDY
+
+    sweep = commands.add_parser("sweep", help="the chained phases of a study YAML, for every model, then the report")
+    sweep.add_argument("--study", type=Path, default=DEFAULT_STUDY, help="sweep YAML (default: the original study)")
+    sweep.add_argument("--data", type=lambda text: Path(text) if text else None, default=None,
+                       help="a data_prep folder (default: prepare the synthetic set into data/synthetic)")
+    sweep.add_argument("--profile", default="smoke", choices=["full", "smoke", "tiny"],
+                       help="smoke (default) on a CPU, full on a GPU")
+    sweep.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite next to the tracking db)")
+    sweep.add_argument("--repeats", type=int, default=1, help="seeds per configuration")
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan and an estimated duration, run nothing")
+    sweep.set_defaults(handler=sweep_command)
     return parser
 
 

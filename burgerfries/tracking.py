@@ -6,6 +6,7 @@ model — so every per-step metric goes through `MetricBuffer`, which sends `log
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from contextlib import contextmanager
@@ -33,9 +34,10 @@ def tracked_run(experiment: str | None = None, run_name: str | None = None, tags
                 nested: bool = False, run_id: str | None = None) -> Iterator[mlflow.ActiveRun]:
     """Start (or, under `mlflow run`, continue) a run; an exception marks it FAILED, Ctrl-C KILLED."""
     configure_tracking()
-    if experiment and not os.environ.get("MLFLOW_RUN_ID") and not run_id:
+    if experiment and not os.environ.get("MLFLOW_RUN_ID") and not run_id and not nested:
         mlflow.set_experiment(experiment)
-    run = mlflow.start_run(run_id=run_id, run_name=run_name, tags=dict(tags or {}), nested=nested)
+    tags = {"code_version": code_version(), **dict(tags or {})} if not run_id else dict(tags or {})
+    run = mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name, tags=tags, nested=nested)
     try:
         yield run
     except KeyboardInterrupt:
@@ -46,6 +48,22 @@ def tracked_run(experiment: str | None = None, run_name: str | None = None, tags
         raise
     else:
         mlflow.end_run("FINISHED")
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit of this checkout ('+dirty' when it has uncommitted changes), or ''."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{commit}+dirty" if commit and dirty else commit
 
 
 def log_params(params: Mapping[str, object], run_id: str | None = None) -> None:

@@ -57,6 +57,7 @@ class TrainSettings:
     experiment: str = EXPERIMENT
     run_name: str | None = None
     tags: dict = field(default_factory=dict)
+    nested: bool = False  # a child of the active run (the sweep's trials)
 
 
 @dataclass
@@ -103,7 +104,8 @@ def eval_steps(num_steps: int, eval_every: int) -> set[int]:
 
 
 def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: str | None = None,
-          progress: bool = True, on_step: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
+          progress: bool = True, on_step: Callable[[int, dict[str, float]], None] | None = None,
+          on_run_start: Callable[[str], None] | None = None) -> TrainResult:
     """Train one configuration in one MLflow run (a new one, or `run_id` to resume it)."""
     label_map, summary = load_dataset_info(settings.data)
     train_record = Path(settings.data) / "train.record"
@@ -116,8 +118,10 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
         tags["dataset_hash"] = summary["hash"]
 
     with tracked_run(settings.experiment, run_name=settings.run_name or f"{settings.model} {settings.profile}",
-                     tags=tags, run_id=run_id) as run:
+                     tags=tags, run_id=run_id, nested=settings.nested) as run:
         run_id = run.info.run_id
+        if on_run_start:
+            on_run_start(run_id)
         log_params({**short_params(settings, config), **flatten(config)})
         keras.utils.set_random_seed(settings.seed)
         detector = build_detector(config)
@@ -147,7 +151,7 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
         losses: dict[str, float] = {}
         with MetricBuffer(run_id) as metrics:
             batches = iter(dataset)
-            bar = tqdm(range(start + 1, num_steps + 1), desc=f"train {settings.model}", unit="step",
+            bar = tqdm(range(start + 1, num_steps + 1), desc=settings.run_name or f"train {settings.model}", unit="step",
                        initial=start, total=num_steps, disable=not progress)
             last = time.perf_counter()
             train_seconds = 0.0

@@ -1,0 +1,1 @@
+"""Sweeps: study YAML schema, phase chaining, the Optuna driver."""

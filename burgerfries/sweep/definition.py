@@ -1,0 +1,185 @@
+"""Sweep definitions (sweeps/*.yaml): parsed and validated before anything runs.
+
+See sweeps/README.md for the format. Every problem is reported with the file and the key, so a
+typo does not surface an hour into a sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from burgerfries.model import MODEL_NAMES
+from burgerfries.report.selection import CRITERIA
+
+PARAMETERS = {"batch_size": int, "learning_rate": float, "classification_weight": float, "localization_weight": float,
+              "num_steps": int}
+STUDY_KEYS = {"name", "models", "base", "selection", "phases", "num_steps"}
+PHASE_KEYS = {"name", "grid", "search", "fixed"}
+
+
+class DefinitionError(ValueError):
+    """A sweep YAML that cannot run; the message names the file and the key."""
+
+
+@dataclass
+class Phase:
+    name: str
+    points: list[dict[str, Any]] = field(default_factory=list)  # grid phases: every configuration
+    search_space: dict[str, dict[str, Any]] = field(default_factory=dict)  # search phases: ranges
+    n_trials: int = 0
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_grid(self) -> bool:
+        return bool(self.points)
+
+    @property
+    def num_configs(self) -> int:
+        return len(self.points) if self.is_grid else self.n_trials
+
+
+@dataclass
+class StudyDefinition:
+    name: str
+    models: list[str]
+    base: dict[str, Any]
+    selection: list[str]
+    phases: list[Phase]
+    num_steps: int | None
+    source: Path
+    text: str
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+
+
+def _check_params(values: dict, where: str) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise DefinitionError(f"{where}: expected a mapping of parameters, got {type(values).__name__}")
+    checked = {}
+    for key, value in values.items():
+        if key not in PARAMETERS:
+            raise DefinitionError(f"{where}: unknown parameter {key!r}; known: {', '.join(PARAMETERS)}")
+        try:
+            checked[key] = PARAMETERS[key](value)
+        except (TypeError, ValueError) as error:
+            raise DefinitionError(f"{where}.{key}: {value!r} is not a {PARAMETERS[key].__name__}") from error
+        if checked[key] <= 0:
+            raise DefinitionError(f"{where}.{key}: must be positive, got {value!r}")
+    return checked
+
+
+def _grid_points(grid: Any, where: str) -> list[dict[str, Any]]:
+    if isinstance(grid, list):
+        points = [_check_params(point, f"{where}[{i}]") for i, point in enumerate(grid)]
+    elif isinstance(grid, dict):
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise DefinitionError(f"{where}.{key}: expected a non-empty list of values")
+        keys = list(grid)
+        points = [_check_params(dict(zip(keys, combo)), where) for combo in itertools.product(*grid.values())]
+    else:
+        raise DefinitionError(f"{where}: expected a list of points or a mapping of lists")
+    if not points or any(not point for point in points):
+        raise DefinitionError(f"{where}: empty grid")
+    return points
+
+
+def _search_space(search: Any, where: str) -> tuple[dict[str, dict[str, Any]], int]:
+    if not isinstance(search, dict) or "n_trials" not in search:
+        raise DefinitionError(f"{where}: a search needs n_trials and at least one parameter range")
+    n_trials = search["n_trials"]
+    if not isinstance(n_trials, int) or n_trials < 1:
+        raise DefinitionError(f"{where}.n_trials: expected a positive integer, got {n_trials!r}")
+    space = {}
+    for key, spec in search.items():
+        if key == "n_trials":
+            continue
+        if key not in PARAMETERS:
+            raise DefinitionError(f"{where}: unknown parameter {key!r}; known: {', '.join(PARAMETERS)}")
+        if not isinstance(spec, dict) or not ({"low", "high"} <= set(spec) or "choices" in spec):
+            raise DefinitionError(f"{where}.{key}: expected {{low, high[, log]}} or {{choices: [...]}}")
+        unknown = set(spec) - {"low", "high", "log", "choices"}
+        if unknown:
+            raise DefinitionError(f"{where}.{key}: unknown keys {sorted(unknown)}")
+        if "choices" in spec:
+            if not spec["choices"]:
+                raise DefinitionError(f"{where}.{key}.choices: empty")
+            _check_params({key: spec["choices"][0]}, f"{where}")
+        elif not 0 < spec["low"] < spec["high"]:
+            raise DefinitionError(f"{where}.{key}: need 0 < low < high, got {spec['low']}..{spec['high']}")
+        space[key] = spec
+    if not space:
+        raise DefinitionError(f"{where}: no parameter to search")
+    return space, n_trials
+
+
+def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition:
+    where = str(source)
+    if not isinstance(data, dict):
+        raise DefinitionError(f"{where}: expected a mapping at the top level")
+    unknown = set(data) - STUDY_KEYS
+    if unknown:
+        raise DefinitionError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(STUDY_KEYS)}")
+    for key in ("name", "models", "base", "phases"):
+        if key not in data:
+            raise DefinitionError(f"{where}: missing {key!r}")
+    models = data["models"]
+    if not isinstance(models, list) or not models:
+        raise DefinitionError(f"{where}.models: expected a non-empty list")
+    for model in models:
+        if model not in MODEL_NAMES:
+            raise DefinitionError(f"{where}.models: unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
+    base = _check_params(data["base"], f"{where}.base")
+    missing = {"batch_size", "learning_rate", "classification_weight", "localization_weight"} - set(base)
+    if missing:
+        raise DefinitionError(f"{where}.base: missing {sorted(missing)}")
+    selection = data.get("selection", list(CRITERIA))
+    bad = [name for name in selection if name not in CRITERIA]
+    if bad:
+        raise DefinitionError(f"{where}.selection: unknown criteria {bad}; known: {list(CRITERIA)}")
+    if not isinstance(data["phases"], list) or not data["phases"]:
+        raise DefinitionError(f"{where}.phases: expected a non-empty list")
+    phases, names = [], set()
+    for index, spec in enumerate(data["phases"]):
+        at = f"{where}.phases[{index}]"
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise DefinitionError(f"{at}: a phase needs a name")
+        unknown = set(spec) - PHASE_KEYS
+        if unknown:
+            raise DefinitionError(f"{at}: unknown keys {sorted(unknown)}; allowed: {sorted(PHASE_KEYS)}")
+        if ("grid" in spec) == ("search" in spec):
+            raise DefinitionError(f"{at} ({spec['name']}): give exactly one of grid or search")
+        if spec["name"] in names:
+            raise DefinitionError(f"{at}: phase name {spec['name']!r} used twice")
+        names.add(spec["name"])
+        phase = Phase(str(spec["name"]), fixed=_check_params(spec.get("fixed", {}) or {}, f"{at}.fixed"))
+        if "grid" in spec:
+            phase.points = _grid_points(spec["grid"], f"{at}.grid")
+        else:
+            phase.search_space, phase.n_trials = _search_space(spec["search"], f"{at}.search")
+        phases.append(phase)
+    num_steps = data.get("num_steps")
+    if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
+        raise DefinitionError(f"{where}.num_steps: expected a positive integer")
+    return StudyDefinition(str(data["name"]), list(models), base, list(selection), phases, num_steps, source, text)
+
+
+def load_definition(path: Path) -> StudyDefinition:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DefinitionError(f"{path}: cannot read ({error.strerror})") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise DefinitionError(f"{path}: not valid YAML ({error})") from error
+    return parse_definition(data, path, text)
