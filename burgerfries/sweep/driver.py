@@ -4,7 +4,7 @@ in-process, each phase's winner (by the report's rule) carried into the next pha
 MLflow: one parent run for the study, one child run per phase, one grandchild run per trial.
 Resume: Optuna's RDB storage keeps trial states with a heartbeat. Re-running the same command
 after a crash (even SIGKILL) waits out the dead trial's heartbeat grace period, marks the trial
-failed and re-queues it (RetryFailedTrialCallback), marks its MLflow run KILLED, and skips every
+failed and re-queues it (RetryHeartbeatStaleTrialCallback), marks its MLflow run KILLED, and skips every
 configuration that already has a finished run.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import mlflow
 import optuna
 import pandas as pd
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from tqdm import tqdm
 
@@ -122,7 +122,7 @@ class Sweep:
     # ------------------------------------------------------------------ Optuna studies
     def _optuna_study(self, phase: Phase, model: str) -> optuna.Study:
         storage = RDBStorage(self.storage_url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-                             failed_trial_callback=RetryFailedTrialCallback(max_retry=2))
+                             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2))
         if phase.is_grid:
             sampler = optuna.samplers.GridSampler({"point": list(range(len(phase.points))),
                                                    "seed": list(range(self.settings.repeats))}, seed=0)
@@ -149,7 +149,7 @@ class Sweep:
         """Trials that settle a configuration: finished ones, and failures that are not re-queued
         (a NaN loss fails for good; a dead process's trial is retried)."""
         trials = study.get_trials(deepcopy=False)
-        retried = {number for t in trials for number in RetryFailedTrialCallback.retry_history(t)}
+        retried = {number for t in trials for number in RetryHeartbeatStaleTrialCallback.retry_history(t)}
         return [t for t in trials if t.state == TrialState.COMPLETE
                 or (t.state == TrialState.FAIL and t.number not in retried)]
 
