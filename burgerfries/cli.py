@@ -167,6 +167,40 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_command(args: argparse.Namespace) -> int:
+    from burgerfries.export import ExportError, export_run
+    from burgerfries.tracking import configure_tracking
+    from burgerfries.trained_run import RunError
+
+    configure_tracking()
+    try:
+        written = export_run(args.run_id, args.out, args.register)
+    except (RunError, ExportError, FileNotFoundError) as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 1
+    for key in ("saved_model", "tflite", "label_map"):
+        print(f"{key}: {written[key]}")
+    print(f"MLflow model: {written['model_uri']}" + (f" (registered as {args.register})" if args.register else ""))
+    print(Path(args.out).resolve())
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from burgerfries.predict import predict_images
+    from burgerfries.export import ExportError
+    from burgerfries.tracking import configure_tracking
+
+    configure_tracking()
+    try:
+        written = predict_images(args.images, args.model, args.out, args.threshold)
+    except (ExportError, FileNotFoundError) as error:
+        print(f"predict: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--run-id", help="a sweep's parent run id")
     report_parser.add_argument("--out", type=Path, default=None, help="output folder (default reports/out/<name>)")
     report_parser.set_defaults(handler=report_command)
+    export = commands.add_parser("export", help="SavedModel, TFLite and an MLflow model from a run's checkpoint")
+    export.add_argument("--run-id", required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--register", default=None, help="also register the MLflow model under this name")
+    export.set_defaults(handler=export_command)
+    predict = commands.add_parser("predict", help="draw detections on images into PNG files")
+    predict.add_argument("images", nargs="+", type=Path)
+    predict.add_argument("--model", required=True, help="an export folder, a saved_model folder, or runs:/RUN_ID/...")
+    predict.add_argument("--out", type=Path, default=Path("predictions"))
+    predict.add_argument("--threshold", type=float, default=0.5, help="lowest score drawn (default 0.5)")
+    predict.set_defaults(handler=predict_command)
     from burgerfries.sweep.driver import DEFAULT_STUDY
 
     sweep = commands.add_parser("sweep", help="the chained phases of a study YAML, for every model, then the report")

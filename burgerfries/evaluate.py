@@ -160,17 +160,17 @@ def side_by_side(truth: GroundTruth, found: dict[str, np.ndarray], class_names: 
     left, right = image.copy(), image.copy()
     line = max(1, round(max(image.size) / 200))
     for box, label in zip(truth.boxes, truth.labels):
-        _draw_box(left, box, class_names.get(int(label), str(label)), (0, 220, 0), line)
+        draw_box(left, box, class_names.get(int(label), str(label)), (0, 220, 0), line)
     for box, label, score in zip(found["boxes"], found["classes"], found["scores"]):
         if score >= score_threshold:
-            _draw_box(right, box, f"{class_names.get(int(label), str(int(label)))} {score:.2f}", (255, 60, 60), line)
+            draw_box(right, box, f"{class_names.get(int(label), str(int(label)))} {score:.2f}", (255, 60, 60), line)
     canvas = Image.new("RGB", (image.width * 2 + 8, image.height), (255, 255, 255))
     canvas.paste(left, (0, 0))
     canvas.paste(right, (image.width + 8, 0))
     return canvas
 
 
-def _draw_box(image: Image.Image, box: np.ndarray, text: str, colour: tuple[int, int, int], line: int) -> None:
+def draw_box(image: Image.Image, box: np.ndarray, text: str, colour: tuple[int, int, int], line: int) -> None:
     draw = ImageDraw.Draw(image)
     ymin, xmin, ymax, xmax = box * np.array([image.height, image.width, image.height, image.width])
     draw.rectangle((xmin, ymin, xmax, ymax), outline=colour, width=line)
@@ -190,16 +190,21 @@ class Evaluation:
         self.num_images = num_images
         self.truths = read_ground_truth(self.record, keep_images=num_images)
         self.max_boxes = max(1, max(len(t.labels) for t in self.truths))
-        self._eval_steps: dict[int, object] = {}
+        self._eval_step: tuple[Detector | None, object] = (None, None)
+        self._datasets: dict[tuple[int, int], tf.data.Dataset] = {}
         self.last_detections: list[dict[str, np.ndarray]] = []
 
     def predict(self, detector: Detector) -> tuple[dict[str, float], list[dict[str, np.ndarray]]]:
         """Mean per-image eval losses and per-image detections (normalised boxes)."""
-        eval_step = self._eval_steps.setdefault(id(detector), make_eval_step(detector))
+        if self._eval_step[0] is not detector:  # trace once per detector, not once per evaluation
+            self._eval_step = (detector, make_eval_step(detector))
+        eval_step = self._eval_step[1]
+        if detector.image_size not in self._datasets:  # decode and resize the eval images once
+            self._datasets[detector.image_size] = eval_dataset(self.record, detector.image_size, self.batch_size,
+                                                               self.max_boxes).cache()
         loss_sums = {key: 0.0 for key in LOSS_KEYS}
         detections: list[dict[str, np.ndarray]] = []
-        for images, boxes, labels, valid, *_ in eval_dataset(self.record, detector.image_size, self.batch_size,
-                                                              self.max_boxes):
+        for images, boxes, labels, valid, *_ in self._datasets[detector.image_size]:
             losses, output = eval_step(images, boxes, labels, valid)
             batch = int(tf.shape(images)[0])
             for key in LOSS_KEYS:  # regularization is one scalar for all images
