@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -89,24 +90,37 @@ class Sweep:
         self.key = hashlib.sha256(key.encode()).hexdigest()[:12]
         self.evaluation = Evaluation(data)
         self.client = mlflow.MlflowClient()
+        self.experiment_id = ""  # set when the parent run starts
 
     # ------------------------------------------------------------------ MLflow runs
     def _find_run(self, filter_string: str) -> str | None:
-        experiment = mlflow.get_experiment_by_name(self.definition.name)
-        if experiment is None:
-            return None
-        runs = self.client.search_runs([experiment.experiment_id], filter_string, max_results=1,
+        runs = self.client.search_runs([self.experiment_id], filter_string, max_results=1,
                                        order_by=["attributes.start_time DESC"])
         return runs[0].info.run_id if runs else None
 
     def _start_parent(self) -> str:
-        mlflow.set_experiment(self.definition.name)
+        """Start the study's parent run, or resume the unfinished one with the same sweep key.
+
+        Under `mlflow run`, MLflow has already created a run (MLFLOW_RUN_ID) in the experiment it
+        was given: a fresh sweep uses it as the parent; a resumed sweep tags it with the parent it
+        continues and goes on under that parent, so one study keeps one parent run.
+        """
+        entry_run = os.environ.get("MLFLOW_RUN_ID")
+        if entry_run:
+            self.experiment_id = self.client.get_run(entry_run).info.experiment_id
+        else:
+            self.experiment_id = mlflow.set_experiment(self.definition.name).experiment_id
         existing = self._find_run(f"tags.sweep_key = '{self.key}' and tags.sweep_role = 'study'")
-        if existing:
+        if existing and existing != entry_run:
             print(f"resuming sweep {self.definition.name} (parent run {existing})")
+            if entry_run:
+                self.client.set_tag(entry_run, "continues_sweep", existing)
+                os.environ.pop("MLFLOW_RUN_ID")
             return mlflow.start_run(run_id=existing).info.run_id
-        run = mlflow.start_run(run_name=f"sweep {self.definition.name}", tags={
+        run = mlflow.start_run(run_name=None if entry_run else f"sweep {self.definition.name}", tags={
             "sweep_key": self.key, "sweep_role": "study", "study": self.definition.name, "profile": self.settings.profile})
+        if existing:
+            return run.info.run_id
         log_params({"study": str(self.definition.source), "data": str(self.data), "profile": self.settings.profile,
                     "storage": self.storage_url, "repeats": self.settings.repeats})
         mlflow.log_text(self.definition.text, "study.yaml")
