@@ -105,7 +105,8 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(sweep_
         assert float(run.data.params["localization_weight"]) == winner["localization_weight"]
     statuses = {run.data.params["learning_rate"]: run.info.status for run in by_phase["lr"]}
     assert statuses == {"0.04": "FINISHED", "1e+30": "FAILED"}
-    assert result.winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04
+    assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04  # 1e30 failed
+    assert set(result.winners) == {"ssd_mobilenet_v2_320x320"}
     assert result.report_path.is_file()
     assert parent.info.status == "FINISHED"
     assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}

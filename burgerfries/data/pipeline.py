@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from burgerfries.data.augment import augment
 from burgerfries.data.tfrecord import parse_example
+from burgerfries.model.preprocessing import resize_and_scale
 
 CACHE_SCALE = 2  # cached images are shrunk to at most twice the model input: crops stay sharp
 
@@ -56,7 +57,7 @@ def _decoded(record: Path, image_size: tuple[int, int]) -> tf.data.Dataset:
 
 def _finish(image: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, keep: tf.Tensor, image_size: tuple[int, int],
             max_boxes: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-    resized = tf.image.resize(tf.cast(image, tf.float32), image_size, method="bilinear") * (2.0 / 255.0) - 1.0
+    resized = resize_and_scale(image[None], image_size)[0]
     order = tf.argsort(tf.cast(~keep, tf.int32), stable=True)  # kept boxes first
     boxes, labels, keep = tf.gather(boxes, order), tf.gather(labels, order), tf.gather(keep, order)
     count = tf.minimum(tf.shape(boxes)[0], max_boxes)

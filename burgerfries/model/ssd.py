@@ -14,6 +14,7 @@ from burgerfries.model.anchors import multiscale_anchors, ssd_anchors, ssd_box_s
 from burgerfries.model.box_predictor import convolutional_heads, weight_shared_heads
 from burgerfries.model.feature_maps import fpn_feature_maps, ssd_feature_maps
 from burgerfries.model.mobilenet_v2 import build_mobilenet_v2
+from burgerfries.model.preprocessing import resize_and_scale
 
 
 @dataclass
@@ -42,8 +43,7 @@ class Detector:
 
     def preprocess(self, images: tf.Tensor) -> tf.Tensor:
         """uint8/float images [B, H, W, 3] → bilinear resize to the fixed shape, pixels to [−1, 1]."""
-        resized = tf.image.resize(tf.cast(images, tf.float32), self.image_size, method="bilinear")
-        return resized * (2.0 / 255.0) - 1.0
+        return resize_and_scale(images, self.image_size)
 
     def decode_boxes(self, box_encodings: tf.Tensor) -> tf.Tensor:
         return box_coder.decode(box_encodings, self.anchors[None], self.box_coder_scales)

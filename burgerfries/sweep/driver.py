@@ -59,9 +59,10 @@ class SweepSettings:
 @dataclass
 class SweepResult:
     parent_run_id: str | None
-    winners: dict[str, dict[str, Any]] = field(default_factory=dict)  # model → winning configuration
+    winners: dict[str, dict[str, Any]] = field(default_factory=dict)  # model → final configuration
     report_path: Path | None = None
     plan: str = ""
+    phase_winners: dict[str, dict[str, Any]] = field(default_factory=dict)  # model → last phase's winner
 
 
 def default_storage(tracking_uri: str) -> str:
@@ -273,18 +274,24 @@ class Sweep:
                     self.client.set_tag(phase_id, f"winner_reason/{model}", won["reason"][:5000])
                     self.client.set_tag(phase_id, f"winner_config/{model}", json.dumps(won["config"]))
                 mlflow.end_run("FINISHED")
-            for model, won in winners.items():
-                self.client.set_tag(parent_id, f"final/{model}", won["run_id"])
-                self.client.set_tag(parent_id, f"final_config/{model}", json.dumps(won["config"]))
+            from burgerfries.report.html import report
+
+            # The final pick is the report's: every phase's finalists ranked by the same rule
+            # (the last phase's winner need not be the best configuration seen).
+            built = report(run_id=parent_id)
+            finals = {}
+            for run_id, row in built.final.iterrows():
+                finals[row["model"]] = {key: float(row[key]) if key != "batch_size" else int(float(row[key]))
+                                        for key in ("batch_size", "learning_rate", "classification_weight", "localization_weight")}
+                self.client.set_tag(parent_id, f"final/{row['model']}", run_id)
+                self.client.set_tag(parent_id, f"final_config/{row['model']}", json.dumps(finals[row["model"]]))
+                self.client.set_tag(parent_id, f"final_reason/{row['model']}", str(row["reason"])[:5000])
         except BaseException:
             while mlflow.active_run():
                 mlflow.end_run("FAILED")
             raise
-        from burgerfries.report.html import report
-
-        built = report(run_id=parent_id)
         mlflow.end_run("FINISHED")
-        return SweepResult(parent_id, {m: w["config"] for m, w in winners.items()}, built.path)
+        return SweepResult(parent_id, finals, built.path, phase_winners={m: w["config"] for m, w in winners.items()})
 
 
 def plan(definition: StudyDefinition, settings: SweepSettings, seconds_per_step: dict[str, float] | None = None) -> str:

@@ -98,6 +98,28 @@ def short_params(settings: TrainSettings, config: dict) -> dict[str, object]:
             "checkpoint_every": settings.checkpoint_every, "eval_every": settings.eval_every}
 
 
+def initial_weights(detector: Detector, weights: Path) -> str:
+    """Load `--weights`: an OD-API checkpoint or zoo archive (fine-tuning as
+    `fine_tune_checkpoint_type: detection`, the report logged to the active run), or our own."""
+    from burgerfries.model.odapi_weights import is_odapi_checkpoint, load_odapi_checkpoint, pipeline_differences, resolve_odapi_checkpoint
+
+    if not is_odapi_checkpoint(weights):
+        return load_initial_weights(detector.model, weights)
+    kind = detector.ssd["feature_extractor"]["type"]
+    report = load_odapi_checkpoint(detector.model, kind, weights)
+    lines = [f"restored {name}" for name in report.restored] + [f"skipped {name}: {why}" for name, why in report.skipped]
+    mlflow.log_text("\n".join(lines), "initial_weights_report.txt")
+    mlflow.log_metrics({"init/restored_variables": len(report.restored), "init/skipped_variables": len(report.skipped)})
+    for name, why in report.skipped:
+        print(f"  skipped {name}: {why}")
+    _, pipeline_config = resolve_odapi_checkpoint(weights)
+    if pipeline_config is not None:
+        for difference in pipeline_differences(pipeline_config, detector.config):
+            print(f"warning: {difference} — training with ours")
+            mlflow.set_tag(f"pipeline_config_difference/{difference.split(':')[0]}", difference[:5000])
+    return f"OD API checkpoint: {report.summary()}"
+
+
 def eval_steps(num_steps: int, eval_every: int) -> set[int]:
     steps = set(range(eval_every, num_steps + 1, eval_every)) if eval_every > 0 else set()
     return steps | {num_steps}
@@ -136,7 +158,7 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
             checkpoint.restore(manager.latest_checkpoint)
             print(f"resuming run {run_id} from {manager.latest_checkpoint} at step {int(step_var.numpy())}")
         elif settings.weights:
-            description = load_initial_weights(detector.model, settings.weights)
+            description = initial_weights(detector, settings.weights)
             print(f"initial weights: {description}")
             mlflow.set_tag("initial_weights", description)
 
