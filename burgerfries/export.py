@@ -36,36 +36,38 @@ class ExportError(ValueError):
     """A model path or export target that cannot be used; the message names it."""
 
 
-class ServingModule(tf.Module):
-    def __init__(self, detector: Detector):
-        super().__init__()
-        self.detector = detector
-        self.model = detector.model
+def _archive(detector: Detector, path: Path, endpoint, input_shape: list[int | None]) -> Path:
+    """A SavedModel written with Keras' ExportArchive: it tracks Keras 3 variables properly (a
+    plain tf.Module + tf.saved_model.save lets the TFLite converter read them uninitialised)."""
+    import keras
 
-    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
-    def serve(self, input_tensor: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self.detector.detect(input_tensor)
-
-    @tf.function
-    def raw(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        box_encodings, class_logits = self.model(self.detector.preprocess(images), training=False)
-        return {"raw_detection_boxes": self.detector.decode_boxes(box_encodings),
-                "raw_detection_scores": tf.sigmoid(class_logits)}
-
-
-def save_saved_model(detector: Detector, path: Path) -> Path:
-    module = ServingModule(detector)
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    archive = keras.export.ExportArchive()
+    archive.track(detector.model)
+    archive.add_endpoint(name="serving_default", fn=endpoint,
+                         input_signature=[tf.TensorSpec(input_shape, tf.uint8, name="input_tensor")])
+    archive.write_out(str(path), verbose=False)
     return path
 
 
+def save_saved_model(detector: Detector, path: Path) -> Path:
+    def serve(input_tensor: tf.Tensor) -> dict[str, tf.Tensor]:
+        return detector.detect(input_tensor)
+
+    return _archive(detector, path, serve, [1, None, None, 3])
+
+
 def save_tflite(detector: Detector, path: Path) -> Path:
-    module = ServingModule(detector)
-    height, width = detector.image_size
-    concrete = module.raw.get_concrete_function(tf.TensorSpec([1, height, width, 3], tf.uint8, name="input_tensor"))
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    path.write_bytes(converter.convert())
+    import tempfile
+
+    def raw(input_tensor: tf.Tensor) -> dict[str, tf.Tensor]:
+        box_encodings, class_logits = detector.model(detector.preprocess(input_tensor), training=False)
+        return {"raw_detection_boxes": detector.decode_boxes(box_encodings), "raw_detection_scores": tf.sigmoid(class_logits)}
+
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = _archive(detector, Path(scratch) / "raw", raw, [1, *detector.image_size, 3])
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(archive))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        path.write_bytes(converter.convert())
     return path
 
 
@@ -170,15 +172,14 @@ def export_run(run_id: str, out: Path, register: str | None = None, example_imag
     else:
         example_bytes = Path(example_image).read_bytes()
     example = pd.DataFrame({"image": [encode_image(example_bytes)]})
-    model = DetectorModel()
-
     class _Context:
         artifacts = {"saved_model": str(saved_model)}
 
-    model.load_context(_Context())
-    signature = infer_signature(example, model.predict(None, example))
+    probe = DetectorModel()  # a loaded instance answers the example; a fresh one is what gets pickled
+    probe.load_context(_Context())
+    signature = infer_signature(example, probe.predict(None, example))
     with mlflow.start_run(run_id=run_id):
-        info = mlflow.pyfunc.log_model(name="model", python_model=model, artifacts={"saved_model": str(saved_model)},
+        info = mlflow.pyfunc.log_model(name="model", python_model=DetectorModel(), artifacts={"saved_model": str(saved_model)},
                                        signature=signature, input_example=example,
                                        registered_model_name=register)
         mlflow.log_artifact(str(tflite), "export")

@@ -56,7 +56,7 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
 
     Keras 3 normalises with separate moments/normalise ops; on a 2-core CPU the fused kernel
     (what Keras 2 and so the OD API used) makes a whole SSD training step 1.7x faster
-    (bench/RESULTS.md). It also updates the moving variance with the unbiased batch variance, as
+    (bench/RESULTS.md). Inference keeps Keras' path (cheap, and foldable by the TFLite converter). It also updates the moving variance with the unbiased batch variance, as
     Keras 2 did. Same variables, same names: checkpoints are interchangeable with the plain layer.
     """
 
@@ -70,10 +70,8 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
             self.moving_mean.assign(self.moving_mean * decay + mean * (1.0 - decay))
             self.moving_variance.assign(self.moving_variance * decay + variance * (1.0 - decay))
             return outputs
-        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            inputs, self.gamma, self.beta, mean=self.moving_mean, variance=self.moving_variance,
-            epsilon=self.epsilon, is_training=False)
-        return outputs
+        # Inference: Keras' own arithmetic, which converters (TFLite) fold into the convolutions.
+        return super().call(inputs, training=False, mask=mask)
 
 
 def batch_norm(hyperparams: dict, name: str | None = None) -> keras.layers.BatchNormalization:
