@@ -145,3 +145,23 @@ def test_resume_after_sigkill_gives_one_finished_run_per_configuration(sweep_dat
     parents = [r for r in mlflow.search_runs(experiment_names=["resume"], output_format="list")
                if r.data.tags.get("sweep_role") == "study"]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+
+
+def test_weights_must_name_the_studys_models(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_fpnlite_320x320": "x"})))
+    with pytest.raises(DefinitionError, match="weights"):
+        load_definition(path)
+    path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_320x320": "models/zoo"})))
+    assert load_definition(path).weights == {"ssd_mobilenet_v2_320x320": "models/zoo"}
+
+
+def test_dry_run_plan_lists_phases_trials_and_an_estimate():
+    from burgerfries.sweep.driver import plan
+
+    text = plan(load_definition(DEFAULT_STUDY), SweepSettings(profile="smoke"),
+                {"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1})
+    assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
+    assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
+    assert "20 trials in all" in text
+    assert "estimated duration:" in text

@@ -19,7 +19,7 @@ from burgerfries.report.selection import CRITERIA
 
 PARAMETERS = {"batch_size": int, "learning_rate": float, "classification_weight": float, "localization_weight": float,
               "num_steps": int}
-STUDY_KEYS = {"name", "models", "base", "selection", "phases", "num_steps"}
+STUDY_KEYS = {"name", "models", "base", "selection", "phases", "num_steps", "weights"}
 PHASE_KEYS = {"name", "grid", "search", "fixed"}
 
 
@@ -54,6 +54,7 @@ class StudyDefinition:
     num_steps: int | None
     source: Path
     text: str
+    weights: dict[str, str] = field(default_factory=dict)  # model → initial weights (e.g. a zoo archive)
 
     @property
     def fingerprint(self) -> str:
@@ -169,7 +170,11 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     num_steps = data.get("num_steps")
     if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
         raise DefinitionError(f"{where}.num_steps: expected a positive integer")
-    return StudyDefinition(str(data["name"]), list(models), base, list(selection), phases, num_steps, source, text)
+    weights = data.get("weights", {}) or {}
+    if not isinstance(weights, dict) or any(model not in models for model in weights):
+        raise DefinitionError(f"{where}.weights: expected a mapping from the study's models to checkpoint paths")
+    return StudyDefinition(str(data["name"]), list(models), base, list(selection), phases, num_steps, source, text,
+                           {model: str(path) for model, path in weights.items()})
 
 
 def load_definition(path: Path) -> StudyDefinition:

@@ -197,6 +197,7 @@ class Sweep:
                 data=self.data, model=model, batch_size=config["batch_size"], learning_rate=config["learning_rate"],
                 classification_weight=config["classification_weight"], localization_weight=config["localization_weight"],
                 num_steps=config.get("num_steps"), profile=self.settings.profile, seed=config["seed"],
+                weights=Path(self.definition.weights[model]) if model in self.definition.weights else None,
                 checkpoint_root=self.settings.checkpoint_root, experiment=self.definition.name, nested=True,
                 run_name=f"{label} · {SHORT_NAMES.get(model, model)} {phase.name}={varied} seed {config['seed']}",
                 tags={"phase": phase.name, "trial": str(trial.number), "study": self.definition.name, "varied": varied,
