@@ -127,8 +127,8 @@ def wrong_detections(truths: list[GroundTruth], detections: list[dict[str, np.nd
         boxes, classes = found["boxes"][confident], found["classes"][confident].astype(int)
         if not len(boxes):
             continue
-        overlap_truth = _iou_np(boxes, truth.boxes)
-        overlap_distractor = _iou_np(boxes, truth.distractors)
+        overlap_truth = iou_numpy(boxes, truth.boxes)
+        overlap_distractor = iou_numpy(boxes, truth.distractors)
         for index, label in enumerate(classes):
             same_class = truth.labels == label
             if same_class.any() and overlap_truth[index, same_class].max() >= WRONG_IOU:
@@ -147,7 +147,7 @@ def wrong_detections(truths: list[GroundTruth], detections: list[dict[str, np.nd
     return metrics
 
 
-def _iou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)), np.float32)
     return iou(tf.constant(a[None], tf.float32), tf.constant(b, tf.float32)).numpy()[0]

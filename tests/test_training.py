@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from burgerfries.cli import main
 from burgerfries.data.prepare import prepare_dataset
-from burgerfries.evaluate import Evaluation, _iou_np, read_ground_truth
+from burgerfries.evaluate import Evaluation, iou_numpy, read_ground_truth
 from burgerfries.training.checkpoints import WeightsError
 from burgerfries.training.train import NonFiniteLossError, TrainSettings, train
 
@@ -45,7 +45,7 @@ def test_tiny_model_learns_a_handful_of_images(handful, tracking_uri, tmp_path):
         boxes, classes = output["detection_boxes"][0, :5].numpy(), output["detection_classes"][0, :5].numpy()
         for box, label in zip(truth.boxes, truth.labels):
             total += 1
-            hits += bool(((_iou_np(boxes, box[None])[:, 0] >= 0.5) & (classes == label)).any())
+            hits += bool(((iou_numpy(boxes, box[None])[:, 0] >= 0.5) & (classes == label)).any())
     assert hits >= 0.8 * total, f"{hits}/{total} objects found among the top-5 detections"
 
 

@@ -40,7 +40,7 @@ def _run_row(run: Run) -> dict[str, object]:
     return row
 
 
-def _metrics_of(client: mlflow.MlflowClient, run_ids: list[str]) -> pd.DataFrame:
+def metrics_of(client: mlflow.MlflowClient, run_ids: list[str]) -> pd.DataFrame:
     rows = []
     for run_id in run_ids:
         for key in REPORT_METRICS:
@@ -63,7 +63,7 @@ def read_experiment(experiment: str) -> StudyRuns:
     if not runs:
         raise ValueError(f"experiment {experiment!r} has no training runs")
     frame = pd.DataFrame([_run_row(run) for run in runs]).set_index("run_id")
-    return StudyRuns(experiment, frame, _metrics_of(client, list(frame.index)))
+    return StudyRuns(experiment, frame, metrics_of(client, list(frame.index)))
 
 
 def read_sweep(parent_run_id: str) -> StudyRuns:
@@ -82,7 +82,7 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
         raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
     frame = pd.DataFrame([_run_row(run) for run in trials]).set_index("run_id")
     title = parent.data.tags.get("study", parent.info.run_name or parent_run_id)
-    return StudyRuns(title, frame, _metrics_of(client, list(frame.index)), parent,
+    return StudyRuns(title, frame, metrics_of(client, list(frame.index)), parent,
                      {phase.data.tags.get("phase", phase.info.run_name): phase for phase in phases})
 
 

@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from burgerfries.evaluate import Evaluation
-from burgerfries.report.reader import _metrics_of
+from burgerfries.report.reader import metrics_of
 from burgerfries.report.selection import rank_runs, rule_from_names
 from burgerfries.report.summary import summarize_run
 from burgerfries.sweep.definition import Phase, StudyDefinition, load_definition
@@ -236,7 +236,7 @@ class Sweep:
             print(f"phase {phase.name} · {model}: no trial finished; keeping the inherited configuration")
             return None
         run_ids = [t.user_attrs["mlflow_run_id"] for t in complete]
-        metrics = _metrics_of(self.client, run_ids)
+        metrics = metrics_of(self.client, run_ids)
         rows = {}
         for trial, run_id in zip(complete, run_ids):
             config = trial.user_attrs["config"]
