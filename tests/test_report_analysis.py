@@ -96,3 +96,11 @@ def test_runs_without_evaluation_rank_last_and_rules_are_configurable():
     assert list(by_recall.index) == ["run1", "run0"]
     with pytest.raises(ValueError, match="unknown selection criteria"):
         rule_from_names(["speed"])
+
+
+def test_a_run_that_finds_nothing_does_not_win_on_having_no_wrong_detections():
+    frame = runs(AR_100=[0.01, 0.6], wrong_detections=[0.0, 4.0], eval_loss=[0.3, 0.9], gap=[0.0, 0.0],
+                 avg_recall=[0.01, 0.5])
+    ranked = rank_runs(frame)
+    assert list(ranked.index) == ["run1", "run0"]
+    assert "finding objects at all" in ranked.loc["run1", "reason"]

@@ -3,8 +3,9 @@ each place spelled out (the report prints it; the sweep records it on the phase 
 
 Default, after the original study: runs with wrong detections rank after runs without; then
 lower eval loss at the flatten point; then the smaller |eval − train| gap (less over- or
-under-fitting); then the higher average recall (mean of AR@1, AR@10, AR@100). Runs without
-evaluations rank last.
+under-fitting); then the higher average recall (mean of AR@1, AR@10, AR@100). One guard comes
+first: a run that finds almost nothing (AR@100 < 0.05) has no wrong detections for the wrong
+reason, so it ranks after every run that finds objects. Runs without evaluations rank last.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class Criterion:
     label: str
 
     def key(self, row: pd.Series) -> float:
-        value = float(row[self.column])
+        value = float(row.get(self.column, float("nan")))
+        if self.column == "AR_100":
+            return float(value < MIN_RECALL)
         if self.column == "gap":
             value = abs(value)
         if self.column == "wrong_detections":
@@ -30,21 +33,27 @@ class Criterion:
         return -value if self.higher_is_better else value
 
     def describe(self, row: pd.Series) -> str:
-        value = float(row[self.column])
+        value = float(row.get(self.column, float("nan")))
         if self.column == "wrong_detections":
             return "no wrong detections" if value == 0 else f"{value:g} wrong detections"
         if self.column == "gap":
             return f"|eval − train| {abs(value):.4f}"
+        if self.column == "AR_100":
+            return f"AR@100 {value:.3f}" + (" (detects almost nothing)" if value < MIN_RECALL else "")
         return f"{self.label} {value:.4f}"
 
 
+MIN_RECALL = 0.05  # below this AR@100 a run finds almost nothing, so "no wrong detections" means little
+
 DEFAULT_RULE = (
+    Criterion("AR_100", False, "finding objects at all"),
     Criterion("wrong_detections", False, "wrong detections"),
     Criterion("eval_loss", False, "eval loss"),
     Criterion("gap", False, "eval − train gap"),
     Criterion("avg_recall", True, "avg recall"),
 )
 CRITERIA = {c.column: c for c in DEFAULT_RULE}
+CRITERIA["detects_objects"] = CRITERIA.pop("AR_100")  # the guard's name in sweep YAML files
 
 
 def rule_from_names(names: list[str]) -> tuple[Criterion, ...]:

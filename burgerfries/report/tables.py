@@ -8,7 +8,7 @@ import pandas as pd
 from burgerfries.report.selection import DEFAULT_RULE, Criterion, rank_runs
 from burgerfries.report.summary import summarize_run
 
-PHASE_TABLE_COLUMNS = ["rank", "name", "varied", "read_step", "flatten_status", "map_plateau_step", "eval_loss",
+PHASE_TABLE_COLUMNS = ["rank", "varied", "run", "read_step", "flatten_status", "map_plateau_step", "eval_loss",
                        "train_loss", "gap", "mAP_50", "avg_recall", "wrong_detections", "steps_per_sec", "reason"]
 BASE_FINAL_COLUMNS = {"mAP_50": "mAP@0.5", "eval_loss": "eval_loss", "train_loss": "train_loss",
                       "gap": "(eval − train) loss", "avg_recall": "avg recall", "steps_per_sec": "steps/s"}
@@ -36,7 +36,10 @@ def rank_groups(summaries: pd.DataFrame, rule: tuple[Criterion, ...] = DEFAULT_R
     """{(phase, model): ranked runs} — every phase is judged separately for each model."""
     groups = {}
     for (phase, model), members in summaries.groupby(["phase", "model"], sort=False):
-        ranked = rank_runs(members.assign(varied=members.apply(varied_label, axis=1)), rule)
+        ranked = rank_runs(members.assign(varied=members.apply(varied_label, axis=1),
+                                          run=[run_id[:8] for run_id in members.index]), rule)
+        for column in ("read_step", "flatten_step", "map_plateau_step"):
+            ranked[column] = ranked[column].astype("Int64")
         groups[(phase, model)] = ranked
     return groups
 
