@@ -80,7 +80,7 @@ def test_rerunning_a_run_resumes_at_its_step(small, tracking_uri, tmp_path):
     assert steps == list(range(1, 8))  # 1–4, then 5–7: no step trained twice
 
 
-def test_non_finite_loss_fails_the_run(small, tracking_uri, tmp_path):
+def test_non_finite_loss_fails_the_run(small, tracking_uri, tmp_path, capsys):
     settings = TrainSettings(data=small, profile="tiny", num_steps=5, batch_size=2, learning_rate=1e30,
                              overrides={"train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_learning_rate.warmup_learning_rate": "1e30"},
                              checkpoint_root=tmp_path)
@@ -88,6 +88,9 @@ def test_non_finite_loss_fails_the_run(small, tracking_uri, tmp_path):
         train(settings, progress=False)
     run = mlflow.search_runs(experiment_names=["train"], output_format="list")[0]
     assert run.info.status == "FAILED"
+    # such a run has a config but no checkpoint: evaluating it says so
+    assert main(["evaluate", "--run-id", run.info.run_id, "--data", str(small)]) == 1
+    assert "has no checkpoint" in capsys.readouterr().err
 
 
 def test_initial_weights_from_a_file_and_a_checkpoint(small, tracking_uri, tmp_path):

@@ -145,6 +145,7 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
         if on_run_start:
             on_run_start(run_id)
         log_params({**short_params(settings, config), **flatten(config)})
+        mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")  # readable while it trains
         keras.utils.set_random_seed(settings.seed)
         detector = build_detector(config)
         optimizer = keras.optimizers.SGD(schedule_from_config(config),
@@ -214,5 +215,4 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
         mlflow.log_artifacts(str(checkpoint_dir), "checkpoint")
         mlflow.log_artifact(str(Path(settings.data) / "label_map.pbtxt"))
-        mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")
         return TrainResult(run_id, num_steps, losses, eval_metrics, detector, final)
