@@ -2,6 +2,7 @@
 fixture with the same settings, beside the curve the OD API reached (curve.json).
 
     python bench/learning_curve.py [--seeds 3] [--fixture ../shared/fixtures/odapi_learning_curve]
+    python bench/learning_curve.py --profile full --steps 1000 --seeds 1
 
 Smoke settings as in the fixture's smoke.config: 160 px, depth multiplier 0.35, batch 10,
 learning_rate_base 0.04, warm-up 0.013333 over steps/10, 600 steps, evaluated every 100 steps.
@@ -31,17 +32,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--profile", choices=["smoke", "full"], default="smoke",
+                        help="smoke: 160 px, depth 0.35 (curve.json 'smoke'); full: 300 px, depth 1.0 ('full', 1000 steps)")
     parser.add_argument("--fixture", type=Path,
                         default=Path(__file__).resolve().parents[2] / "shared/fixtures/odapi_learning_curve")
     args = parser.parse_args()
-    reference = json.loads((args.fixture / "curve.json").read_text())["smoke"]
+    reference = json.loads((args.fixture / "curve.json").read_text())[args.profile]
     with tempfile.TemporaryDirectory() as workdir:
         mlflow.set_tracking_uri(f"sqlite:///{workdir}/curve.db")
         os.environ["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
         evaluation = Evaluation(args.fixture)
         curves, walls = [], []
         for seed in range(args.seeds):
-            settings = TrainSettings(data=args.fixture, profile="smoke", num_steps=args.steps, batch_size=10,
+            settings = TrainSettings(data=args.fixture, profile=args.profile, num_steps=args.steps, batch_size=10,
                                      learning_rate=0.04, seed=seed, eval_every=100, checkpoint_root=Path(workdir),
                                      overrides={COSINE + "warmup_steps": str(args.steps // 10),
                                                 COSINE + "warmup_learning_rate": "0.013333"})
