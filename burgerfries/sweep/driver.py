@@ -247,13 +247,14 @@ class Sweep:
         numeric = summaries.select_dtypes("number").columns
         per_config = summaries.groupby("config_key")[list(numeric)].mean()
         per_config["name"] = per_config.index
-        best_key = rank_runs(per_config, self.rule).index[0]
-        members = rank_runs(summaries[summaries["config_key"] == best_key], self.rule)
-        ranking = rank_runs(summaries, self.rule)
-        winner_id = members.index[0]
-        reason = ranking.loc[winner_id, "reason"] if ranking.index[0] == winner_id else rank_runs(per_config, self.rule)["reason"].iloc[0]
-        winner = json.loads(best_key)
-        return {"run_id": winner_id, "config": winner, "reason": reason}
+        config_ranking = rank_runs(per_config, self.rule)
+        best_key = config_ranking.index[0]
+        winner_id = rank_runs(summaries[summaries["config_key"] == best_key], self.rule).index[0]
+        if len(per_config) == len(summaries):  # one run per configuration: explain it in terms of runs
+            reason = rank_runs(summaries, self.rule).loc[winner_id, "reason"]
+        else:
+            reason = config_ranking["reason"].iloc[0]
+        return {"run_id": winner_id, "config": json.loads(best_key), "reason": reason}
 
     # ------------------------------------------------------------------ the whole study
     def run(self) -> SweepResult:
