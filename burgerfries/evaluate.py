@@ -183,7 +183,7 @@ class Evaluation:
     def __init__(self, data: Path, score_threshold: float = 0.5, batch_size: int = 8, num_images: int = 6):
         self.data = Path(data)
         self.record = self.data / "eval.record"
-        check_record(self.record, "eval")
+        check_record(self.record)
         self.class_names = read_label_map(self.data / "label_map.pbtxt")
         self.score_threshold = score_threshold
         self.batch_size = batch_size

@@ -28,7 +28,6 @@ import tensorflow as tf
 
 from burgerfries.model.ssd import Detector
 
-OUTPUT_KEYS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 TFLITE_TOLERANCE = 1e-4  # max |TFLite − SavedModel| on raw boxes and scores, asserted by the tests
 
 

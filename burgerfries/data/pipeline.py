@@ -13,7 +13,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from burgerfries.data.augment import augment
-from burgerfries.data.tfrecord import parse_example
+from burgerfries.data.tfrecord import count_records, parse_example
 from burgerfries.model.preprocessing import resize_and_scale
 
 CACHE_SCALE = 2  # cached images are shrunk to at most twice the model input: crops stay sharp
@@ -24,16 +24,19 @@ class DataError(ValueError):
 
 
 def max_boxes_in(record: Path) -> int:
+    """The most objects any example has — read from the labels alone, no image is decoded."""
+    spec = {"image/object/class/label": tf.io.VarLenFeature(tf.int64)}
     count = 0
     for raw in tf.data.TFRecordDataset(str(record)):
-        count = max(count, int(tf.shape(parse_example(raw)["labels"])[0]))
+        labels = tf.io.parse_single_example(raw, spec)["image/object/class/label"]
+        count = max(count, int(labels.dense_shape[0]))
     return count
 
 
-def check_record(record: Path, split: str) -> int:
+def check_record(record: Path) -> int:
     if not Path(record).is_file():
         raise DataError(f"{record}: not found — run data_prep first (burgerfries data-prep --out DIR)")
-    count = sum(1 for _ in tf.data.TFRecordDataset(str(record)))
+    count = count_records(record)
     if count == 0:
         raise DataError(f"{record}: 0 examples — did data_prep skip everything? see skip_report.csv")
     return count

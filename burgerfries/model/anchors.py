@@ -43,23 +43,20 @@ def ssd_anchors(feature_map_shapes: list[tuple[int, int]], num_layers: int, min_
                 aspect_ratios: list[float], reduce_boxes_in_lowest_layer: bool = True,
                 interpolated_scale_aspect_ratio: float = 1.0) -> np.ndarray:
     """Anchors of SSD-MobileNet-v2 (`ssd_anchor_generator` on a square image)."""
-    specs = ssd_box_specs(num_layers, min_scale, max_scale, aspect_ratios, reduce_boxes_in_lowest_layer,
-                          interpolated_scale_aspect_ratio)
+    return grid_anchors(feature_map_shapes, ssd_box_specs(num_layers, min_scale, max_scale, aspect_ratios,
+                                                          reduce_boxes_in_lowest_layer, interpolated_scale_aspect_ratio))
+
+
+def grid_anchors(feature_map_shapes: list[tuple[int, int]], box_specs: list[list[tuple[float, float]]]) -> np.ndarray:
+    """One (scale, aspect ratio) list per feature map, tiled over its grid with centred offsets."""
     grids = []
-    for (height, width), layer_specs in zip(feature_map_shapes, specs):
+    for (height, width), layer_specs in zip(feature_map_shapes, box_specs):
         scales = np.array([s for s, _ in layer_specs])
         ratio_sqrts = np.sqrt(np.array([r for _, r in layer_specs]))
         stride = (1.0 / height, 1.0 / width)
         grids.append(tile_anchors(height, width, scales / ratio_sqrts, scales * ratio_sqrts, stride,
                                   (0.5 * stride[0], 0.5 * stride[1])))
     return np.concatenate(grids).astype(np.float32)
-
-
-def ssd_anchors_per_location(num_layers: int, aspect_ratios: list[float], reduce_boxes_in_lowest_layer: bool = True,
-                             interpolated_scale_aspect_ratio: float = 1.0) -> list[int]:
-    specs = ssd_box_specs(num_layers, 0.2, 0.95, aspect_ratios, reduce_boxes_in_lowest_layer,
-                          interpolated_scale_aspect_ratio)
-    return [len(layer) for layer in specs]
 
 
 def multiscale_anchors(feature_map_shapes: list[tuple[int, int]], image_height: int, image_width: int,

@@ -123,7 +123,3 @@ def build_config(model: str, profile: str = "full", num_classes: int = 2, batch_
         set_value(config, dotted, value)
     return config
 
-
-def model_name_of(config: dict) -> str:
-    extractor = config["model"]["ssd"]["feature_extractor"]["type"]
-    return {"ssd_mobilenet_v2_keras": MODEL_NAMES[0], "ssd_mobilenet_v2_fpn_keras": MODEL_NAMES[1]}[extractor]

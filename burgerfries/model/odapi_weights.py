@@ -37,6 +37,7 @@ class CheckpointMismatchError(ValueError):
 @dataclass
 class RestoreReport:
     checkpoint: str
+    pipeline_config: Path | None = None  # the archive's, when it came with one
     restored: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (variable, why)
 
@@ -138,7 +139,7 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
     when its shape differs) are left to their initialisers. A checkpoint of the other model, or one
     from which nothing can be restored, is an error.
     """
-    prefix, _ = resolve_odapi_checkpoint(path)
+    prefix, pipeline_config = resolve_odapi_checkpoint(path)
     reader = tf.train.load_checkpoint(prefix)
     shapes = reader.get_variable_to_shape_map()
     stored = {name[: -len(SUFFIX)] for name in shapes if name.endswith(SUFFIX)}
@@ -146,7 +147,7 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
     if found_kind != model_kind:
         raise CheckpointMismatchError(f"{prefix} is a {KIND_NAMES[found_kind]} checkpoint; the model being trained is "
                                       f"{KIND_NAMES[model_kind]}")
-    report = RestoreReport(prefix)
+    report = RestoreReport(prefix, pipeline_config)
     head_layers = {"class_predictions", "ClassPredictor"}
     for layer_name, path_prefix in layer_table(model_kind).items():
         try:

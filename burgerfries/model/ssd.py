@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from burgerfries.model import box_coder
-from burgerfries.model.anchors import multiscale_anchors, ssd_anchors, ssd_box_specs
+from burgerfries.model.anchors import grid_anchors, multiscale_anchors, ssd_box_specs
 from burgerfries.model.box_predictor import convolutional_heads, weight_shared_heads
 from burgerfries.model.feature_maps import fpn_feature_maps, ssd_feature_maps
 from burgerfries.model.mobilenet_v2 import build_mobilenet_v2
@@ -87,12 +87,11 @@ def build_detector(config: dict) -> Detector:
     if extractor["type"] == "ssd_mobilenet_v2_keras":
         features = ssd_feature_maps(backbone, hyperparams, multiplier, min_depth)
         spec = ssd["anchor_generator"]["ssd_anchor_generator"]
-        shapes = [(f.shape[1], f.shape[2]) for f in features]
-        anchors = ssd_anchors(shapes, spec["num_layers"], spec["min_scale"], spec["max_scale"], spec["aspect_ratios"],
-                              spec.get("reduce_boxes_in_lowest_layer", True), spec.get("interpolated_scale_aspect_ratio", 1.0))
-        per_location = [len(layer) for layer in ssd_box_specs(
-            spec["num_layers"], spec["min_scale"], spec["max_scale"], spec["aspect_ratios"],
-            spec.get("reduce_boxes_in_lowest_layer", True), spec.get("interpolated_scale_aspect_ratio", 1.0))]
+        box_specs = ssd_box_specs(spec["num_layers"], spec["min_scale"], spec["max_scale"], spec["aspect_ratios"],
+                                  spec.get("reduce_boxes_in_lowest_layer", True),
+                                  spec.get("interpolated_scale_aspect_ratio", 1.0))
+        anchors = grid_anchors([(f.shape[1], f.shape[2]) for f in features], box_specs)
+        per_location = [len(layer) for layer in box_specs]
         boxes, logits = convolutional_heads(features, per_location, num_classes,
                                             ssd["box_predictor"]["convolutional_box_predictor"])
     elif extractor["type"] == "ssd_mobilenet_v2_fpn_keras":

@@ -101,7 +101,7 @@ def short_params(settings: TrainSettings, config: dict) -> dict[str, object]:
 def initial_weights(detector: Detector, weights: Path) -> str:
     """Load `--weights`: an OD-API checkpoint or zoo archive (fine-tuning as
     `fine_tune_checkpoint_type: detection`, the report logged to the active run), or our own."""
-    from burgerfries.model.odapi_weights import is_odapi_checkpoint, load_odapi_checkpoint, pipeline_differences, resolve_odapi_checkpoint
+    from burgerfries.model.odapi_weights import is_odapi_checkpoint, load_odapi_checkpoint, pipeline_differences
 
     if not is_odapi_checkpoint(weights):
         return load_initial_weights(detector.model, weights)
@@ -112,9 +112,8 @@ def initial_weights(detector: Detector, weights: Path) -> str:
     mlflow.log_metrics({"init/restored_variables": len(report.restored), "init/skipped_variables": len(report.skipped)})
     for name, why in report.skipped:
         print(f"  skipped {name}: {why}")
-    _, pipeline_config = resolve_odapi_checkpoint(weights)
-    if pipeline_config is not None:
-        for difference in pipeline_differences(pipeline_config, detector.config):
+    if report.pipeline_config is not None:
+        for difference in pipeline_differences(report.pipeline_config, detector.config):
             print(f"warning: {difference} — training with ours")
             mlflow.set_tag(f"pipeline_config_difference/{difference.split(':')[0]}", difference[:5000])
     return f"OD API checkpoint: {report.summary()}"
@@ -126,12 +125,11 @@ def eval_steps(num_steps: int, eval_every: int) -> set[int]:
 
 
 def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: str | None = None,
-          progress: bool = True, on_step: Callable[[int, dict[str, float]], None] | None = None,
-          on_run_start: Callable[[str], None] | None = None) -> TrainResult:
+          progress: bool = True, on_run_start: Callable[[str], None] | None = None) -> TrainResult:
     """Train one configuration in one MLflow run (a new one, or `run_id` to resume it)."""
     label_map, summary = load_dataset_info(settings.data)
     train_record = Path(settings.data) / "train.record"
-    check_record(train_record, "train")
+    check_record(train_record)
     config = effective_config(settings, len(label_map))
     num_steps = config["train_config"]["num_steps"]
     batch_size = config["train_config"]["batch_size"]
@@ -168,7 +166,6 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
                                 config["train_config"]["data_augmentation_options"], settings.seed + start,
                                 max(1, min(max_boxes_in(train_record), config["train_config"]["max_number_of_boxes"])))
         train_step = make_train_step(detector, optimizer)
-        schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else None
         evaluation_steps = eval_steps(num_steps, settings.eval_every)
         eval_metrics: dict[int, dict[str, float]] = {}
         losses: dict[str, float] = {}
@@ -179,7 +176,7 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
             last = time.perf_counter()
             train_seconds = 0.0
             for step in bar:
-                learning_rate = float(schedule(step - 1)) if schedule else float(optimizer.learning_rate)
+                learning_rate = float(optimizer.learning_rate)  # the schedule at this step's iteration
                 output = train_step(*next(batches))
                 losses = {key: float(output[key]) for key in LOSS_KEYS}
                 now = time.perf_counter()
@@ -192,8 +189,6 @@ def train(settings: TrainSettings, evaluator: Evaluator | None = None, run_id: s
                     raise NonFiniteLossError(f"run {run_id}: loss became {losses['loss_total']} at step {step} "
                                              f"({losses}); try a lower learning rate")
                 bar.set_postfix(loss=f"{losses['loss_total']:.3f}", steps_per_s=f"{1.0 / max(step_seconds, 1e-9):.2f}")
-                if on_step:
-                    on_step(step, losses)
                 is_eval = step in evaluation_steps
                 if (settings.checkpoint_every and step % settings.checkpoint_every == 0) or is_eval:
                     manager.save(checkpoint_number=step)
