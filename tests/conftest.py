@@ -23,6 +23,16 @@ def tracking_uri(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory):
+    """12 synthetic scenes through data_prep, shared read-only by the tests that train on them."""
+    from burgerfries.data.prepare import prepare_dataset
+
+    out = tmp_path_factory.mktemp("synthetic_data")
+    prepare_dataset("synthetic", out, num_images=12, seed=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
 def shared_dir():
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} not found (the read-only fixtures live beside the checkout)")

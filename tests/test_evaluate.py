@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from burgerfries.cli import main
-from burgerfries.data.prepare import prepare_dataset
 from burgerfries.evaluate import GroundTruth, coco_metrics, wrong_detections
 from burgerfries.training.train import TrainSettings, train
 
@@ -61,10 +60,9 @@ def test_wrong_detections_are_counted_and_placed():
     assert metrics["eval/wrong_detections/burger"] == 1 and metrics["eval/wrong_detections/fries"] == 2
 
 
-def test_evaluate_cli_logs_into_the_run_and_refuses_bad_ids(tmp_path, tracking_uri, capsys, monkeypatch):
+def test_evaluate_cli_logs_into_the_run_and_refuses_bad_ids(synthetic_data, tmp_path, tracking_uri, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    data = tmp_path / "data"
-    prepare_dataset("synthetic", data, num_images=10, progress=False)
+    data = synthetic_data
     result = train(TrainSettings(data=data, profile="tiny", num_steps=3, batch_size=2, checkpoint_root=tmp_path / "ck"),
                    progress=False)
     assert main(["evaluate", "--run-id", result.run_id, "--data", str(data)]) == 0

@@ -15,19 +15,17 @@ import tensorflow as tf
 from PIL import Image
 
 from burgerfries.cli import main
-from burgerfries.data.prepare import prepare_dataset
 from burgerfries.evaluate import read_ground_truth
 from burgerfries.export import TFLITE_TOLERANCE, run_tflite, tflite_postprocess
 from burgerfries.training.train import TrainSettings, train
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, synthetic_data):
     root = tmp_path_factory.mktemp("export")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
-    data = root / "data"
-    prepare_dataset("synthetic", data, num_images=10, progress=False)
+    data = synthetic_data
     result = train(TrainSettings(data=data, profile="tiny", num_steps=8, batch_size=2, checkpoint_root=root / "ck"),
                    progress=False)
     return {"root": root, "uri": uri, "data": data, "run_id": result.run_id, "out": root / "out"}

@@ -11,7 +11,6 @@ import mlflow
 import pytest
 import yaml
 
-from burgerfries.data.prepare import prepare_dataset
 from burgerfries.sweep.definition import DefinitionError, load_definition, parse_definition
 from burgerfries.sweep.driver import DEFAULT_STUDY, SweepSettings, run_sweep
 
@@ -63,13 +62,6 @@ def test_search_phase_parses():
     assert study.phases[0].num_configs == 4 and not study.phases[0].is_grid
 
 
-@pytest.fixture(scope="module")
-def sweep_data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sweep_data")
-    prepare_dataset("synthetic", out, num_images=10, seed=3, progress=False)
-    return out
-
-
 def write_study(path, phases, name):
     path.write_text(yaml.safe_dump({"name": name, "models": ["ssd_mobilenet_v2_320x320"], "base": BASE,
                                     "num_steps": 4, "phases": phases}))
@@ -81,14 +73,14 @@ def finished_runs(study_name):
     return [r for r in runs if r.data.tags.get("sweep_role") == "trial"]
 
 
-def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(sweep_data, tracking_uri, tmp_path, monkeypatch):
+def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(synthetic_data, tracking_uri, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     study = write_study(tmp_path / "chain.yaml", [
         {"name": "weights", "grid": [{"classification_weight": 1.0, "localization_weight": 0.5},
                                      {"classification_weight": 0.5, "localization_weight": 1.0}]},
         {"name": "lr", "grid": {"learning_rate": [0.04, 1.0e30]}},  # 1e30 diverges to NaN
     ], "chain")
-    result = run_sweep(SweepSettings(study=study, data=sweep_data, profile="tiny", progress=False))
+    result = run_sweep(SweepSettings(study=study, data=synthetic_data, profile="tiny", progress=False))
     trials = finished_runs("chain")
     by_phase = {}
     for run in trials:
@@ -111,11 +103,11 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(sweep_
     assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
 
 
-def test_resume_after_sigkill_gives_one_finished_run_per_configuration(sweep_data, tracking_uri, tmp_path):
+def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic_data, tracking_uri, tmp_path):
     study = write_study(tmp_path / "resume.yaml", [{"name": "batch", "grid": {"batch_size": [2, 3, 4]}}], "resume")
     study_text = study.read_text().replace("num_steps: 4", "num_steps: 40")
     study.write_text(study_text)
-    command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--data", str(sweep_data),
+    command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--data", str(synthetic_data),
                "--profile", "tiny"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

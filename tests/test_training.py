@@ -25,13 +25,6 @@ def handful(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    out = tmp_path_factory.mktemp("small")
-    prepare_dataset("synthetic", out, num_images=12, seed=2, progress=False)
-    return out
-
-
 def test_tiny_model_learns_a_handful_of_images(handful, tracking_uri, tmp_path):
     # Augmentation off: this checks that matching, losses and optimiser can fit data at all.
     result = train(TrainSettings(data=handful, profile="tiny", num_steps=150, batch_size=4, overrides=NO_AUGMENTATION,
@@ -49,9 +42,9 @@ def test_tiny_model_learns_a_handful_of_images(handful, tracking_uri, tmp_path):
     assert hits >= 0.8 * total, f"{hits}/{total} objects found among the top-5 detections"
 
 
-def test_train_cli_tracks_every_step_and_evaluates(small, tracking_uri, tmp_path, capsys, monkeypatch):
+def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = main(["train", "--data", str(small), "--model", "ssd_mobilenet_v2_fpnlite_320x320", "--profile", "tiny",
+    code = main(["train", "--data", str(synthetic_data), "--model", "ssd_mobilenet_v2_fpnlite_320x320", "--profile", "tiny",
                  "--num-steps", "6", "--batch-size", "2", "--eval-every", "3"])
     assert code == 0
     run_id = capsys.readouterr().out.strip().splitlines()[-1]
@@ -70,8 +63,8 @@ def test_train_cli_tracks_every_step_and_evaluates(small, tracking_uri, tmp_path
     assert {"checkpoint", "pipeline.yaml", "label_map.pbtxt", "eval_images"} <= artifacts
 
 
-def test_rerunning_a_run_resumes_at_its_step(small, tracking_uri, tmp_path):
-    settings = TrainSettings(data=small, profile="tiny", num_steps=4, batch_size=2, checkpoint_root=tmp_path)
+def test_rerunning_a_run_resumes_at_its_step(synthetic_data, tracking_uri, tmp_path):
+    settings = TrainSettings(data=synthetic_data, profile="tiny", num_steps=4, batch_size=2, checkpoint_root=tmp_path)
     first = train(settings, progress=False)
     settings.num_steps = 7
     resumed = train(settings, run_id=first.run_id, progress=False)
@@ -80,8 +73,8 @@ def test_rerunning_a_run_resumes_at_its_step(small, tracking_uri, tmp_path):
     assert steps == list(range(1, 8))  # 1–4, then 5–7: no step trained twice
 
 
-def test_non_finite_loss_fails_the_run(small, tracking_uri, tmp_path, capsys):
-    settings = TrainSettings(data=small, profile="tiny", num_steps=5, batch_size=2, learning_rate=1e30,
+def test_non_finite_loss_fails_the_run(synthetic_data, tracking_uri, tmp_path, capsys):
+    settings = TrainSettings(data=synthetic_data, profile="tiny", num_steps=5, batch_size=2, learning_rate=1e30,
                              overrides={"train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_learning_rate.warmup_learning_rate": "1e30"},
                              checkpoint_root=tmp_path)
     with pytest.raises(NonFiniteLossError, match="lower learning rate"):
@@ -89,12 +82,12 @@ def test_non_finite_loss_fails_the_run(small, tracking_uri, tmp_path, capsys):
     run = mlflow.search_runs(experiment_names=["train"], output_format="list")[0]
     assert run.info.status == "FAILED"
     # such a run has a config but no checkpoint: evaluating it says so
-    assert main(["evaluate", "--run-id", run.info.run_id, "--data", str(small)]) == 1
+    assert main(["evaluate", "--run-id", run.info.run_id, "--data", str(synthetic_data)]) == 1
     assert "has no checkpoint" in capsys.readouterr().err
 
 
-def test_initial_weights_from_a_file_and_a_checkpoint(small, tracking_uri, tmp_path):
-    settings = TrainSettings(data=small, profile="tiny", num_steps=2, batch_size=2, checkpoint_root=tmp_path)
+def test_initial_weights_from_a_file_and_a_checkpoint(synthetic_data, tracking_uri, tmp_path):
+    settings = TrainSettings(data=synthetic_data, profile="tiny", num_steps=2, batch_size=2, checkpoint_root=tmp_path)
     first = train(settings, progress=False)
     weights_file = tmp_path / "first.weights.h5"
     first.detector.model.save_weights(str(weights_file))
