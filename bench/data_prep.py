@@ -1,6 +1,6 @@
 """Data-prep throughput on the real macncheese set (154 photos): images/s, ingestion and writing.
 
-    python bench/data_prep.py [--source ../shared/datasets/macncheese] [--repeats 3]
+python bench/data_prep.py [--source ../shared/datasets/macncheese] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ def main() -> None:
             timings.append(time.perf_counter() - started)
     images = sum(prepared.summary["num_images"].values())
     best, median = min(timings), sorted(timings)[len(timings) // 2]
-    print(f"{platform.node()} {platform.processor() or platform.machine()}: {images} images, "
-          f"best {best:.2f} s ({images / best:.0f} img/s), median {median:.2f} s ({images / median:.0f} img/s)")
+    print(
+        f"{platform.node()} {platform.processor() or platform.machine()}: {images} images, "
+        f"best {best:.2f} s ({images / best:.0f} img/s), median {median:.2f} s ({images / median:.0f} img/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,36 +19,21 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import mlflow  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from burgerfries.data.pipeline import max_boxes_in, train_dataset  # noqa: E402
 from burgerfries.data.prepare import prepare_dataset  # noqa: E402
+from burgerfries.jobs.train import TrainSettings, train  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
-from burgerfries.model.ssd import build_detector  # noqa: E402
-from burgerfries.training.schedule import schedule_from_config  # noqa: E402
-from burgerfries.training.step import make_train_step  # noqa: E402
-from burgerfries.training.train import TrainSettings, train  # noqa: E402
+from burgerfries.training.assemble import assemble  # noqa: E402
+from burgerfries.training.loop import run_steps  # noqa: E402
 
 
 def time_steps(data: Path, model: str, profile: str, batch_size: int, steps: int) -> float:
-    keras.utils.set_random_seed(0)
-    config = build_config(model, profile, num_classes=2, batch_size=batch_size)
-    detector = build_detector(config)
-    optimizer = keras.optimizers.SGD(schedule_from_config(config), momentum=0.9)
-    record = data / "train.record"
-    batches = iter(train_dataset(record, detector.image_size, batch_size,
-                                 config["train_config"]["data_augmentation_options"], 0, max_boxes_in(record)))
-    step = make_train_step(detector, optimizer)
-    for _ in range(2):
-        float(step(*next(batches))["loss_total"])
-    durations = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        float(step(*next(batches))["loss_total"])
-        durations.append(time.perf_counter() - started)
+    config = build_config(model, profile, num_classes=2, knobs={"batch_size": batch_size})
+    results = run_steps(assemble(config, data / "train.record"), 0, steps + 2)
+    durations = [result.seconds for result in results][2:]  # the first two trace the step
     return statistics.median(durations)
 
 
@@ -75,7 +60,10 @@ def main() -> None:
     parser.add_argument("--skip-tracking", action="store_true")
     args = parser.parse_args()
     devices = [d.device_type for d in tf.config.list_physical_devices()]
-    print(f"# {platform.node()} {os.cpu_count()} CPUs, devices {devices}, TF {tf.__version__}, {time.strftime('%Y-%m-%d')}")
+    print(
+        f"# {platform.node()} {os.cpu_count()} CPUs, devices {devices}, TF {tf.__version__}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     with tempfile.TemporaryDirectory() as workdir:
         data = Path(workdir) / "data"
         prepare_dataset("synthetic", data, num_images=63, progress=False)
@@ -88,8 +76,10 @@ def main() -> None:
                     print(f"| {model} | {profile} | {batch} | {seconds:.3f} | {batch / seconds:.1f} |", flush=True)
         if not args.skip_tracking:
             fraction, seconds, per_call = tracking_overhead(data, Path(workdir))
-            print(f"tracking: {fraction * 100:.2f} % of 100 smoke training steps ({seconds:.3f} s in log_batch); "
-                  f"one log_metric call: {per_call * 1000:.1f} ms")
+            print(
+                f"tracking: {fraction * 100:.2f} % of 100 smoke training steps ({seconds:.3f} s in log_batch); "
+                f"one log_metric call: {per_call * 1000:.1f} ms"
+            )
 
 
 if __name__ == "__main__":

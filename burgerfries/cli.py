@@ -1,11 +1,78 @@
-"""The `burgerfries` command. Each subcommand parses its arguments and calls one library function;
-pipelines/*.py (the MLproject entry points) make the same calls."""
+"""The `burgerfries` command. Each subcommand parses its arguments and calls one job; the
+MLproject entry points (pipelines/*.py) call the same `main`.
+
+Flags that set a study knob default to unset (None), which means the model YAML's value. An empty
+string — what MLproject passes for a parameter left at its default "" — is unset too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from burgerfries.model import MODEL_NAMES
+from burgerfries.model.config import PROFILES
+
+
+def _unset(text: str | None) -> bool:
+    return text is None or str(text).strip() == ""
+
+
+def _number(convert: Callable[[str], Any], check: Callable[[Any], bool], valid: str) -> Callable[[str], Any]:
+    """An optional number: '' → None; otherwise it must convert and pass `check`, or argparse
+    answers 'argument --flag: …' naming the flag and the valid range."""
+
+    def parse(text: str) -> Any:
+        if _unset(text):
+            return None
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number; {valid}") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range; {valid}")
+        return value
+
+    return parse
+
+
+POSITIVE_INT = _number(int, lambda v: v >= 1, "expected a whole number ≥ 1")
+NON_NEGATIVE_INT = _number(int, lambda v: v >= 0, "expected a whole number ≥ 0")
+POSITIVE_FLOAT = _number(float, lambda v: 0 < v < float("inf"), "expected a number > 0")
+FRACTION = _number(float, lambda v: 0 <= v < 1, "expected a number in [0, 1)")
+
+
+def _optional_path(text: str) -> Path | None:
+    return None if _unset(text) else Path(text)
+
+
+def _optional_text(text: str) -> str | None:
+    return None if _unset(text) else text
+
+
+def _flag(text: str) -> bool:
+    """`--strict` alone is true; MLproject passes `--strict true|false|''`."""
+    if _unset(text):
+        return False
+    value = str(text).strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
+    return value in ("true", "1", "yes")
+
+
+def _choice(choices: list[str]) -> Callable[[str], str | None]:
+    def parse(text: str) -> str | None:
+        if _unset(text):
+            return None
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(choices)}")
+        return text
+
+    return parse
 
 
 def _csv_list(text: str | None) -> list[str] | None:
@@ -13,49 +80,6 @@ def _csv_list(text: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
     return names or None
-
-
-def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", nargs="?", default="synthetic",
-                        help="a LabelImg folder, or 'synthetic' for the built-in burger/fries scenes (default)")
-    parser.add_argument("--out", type=Path, default=Path("data/prepared"), help="output folder (default data/prepared)")
-    parser.add_argument("--classes", default=None, help="comma-separated class names, in label-map order; "
-                                                        "objects of other classes are dropped and reported")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and of the synthetic scenes")
-    parser.add_argument("--num-images", type=int, default=63, help="synthetic scenes to draw (default 63)")
-    parser.add_argument("--eval-fraction", type=float, default=0.2, help="share of images for eval (default 0.2)")
-    parser.add_argument("--resplit", action="store_true",
-                        help="ignore train/ and test|eval|val/ folders and split by --seed instead")
-    parser.add_argument("--strict", action="store_true", help="exit non-zero if anything was repaired or skipped")
-
-
-def data_prep_command(args: argparse.Namespace) -> int:
-    from burgerfries.data.prepare import StrictModeError
-    from burgerfries.data_prep import run_data_prep
-
-    try:
-        prepared = run_data_prep(args.source, args.out, _csv_list(args.classes), args.seed, args.num_images,
-                                 args.eval_fraction, args.strict, keep_folder_split=not args.resplit)
-    except StrictModeError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError) as error:
-        print(f"data_prep: {error}", file=sys.stderr)
-        return 1
-    summary = prepared.summary
-    report = prepared.ingest.report
-    print(f"classes: {', '.join(summary['classes'])}")
-    print(f"images: {summary['num_images']['train']} train, {summary['num_images']['eval']} eval "
-          f"({sum(summary['num_negative_images'].values())} without objects); {summary['num_skipped']} skipped")
-    print(f"problems: {report.summary()}" + (f" — see {prepared.out / 'skip_report.csv'}" if len(report) else ""))
-    lines = report.itemised().splitlines()
-    for line in lines[:20]:
-        print(line)
-    if len(lines) > 20:
-        print(f"  … {len(lines) - 20} more in skip_report.csv")
-    print(f"dataset hash: {summary['hash']}")
-    print(prepared.out)
-    return 0
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -68,39 +92,176 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    from burgerfries.model import MODEL_NAMES
-    from burgerfries.model.config import PROFILES
+def _experiment_argument(parser: argparse.ArgumentParser, default_name: str) -> None:
+    parser.add_argument(
+        "--experiment",
+        type=_optional_text,
+        default=None,
+        help=f"MLflow experiment (default: MLFLOW_EXPERIMENT_NAME/ID when set, else {default_name!r})",
+    )
 
-    parser.add_argument("--data", type=Path, required=True, help="a data_prep output folder")
-    parser.add_argument("--model", choices=MODEL_NAMES, default=MODEL_NAMES[0])
-    parser.add_argument("--batch-size", type=int, default=10)
-    parser.add_argument("--learning-rate", type=float, default=0.04, help="learning_rate_base of the cosine schedule")
-    parser.add_argument("--classification-weight", type=float, default=1.0)
-    parser.add_argument("--localization-weight", type=float, default=1.0)
-    parser.add_argument("--num-steps", type=int, default=None, help="default (or 0): the profile's")
-    parser.add_argument("--profile", choices=list(PROFILES), default="full",
-                        help="full: zoo sizes (GPU scale); smoke: 160 px, depth 0.35 (CPU); tiny: tests")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--weights", type=lambda text: Path(text) if text else None, default=None,
-                        help="initial weights: a .weights.h5 file or a checkpoint (prefix or folder) of an earlier run")
-    parser.add_argument("--checkpoint-every", type=int, default=0)
-    parser.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (always at the last step)")
-    parser.add_argument("--run-id", default=None, help="resume this run from its latest checkpoint")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override any config field, e.g. model.ssd.loss.classification_loss.weighted_sigmoid_focal.gamma=1.5")
+
+# ---------------------------------------------------------------------------------------------- data-prep
+def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source",
+        nargs="?",
+        default="synthetic",
+        help="a LabelImg folder, or 'synthetic' for the built-in burger/fries scenes (default)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("data/prepared"), help="output folder (default data/prepared)")
+    parser.add_argument(
+        "--classes",
+        type=_optional_text,
+        default=None,
+        help="comma-separated class names, in label-map order; objects of other classes are dropped and reported",
+    )
+    parser.add_argument(
+        "--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the split and of the synthetic scenes"
+    )
+    parser.add_argument("--num-images", type=POSITIVE_INT, default=63, help="synthetic scenes to draw (default 63)")
+    parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
+    parser.add_argument(
+        "--resplit",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=False,
+        help="ignore train/ and test|eval|val/ folders and split by --seed instead",
+    )
+    parser.add_argument(
+        "--strict",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=False,
+        help="exit non-zero if anything was repaired or skipped",
+    )
+    _experiment_argument(parser, "data_prep")
+
+
+def data_prep_command(args: argparse.Namespace) -> int:
+    from burgerfries.data.prepare import StrictModeError
+    from burgerfries.jobs.data_prep import run_data_prep
+
+    given = {
+        key: getattr(args, key) for key in ("seed", "num_images", "eval_fraction") if getattr(args, key) is not None
+    }
+    try:
+        prepared = run_data_prep(
+            args.source,
+            args.out,
+            _csv_list(args.classes),
+            strict=args.strict,
+            keep_folder_split=not args.resplit,
+            experiment=args.experiment,
+            **given,
+        )
+    except StrictModeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as error:
+        print(f"data_prep: {error}", file=sys.stderr)
+        return 1
+    summary = prepared.summary
+    report = prepared.ingest.report
+    print(f"classes: {', '.join(summary['classes'])}")
+    print(
+        f"images: {summary['num_images']['train']} train, {summary['num_images']['eval']} eval "
+        f"({sum(summary['num_negative_images'].values())} without objects); {summary['num_skipped']} skipped"
+    )
+    print(f"problems: {report.summary()}" + (f" — see {prepared.out / 'skip_report.csv'}" if len(report) else ""))
+    lines = report.itemised().splitlines()
+    for line in lines[:20]:
+        print(line)
+    if len(lines) > 20:
+        print(f"  … {len(lines) - 20} more in skip_report.csv")
+    print(f"dataset hash: {summary['hash']}")
+    print(prepared.out)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- train
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, default=Path("data/prepared"), help="a data_prep output folder (default data/prepared)"
+    )
+    parser.add_argument("--model", type=_choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
+    yaml_default = "default: the model YAML's (burgerfries/configs/MODEL.yaml)"
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help=yaml_default)
+    parser.add_argument(
+        "--learning-rate",
+        type=POSITIVE_FLOAT,
+        default=None,
+        help=f"learning_rate_base of the cosine schedule; {yaml_default}",
+    )
+    parser.add_argument("--classification-weight", type=POSITIVE_FLOAT, default=None, help=yaml_default)
+    parser.add_argument("--localization-weight", type=POSITIVE_FLOAT, default=None, help=yaml_default)
+    parser.add_argument("--num-steps", type=POSITIVE_INT, default=None, help="default: the profile's, else the YAML's")
+    parser.add_argument(
+        "--profile",
+        type=_choice(list(PROFILES)),
+        default=None,
+        help="full (default): the YAML's sizes (GPU scale); smoke: 160 px, depth 0.35 (CPU); tiny: tests",
+    )
+    parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
+    parser.add_argument(
+        "--weights",
+        type=_optional_path,
+        default=None,
+        help="initial weights: a .weights.h5 file, a checkpoint (prefix or folder) of an earlier run, "
+        "or an OD-API checkpoint or zoo archive",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=NON_NEGATIVE_INT,
+        default=None,
+        help="also checkpoint every N steps (default: at evaluations and the end)",
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=NON_NEGATIVE_INT,
+        default=None,
+        help="evaluate every N steps, and always at the last (default: 6 evaluations a run; 0: the last step only)",
+    )
+    parser.add_argument(
+        "--run-id", type=_optional_text, default=None, help="resume this run from its latest checkpoint"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override any config field, e.g. model.ssd.loss.classification_loss.weighted_sigmoid_focal.gamma=1.5",
+    )
+    _experiment_argument(parser, "train")
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from burgerfries.training.train import TrainSettings, train
+    from burgerfries.evaluation.evaluator import Evaluation
+    from burgerfries.jobs.train import TrainSettings, train
 
-    settings = TrainSettings(
-        data=args.data, model=args.model, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        classification_weight=args.classification_weight, localization_weight=args.localization_weight,
-        num_steps=args.num_steps or None, profile=args.profile, seed=args.seed, weights=args.weights,
-        checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, overrides=_overrides(args.overrides))
+    given = {
+        key: getattr(args, key)
+        for key in ("model", "profile", "seed", "checkpoint_every")
+        if getattr(args, key) is not None
+    }
     try:
-        result = train(settings, evaluator=_default_evaluator(args.data), run_id=args.run_id)
+        settings = TrainSettings(
+            data=args.data,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            classification_weight=args.classification_weight,
+            localization_weight=args.localization_weight,
+            num_steps=args.num_steps,
+            weights=args.weights,
+            eval_every=args.eval_every,
+            overrides=_overrides(args.overrides),
+            experiment=args.experiment,
+            **given,
+        )
+        result = train(settings, evaluator=Evaluation(args.data), run_id=args.run_id)
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1
@@ -110,33 +271,67 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_evaluator(data: Path):
-    from burgerfries.evaluate import Evaluation
-
-    return Evaluation(data)
+# ---------------------------------------------------------------------------------------------- evaluate
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data/prepared"),
+        help="a data_prep output folder, its eval.record (default data/prepared)",
+    )
+    parser.add_argument("--step", type=NON_NEGATIVE_INT, default=None, help="checkpoint step (default: the latest)")
+    parser.add_argument(
+        "--new-run",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=False,
+        help="log to a new run linked by tag evaluated_run_id",
+    )
+    _experiment_argument(parser, "evaluate")
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from burgerfries.evaluate import evaluate_run
-    from burgerfries.trained_run import RunError
+    from burgerfries.jobs.evaluate import evaluate_run
+    from burgerfries.jobs.trained_run import RunError
 
     try:
-        target, step, metrics = evaluate_run(args.run_id, args.data, args.step, args.new_run)
+        target, step, metrics = evaluate_run(args.run_id, args.data, args.step, args.new_run, args.experiment)
     except (RunError, FileNotFoundError, ValueError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 1
-    for key in ("eval/mAP_50", "eval/mAP", "eval/AR_1", "eval/AR_10", "eval/AR_100", "eval/loss_total",
-                "eval/wrong_detections"):
-        print(f"{key}: {metrics[key]:.4f}")
+    for key in (
+        "eval/mAP_50",
+        "eval/mAP",
+        "eval/AR_1",
+        "eval/AR_10",
+        "eval/AR_100",
+        "eval/loss_total",
+        "eval/wrong_detections",
+    ):
+        print(f"{key}: {metrics[key]:.4f}" if key in metrics else f"{key}: undefined (no ground truth)")
     print(f"step {step} logged to run {target}")
     print(target)
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- report
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--experiment", type=_optional_text, default=None, help="an MLflow experiment name (all its training runs)"
+    )
+    parser.add_argument("--run-id", type=_optional_text, default=None, help="a sweep's parent run id")
+    parser.add_argument("--out", type=_optional_path, default=None, help="output folder (default reports/out/<name>)")
+
+
 def report_command(args: argparse.Namespace) -> int:
-    from burgerfries.report.html import report
+    from burgerfries.jobs.report import report
     from burgerfries.tracking import configure_tracking
 
+    if bool(args.experiment) == bool(args.run_id):
+        print("report: give exactly one of --experiment NAME or --run-id SWEEP_PARENT_RUN_ID", file=sys.stderr)
+        return 1
     configure_tracking()
     try:
         built = report(args.experiment, args.run_id, args.out)
@@ -149,15 +344,56 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def sweep_command(args: argparse.Namespace) -> int:
-    from burgerfries.sweep.definition import DefinitionError
-    from burgerfries.sweep.driver import SweepSettings, run_sweep
+# ---------------------------------------------------------------------------------------------- sweep
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--study",
+        type=_optional_path,
+        default=None,
+        help="sweep YAML (default: the original study, burgerfries/studies/original_study.yaml)",
+    )
+    parser.add_argument(
+        "--data",
+        type=_optional_path,
+        default=None,
+        help="a data_prep folder (default: prepare the synthetic set into data/synthetic)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=_choice(list(PROFILES)),
+        default=None,
+        help="default: the study YAML's (smoke, CPU scale, in the original study); full on a GPU",
+    )
+    parser.add_argument(
+        "--storage",
+        type=_optional_text,
+        default=None,
+        help="Optuna storage URL (default: sqlite next to the tracking db)",
+    )
+    parser.add_argument("--repeats", type=POSITIVE_INT, default=None, help="seeds per configuration (default 1)")
+    parser.add_argument(
+        "--dry-run",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=False,
+        help="print the plan and an estimated duration, run nothing",
+    )
 
-    settings = SweepSettings(study=args.study, data=args.data, profile=args.profile, storage=args.storage,
-                             repeats=args.repeats, dry_run=args.dry_run)
+
+def sweep_command(args: argparse.Namespace) -> int:
+    from burgerfries.jobs.sweep import SweepReportError, SweepSettings, run_sweep
+    from burgerfries.sweep.definition import DefinitionError
+
+    given = {
+        key: getattr(args, key)
+        for key in ("study", "data", "profile", "storage", "repeats")
+        if getattr(args, key) is not None
+    }
+    settings = SweepSettings(dry_run=args.dry_run, **given)
     try:
         result = run_sweep(settings)
-    except (DefinitionError, FileNotFoundError, ValueError) as error:
+    except (DefinitionError, FileNotFoundError, ValueError, SweepReportError) as error:
         print(f"sweep: {error}", file=sys.stderr)
         return 1
     if result.report_path is not None:
@@ -167,10 +403,20 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- export, predict
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--out", type=Path, default=Path("export"), help="output folder (default export)")
+    parser.add_argument(
+        "--register", type=_optional_text, default=None, help="also register the MLflow model under this name"
+    )
+
+
 def export_command(args: argparse.Namespace) -> int:
-    from burgerfries.export import ExportError, export_run
+    from burgerfries.export.loading import ExportError
+    from burgerfries.jobs.export import export_run
+    from burgerfries.jobs.trained_run import RunError
     from burgerfries.tracking import configure_tracking
-    from burgerfries.trained_run import RunError
 
     configure_tracking()
     try:
@@ -185,14 +431,24 @@ def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", type=Path)
+    parser.add_argument("--model", required=True, help="an export folder, a saved_model folder, or runs:/RUN_ID/...")
+    parser.add_argument("--out", type=Path, default=Path("predictions"))
+    parser.add_argument("--threshold", type=FRACTION, default=None, help="lowest score drawn (default 0.5)")
+
+
 def predict_command(args: argparse.Namespace) -> int:
-    from burgerfries.predict import predict_images
-    from burgerfries.export import ExportError
+    from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD
+    from burgerfries.export.loading import ExportError
+    from burgerfries.jobs.predict import predict_images
     from burgerfries.tracking import configure_tracking
 
     configure_tracking()
     try:
-        written = predict_images(args.images, args.model, args.out, args.threshold)
+        written = predict_images(
+            args.images, args.model, args.out, SCORE_THRESHOLD if args.threshold is None else args.threshold
+        )
     except (ExportError, FileNotFoundError) as error:
         print(f"predict: {error}", file=sys.stderr)
         return 1
@@ -201,53 +457,36 @@ def predict_command(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {
+    "data-prep": (
+        add_data_prep_arguments,
+        data_prep_command,
+        "LabelImg folder or synthetic scenes → TFRecords + label map",
+    ),
+    "train": (add_train_arguments, train_command, "train one configuration, tracked in MLflow"),
+    "evaluate": (add_evaluate_arguments, evaluate_command, "evaluate a run's checkpoint on a data folder"),
+    "report": (add_report_arguments, report_command, "plateau points, winners and tables as one offline HTML page"),
+    "export": (add_export_arguments, export_command, "SavedModel, TFLite and an MLflow model from a run's checkpoint"),
+    "predict": (add_predict_arguments, predict_command, "draw detections on images into PNG files"),
+    "sweep": (
+        add_sweep_arguments,
+        sweep_command,
+        "the chained phases of a study YAML, for every model, then the report",
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    data_prep = commands.add_parser("data-prep", help="LabelImg folder or synthetic scenes → TFRecords + label map")
-    add_data_prep_arguments(data_prep)
-    data_prep.set_defaults(handler=data_prep_command)
-    train_parser = commands.add_parser("train", help="train one configuration, tracked in MLflow")
-    add_train_arguments(train_parser)
-    train_parser.set_defaults(handler=train_command)
-    evaluate = commands.add_parser("evaluate", help="evaluate a run's checkpoint on a data folder")
-    evaluate.add_argument("--run-id", required=True)
-    evaluate.add_argument("--data", type=Path, required=True, help="a data_prep output folder (its eval.record)")
-    evaluate.add_argument("--step", type=int, default=None, help="checkpoint step (default: the latest)")
-    evaluate.add_argument("--new-run", action="store_true", help="log to a new run linked by tag evaluated_run_id")
-    evaluate.set_defaults(handler=evaluate_command)
-    report_parser = commands.add_parser("report", help="plateau points, winners and tables as one offline HTML page")
-    source = report_parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--experiment", help="an MLflow experiment name (all its training runs)")
-    source.add_argument("--run-id", help="a sweep's parent run id")
-    report_parser.add_argument("--out", type=Path, default=None, help="output folder (default reports/out/<name>)")
-    report_parser.set_defaults(handler=report_command)
-    export = commands.add_parser("export", help="SavedModel, TFLite and an MLflow model from a run's checkpoint")
-    export.add_argument("--run-id", required=True)
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--register", default=None, help="also register the MLflow model under this name")
-    export.set_defaults(handler=export_command)
-    predict = commands.add_parser("predict", help="draw detections on images into PNG files")
-    predict.add_argument("images", nargs="+", type=Path)
-    predict.add_argument("--model", required=True, help="an export folder, a saved_model folder, or runs:/RUN_ID/...")
-    predict.add_argument("--out", type=Path, default=Path("predictions"))
-    predict.add_argument("--threshold", type=float, default=0.5, help="lowest score drawn (default 0.5)")
-    predict.set_defaults(handler=predict_command)
-    from burgerfries.sweep.driver import DEFAULT_STUDY
-
-    sweep = commands.add_parser("sweep", help="the chained phases of a study YAML, for every model, then the report")
-    sweep.add_argument("--study", type=Path, default=DEFAULT_STUDY, help="sweep YAML (default: the original study)")
-    sweep.add_argument("--data", type=lambda text: Path(text) if text else None, default=None,
-                       help="a data_prep folder (default: prepare the synthetic set into data/synthetic)")
-    sweep.add_argument("--profile", default="smoke", choices=["full", "smoke", "tiny"],
-                       help="smoke (default) on a CPU, full on a GPU")
-    sweep.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite next to the tracking db)")
-    sweep.add_argument("--repeats", type=int, default=1, help="seeds per configuration")
-    sweep.add_argument("--dry-run", action="store_true", help="print the plan and an estimated duration, run nothing")
-    sweep.set_defaults(handler=sweep_command)
+    for name, (add_arguments, handler, help_text) in COMMANDS.items():
+        subparser = commands.add_parser(name, help=help_text)
+        add_arguments(subparser)
+        subparser.set_defaults(handler=handler)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no INFO lines
     args = build_parser().parse_args(argv)
     return args.handler(args)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import mlflow
 from mlflow.entities import Metric, Param
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+# What the user set, read before anything here runs: `mlflow.set_experiment` writes
+# MLFLOW_EXPERIMENT_ID into this process's environment itself.
+USER_EXPERIMENT_ENV = {key: os.environ.get(key) for key in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")}
 MAX_BATCH_METRICS = 1000  # MLflow's own limit per log_batch call
 MAX_BATCH_PARAMS = 100
 MAX_PARAM_LENGTH = 6000
@@ -29,9 +32,27 @@ def configure_tracking() -> str:
     return uri
 
 
+def resolve_experiment(explicit: str | None, default: str) -> str | None:
+    """The experiment a job logs into: `--experiment` when given; else whatever MLflow's own
+    MLFLOW_EXPERIMENT_NAME / MLFLOW_EXPERIMENT_ID said when the process started (None: MLflow
+    reads the id itself); else the job's default name."""
+    if explicit:
+        return explicit
+    if USER_EXPERIMENT_ENV["MLFLOW_EXPERIMENT_NAME"]:
+        return USER_EXPERIMENT_ENV["MLFLOW_EXPERIMENT_NAME"]
+    if USER_EXPERIMENT_ENV["MLFLOW_EXPERIMENT_ID"]:
+        return None  # MLflow reads the id itself
+    return default
+
+
 @contextmanager
-def tracked_run(experiment: str | None = None, run_name: str | None = None, tags: Mapping[str, str] | None = None,
-                nested: bool = False, run_id: str | None = None) -> Iterator[mlflow.ActiveRun]:
+def tracked_run(
+    experiment: str | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    nested: bool = False,
+    run_id: str | None = None,
+) -> Iterator[mlflow.ActiveRun]:
     """Start (or, under `mlflow run`, continue) a run; an exception marks it FAILED, Ctrl-C KILLED."""
     configure_tracking()
     if experiment and not os.environ.get("MLFLOW_RUN_ID") and not run_id and not nested:
@@ -57,10 +78,15 @@ def code_version() -> str:
 
     root = Path(__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
     return f"{commit}+dirty" if commit and dirty else commit
@@ -85,7 +111,7 @@ def log_params(params: Mapping[str, object], run_id: str | None = None) -> None:
             key = f"{key}.resolved"
         items.append(Param(key, text))
     for start in range(0, len(items), MAX_BATCH_PARAMS):
-        client.log_batch(run_id, params=items[start:start + MAX_BATCH_PARAMS], synchronous=True)
+        client.log_batch(run_id, params=items[start : start + MAX_BATCH_PARAMS], synchronous=True)
 
 
 class MetricBuffer:
@@ -113,7 +139,7 @@ class MetricBuffer:
         self.last_flush = time.monotonic()
         self.seconds_spent += self.last_flush - started
 
-    def __enter__(self) -> "MetricBuffer":
+    def __enter__(self) -> MetricBuffer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -124,3 +150,11 @@ def log_artifact_files(paths: list[Path], artifact_path: str | None = None) -> N
     for path in paths:
         if Path(path).exists():
             mlflow.log_artifact(str(path), artifact_path)
+
+
+def log_pictures(pictures: Mapping[str, object], folder: str) -> None:
+    """PIL images into the active run as `folder/<name>.png` (nothing when no run is active)."""
+    if mlflow.active_run() is None:
+        return
+    for name, picture in pictures.items():
+        mlflow.log_image(picture, f"{folder}/{name}.png")

@@ -1,8 +1,7 @@
-"""MLproject entry point `data_prep` (same as `burgerfries data-prep`)."""
+"""MLproject entry point `data_prep`: `burgerfries data-prep` with the entry point's flags."""
 
 import sys
 
 from burgerfries.cli import main
 
-if __name__ == "__main__":
-    sys.exit(main(["data-prep", *sys.argv[1:]]))
+sys.exit(main(["data-prep", *sys.argv[1:]]))

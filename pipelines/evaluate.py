@@ -1,8 +1,7 @@
-"""MLproject entry point `evaluate` (same as `burgerfries evaluate`)."""
+"""MLproject entry point `evaluate`: `burgerfries evaluate` with the entry point's flags."""
 
 import sys
 
 from burgerfries.cli import main
 
-if __name__ == "__main__":
-    sys.exit(main(["evaluate", *sys.argv[1:]]))
+sys.exit(main(["evaluate", *sys.argv[1:]]))

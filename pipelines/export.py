@@ -1,8 +1,7 @@
-"""MLproject entry point `export` (same as `burgerfries export`)."""
+"""MLproject entry point `export`: `burgerfries export` with the entry point's flags."""
 
 import sys
 
 from burgerfries.cli import main
 
-if __name__ == "__main__":
-    sys.exit(main(["export", *sys.argv[1:]]))
+sys.exit(main(["export", *sys.argv[1:]]))

@@ -1,8 +1,7 @@
-"""MLproject entry point `train` (same as `burgerfries train`)."""
+"""MLproject entry point `train`: `burgerfries train` with the entry point's flags."""
 
 import sys
 
 from burgerfries.cli import main
 
-if __name__ == "__main__":
-    sys.exit(main(["train", *sys.argv[1:]]))
+sys.exit(main(["train", *sys.argv[1:]]))

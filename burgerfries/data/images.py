@@ -38,8 +38,16 @@ class DecodedImage:
 
 def _content_format_note(path: Path, image_format: str | None) -> str | None:
     suffix = path.suffix.lower().lstrip(".")
-    expected = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "gif": "GIF",
-                "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP"}.get(suffix)
+    expected = {
+        "jpg": "JPEG",
+        "jpeg": "JPEG",
+        "png": "PNG",
+        "bmp": "BMP",
+        "gif": "GIF",
+        "tif": "TIFF",
+        "tiff": "TIFF",
+        "webp": "WEBP",
+    }.get(suffix)
     if image_format and expected and image_format != expected:
         return f"named .{suffix} but content is {image_format}"
     return None

@@ -112,7 +112,11 @@ def pair_files(root: Path, report: SkipReport) -> list[tuple[Path, Path]]:
         best = max(pool, key=lambda image: (_shared_parent_depth(image, xml), -len(image.parts)))
         if len(pool) > 1:
             others = ", ".join(_rel(image, root) for image in pool if image != best)
-            report.add(_rel(xml, root), f"several images share its name; paired with {_rel(best, root)}, not {others}", REPORTED)
+            report.add(
+                _rel(xml, root),
+                f"several images share its name; paired with {_rel(best, root)}, not {others}",
+                REPORTED,
+            )
         used.add(best)
         pairs.append((best, xml))
     for image in images:
@@ -130,8 +134,15 @@ def _split_hint(rel_path: str) -> str | None:
     return None
 
 
-def _frame_for_boxes(annotation: VocAnnotation, width: int, height: int, orientation: int,
-                     boxes: list[PixelBox], where: str, report: SkipReport) -> tuple[list[PixelBox], bool]:
+def _frame_for_boxes(
+    annotation: VocAnnotation,
+    width: int,
+    height: int,
+    orientation: int,
+    boxes: list[PixelBox],
+    where: str,
+    report: SkipReport,
+) -> tuple[list[PixelBox], bool]:
     """Bring boxes into the stored frame; say whether they already are in the oriented frame.
 
     LabelImg (Qt) shows images without EXIF rotation, so its boxes are in the stored frame and
@@ -151,17 +162,27 @@ def _frame_for_boxes(annotation: VocAnnotation, width: int, height: int, orienta
     same_aspect = declared[1] > 0 and abs(declared[0] / declared[1] - width / height) < 0.01
     if boxes and fits_declared and exceeds_real and same_aspect:
         sx, sy = width / declared[0], height / declared[1]
-        report.add(where, f"<size> {declared[0]}x{declared[1]} differs from the real {width}x{height} "
-                          "and boxes only fit the declared size (image resized after labelling); boxes scaled", REPAIRED)
+        report.add(
+            where,
+            f"<size> {declared[0]}x{declared[1]} differs from the real {width}x{height} "
+            "and boxes only fit the declared size (image resized after labelling); boxes scaled",
+            REPAIRED,
+        )
         scaled = [PixelBox(b.name, b.xmin * sx, b.ymin * sy, b.xmax * sx, b.ymax * sy, b.difficult) for b in boxes]
         return scaled, False
-    report.add(where, f"<size> {declared[0]}x{declared[1]} differs from the real {width}x{height}; using the real size", REPAIRED)
+    report.add(
+        where,
+        f"<size> {declared[0]}x{declared[1]} differs from the real {width}x{height}; using the real size",
+        REPAIRED,
+    )
     return boxes, False
 
 
 def _normalize(box: PixelBox, raw_w: int, raw_h: int, orientation: int, out_w: int, out_h: int) -> NormalizedBox:
     if orientation != 1:
-        corners = [orient_point(x, y, raw_w, raw_h, orientation) for x, y in ((box.xmin, box.ymin), (box.xmax, box.ymax))]
+        corners = [
+            orient_point(x, y, raw_w, raw_h, orientation) for x, y in ((box.xmin, box.ymin), (box.xmax, box.ymax))
+        ]
         xs, ys = [c[0] for c in corners], [c[1] for c in corners]
         xmin, xmax, ymin, ymax = min(xs), max(xs), min(ys), max(ys)
     else:
@@ -169,8 +190,9 @@ def _normalize(box: PixelBox, raw_w: int, raw_h: int, orientation: int, out_w: i
     return NormalizedBox(box.name, xmin / out_w, ymin / out_h, xmax / out_w, ymax / out_h, box.difficult)
 
 
-def _valid_boxes(boxes: list[PixelBox], width: int, height: int, kind: str, where: str,
-                 classes: list[str] | None, report: SkipReport) -> list[PixelBox]:
+def _valid_boxes(
+    boxes: list[PixelBox], width: int, height: int, kind: str, where: str, classes: list[str] | None, report: SkipReport
+) -> list[PixelBox]:
     kept = []
     for box in boxes:
         label = f"{kind} '{box.name}' ({box.xmin:g},{box.ymin:g},{box.xmax:g},{box.ymax:g})"
@@ -180,8 +202,14 @@ def _valid_boxes(boxes: list[PixelBox], width: int, height: int, kind: str, wher
         if box.xmax <= box.xmin or box.ymax <= box.ymin:
             report.add(where, f"{label}: zero-area or inverted box", OBJECT_DROPPED)
             continue
-        clipped = PixelBox(box.name, max(0.0, box.xmin), max(0.0, box.ymin), min(float(width), box.xmax),
-                           min(float(height), box.ymax), box.difficult)
+        clipped = PixelBox(
+            box.name,
+            max(0.0, box.xmin),
+            max(0.0, box.ymin),
+            min(float(width), box.xmax),
+            min(float(height), box.ymax),
+            box.difficult,
+        )
         if clipped.xmax <= clipped.xmin or clipped.ymax <= clipped.ymin:
             report.add(where, f"{label}: entirely outside the {width}x{height} image", OBJECT_DROPPED)
             continue
@@ -191,8 +219,9 @@ def _valid_boxes(boxes: list[PixelBox], width: int, height: int, kind: str, wher
     return kept
 
 
-def load_sample(image_path: Path, xml_path: Path, root: Path, classes: list[str] | None,
-                report: SkipReport) -> Sample | None:
+def load_sample(
+    image_path: Path, xml_path: Path, root: Path, classes: list[str] | None, report: SkipReport
+) -> Sample | None:
     """One repaired sample, or None (with the reason in the report) when it cannot be used."""
     where = _rel(xml_path, root)
     try:
@@ -214,7 +243,7 @@ def load_sample(image_path: Path, xml_path: Path, root: Path, classes: list[str]
     raw_w, raw_h = decoded.raw_width, decoded.raw_height
     all_boxes = annotation.objects + annotation.distractors
     framed, already_oriented = _frame_for_boxes(annotation, raw_w, raw_h, decoded.orientation, all_boxes, where, report)
-    objects, distractors = framed[: len(annotation.objects)], framed[len(annotation.objects):]
+    objects, distractors = framed[: len(annotation.objects)], framed[len(annotation.objects) :]
     frame_w, frame_h = (decoded.width, decoded.height) if already_oriented else (raw_w, raw_h)
     orientation = 1 if already_oriented else decoded.orientation
 
@@ -251,8 +280,12 @@ def ingest_folder(folder: Path, classes: list[str] | None = None, progress: bool
         if sample.content_sha256 in first_by_hash:
             # Kept (nothing is lost), but reported: copies inflate a class and, split apart, would
             # leak train images into eval — split_samples keeps copies on the same side.
-            report.add(sample.rel_path, f"duplicate image (same content as {first_by_hash[sample.content_sha256]}); "
-                                        "kept, and kept in the same split", REPORTED)
+            report.add(
+                sample.rel_path,
+                f"duplicate image (same content as {first_by_hash[sample.content_sha256]}); "
+                "kept, and kept in the same split",
+                REPORTED,
+            )
         first_by_hash.setdefault(sample.content_sha256, sample.rel_path)
         samples.append(sample)  # an image with no objects stays, as a negative (background) example
     names = sorted({box.name for sample in samples for box in sample.objects})

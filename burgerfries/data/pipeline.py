@@ -52,14 +52,21 @@ def _decoded(record: Path, image_size: tuple[int, int]) -> tf.data.Dataset:
         scale = tf.minimum(1.0, tf.reduce_min(tf.constant(limit, tf.float32) / shape))
         if_large = tf.cast(tf.image.resize(image, tf.cast(shape * scale, tf.int32), antialias=True), tf.uint8)
         image = tf.cond(scale < 1.0, lambda: if_large, lambda: image)
-        return {"image": image, "boxes": example["boxes"], "labels": example["labels"],
-                "source_id": example["source_id"], "height": example["height"], "width": example["width"]}
+        return {
+            "image": image,
+            "boxes": example["boxes"],
+            "labels": example["labels"],
+            "source_id": example["source_id"],
+            "height": example["height"],
+            "width": example["width"],
+        }
 
     return tf.data.TFRecordDataset(str(record)).map(parse, num_parallel_calls=tf.data.AUTOTUNE).cache()
 
 
-def _finish(image: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, keep: tf.Tensor, image_size: tuple[int, int],
-            max_boxes: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+def _finish(
+    image: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, keep: tf.Tensor, image_size: tuple[int, int], max_boxes: int
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     resized = resize_and_scale(image[None], image_size)[0]
     order = tf.argsort(tf.cast(~keep, tf.int32), stable=True)  # kept boxes first
     boxes, labels, keep = tf.gather(boxes, order), tf.gather(labels, order), tf.gather(keep, order)
@@ -74,8 +81,9 @@ def _finish(image: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, keep: tf.Tens
     return resized, boxes, labels, valid
 
 
-def train_dataset(record: Path, image_size: tuple[int, int], batch_size: int, augmentation: list[dict], seed: int,
-                  max_boxes: int) -> tf.data.Dataset:
+def train_dataset(
+    record: Path, image_size: tuple[int, int], batch_size: int, augmentation: list[dict], seed: int, max_boxes: int
+) -> tf.data.Dataset:
     """Endless shuffled, augmented batches of (images, boxes, labels, valid)."""
     seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
 
@@ -85,10 +93,12 @@ def train_dataset(record: Path, image_size: tuple[int, int], batch_size: int, au
         return _finish(image, boxes, example["labels"], keep, image_size, max_boxes)
 
     decoded = _decoded(record, image_size).shuffle(512, seed=seed, reshuffle_each_iteration=True).repeat()
-    return (tf.data.Dataset.zip((decoded, seeds))
-            .map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .batch(batch_size, drop_remainder=True)
-            .prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.zip((decoded, seeds))
+        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def eval_dataset(record: Path, image_size: tuple[int, int], batch_size: int, max_boxes: int) -> tf.data.Dataset:
@@ -96,8 +106,9 @@ def eval_dataset(record: Path, image_size: tuple[int, int], batch_size: int, max
 
     def prepare(example: dict[str, tf.Tensor]):
         keep = tf.ones_like(example["labels"], tf.bool)
-        images, boxes, labels, valid = _finish(example["image"], example["boxes"], example["labels"], keep,
-                                               image_size, max_boxes)
+        images, boxes, labels, valid = _finish(
+            example["image"], example["boxes"], example["labels"], keep, image_size, max_boxes
+        )
         return images, boxes, labels, valid, example["source_id"], example["height"], example["width"]
 
     return _decoded(record, image_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(2)

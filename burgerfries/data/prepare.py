@@ -1,7 +1,7 @@
 """data_prep without tracking: source → ingest → split → TFRecords, label map, dataset.json.
 
 Kept free of MLflow so tests and other callers (the sweep's default data step) can use it as a
-function; `burgerfries.data_prep` adds the tracked run around it.
+function; `burgerfries.jobs.data_prep` adds the tracked run around it.
 """
 
 from __future__ import annotations
@@ -54,14 +54,17 @@ def dataset_hash(splits: dict[str, list[Sample]], classes: list[str]) -> str:
     digest = hashlib.sha256(json.dumps(classes).encode())
     for split in ("train", "eval"):
         for sample in sorted(splits[split], key=lambda s: s.content_sha256):
-            boxes = [(b.name, round(b.xmin, 6), round(b.ymin, 6), round(b.xmax, 6), round(b.ymax, 6), b.difficult)
-                     for b in sample.objects]
+            boxes = [
+                (b.name, round(b.xmin, 6), round(b.ymin, 6), round(b.xmax, 6), round(b.ymax, 6), b.difficult)
+                for b in sample.objects
+            ]
             digest.update(f"{split}|{sample.content_sha256}|{boxes}".encode())
     return digest.hexdigest()
 
 
-def _describe(splits: dict[str, list[Sample]], ingest: IngestResult, source: str, seed: int,
-              eval_fraction: float) -> dict:
+def _describe(
+    splits: dict[str, list[Sample]], ingest: IngestResult, source: str, seed: int, eval_fraction: float
+) -> dict:
     per_class = {split: Counter(b.name for s in samples for b in s.objects) for split, samples in splits.items()}
     return {
         "source": source,
@@ -75,17 +78,32 @@ def _describe(splits: dict[str, list[Sample]], ingest: IngestResult, source: str
         "num_problems": len(ingest.report),
         "hash": dataset_hash(splits, ingest.classes),
         "files": [
-            {"file": s.rel_path, "split": split, "width": s.width, "height": s.height,
-             "objects": dict(Counter(b.name for b in s.objects)), "distractors": len(s.distractors),
-             "sha256": s.content_sha256}
-            for split, samples in splits.items() for s in samples
+            {
+                "file": s.rel_path,
+                "split": split,
+                "width": s.width,
+                "height": s.height,
+                "objects": dict(Counter(b.name for b in s.objects)),
+                "distractors": len(s.distractors),
+                "sha256": s.content_sha256,
+            }
+            for split, samples in splits.items()
+            for s in samples
         ],
     }
 
 
-def prepare_dataset(source: str | Path, out: Path, classes: list[str] | None = None, seed: int = 0,
-                    num_images: int = 63, eval_fraction: float = 0.2, strict: bool = False,
-                    keep_folder_split: bool = True, progress: bool = True) -> PreparedDataset:
+def prepare_dataset(
+    source: str | Path,
+    out: Path,
+    classes: list[str] | None = None,
+    seed: int = 0,
+    num_images: int = 63,
+    eval_fraction: float = 0.2,
+    strict: bool = False,
+    keep_folder_split: bool = True,
+    progress: bool = True,
+) -> PreparedDataset:
     """Build the training-ready folder; raise StrictModeError (after writing the skip report)
     when `strict` and anything had to be repaired, dropped or skipped."""
     out = Path(out)
@@ -98,8 +116,9 @@ def prepare_dataset(source: str | Path, out: Path, classes: list[str] | None = N
     ingest = ingest_folder(folder, classes, progress)
     ingest.report.write_csv(out / "skip_report.csv")
     if strict and len(ingest.report):
-        raise StrictModeError(f"--strict: {ingest.report.summary()} (see {out / 'skip_report.csv'})\n"
-                              + ingest.report.itemised())
+        raise StrictModeError(
+            f"--strict: {ingest.report.summary()} (see {out / 'skip_report.csv'})\n" + ingest.report.itemised()
+        )
     if not ingest.samples:
         raise ValueError(f"{folder}: no usable image/XML pairs — see {out / 'skip_report.csv'}")
     if not ingest.classes:

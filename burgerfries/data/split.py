@@ -12,8 +12,9 @@ from collections import defaultdict
 from burgerfries.data.ingest import Sample
 
 
-def split_samples(samples: list[Sample], eval_fraction: float, seed: int,
-                  keep_folder_split: bool = True) -> dict[str, list[Sample]]:
+def split_samples(
+    samples: list[Sample], eval_fraction: float, seed: int, keep_folder_split: bool = True
+) -> dict[str, list[Sample]]:
     """{"train": [...], "eval": [...]}, the same for the same inputs and seed.
 
     A folder layout that already says train/ and test|eval|val/ for every image is kept (users
@@ -22,8 +23,10 @@ def split_samples(samples: list[Sample], eval_fraction: float, seed: int,
     if not 0.0 <= eval_fraction < 1.0:
         raise ValueError(f"eval fraction must be in [0, 1), got {eval_fraction}")
     if keep_folder_split and samples and all(s.split_hint for s in samples):
-        hinted = {"train": [s for s in samples if s.split_hint == "train"],
-                  "eval": [s for s in samples if s.split_hint == "eval"]}
+        hinted = {
+            "train": [s for s in samples if s.split_hint == "train"],
+            "eval": [s for s in samples if s.split_hint == "eval"],
+        }
         if hinted["train"] and hinted["eval"]:
             return hinted
 

@@ -47,6 +47,7 @@ def _darker(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]
 
 # ---------------------------------------------------------------- sprites (RGBA, tight canvas)
 
+
 def _burger(rng: np.random.Generator, width: int) -> Image.Image:
     height = int(width * rng.uniform(0.62, 0.85))
     sprite = Image.new("RGBA", (width, height), (0, 0, 0, 0))
@@ -82,8 +83,12 @@ def _burger(rng: np.random.Generator, width: int) -> Image.Image:
                     draw.point((px, py), fill=_darker(colour, 0.7))
         y -= thickness
     top = max(4, y)
-    draw.rounded_rectangle((int(width * 0.02), 0, int(width * 0.98), top), radius=int(top * 0.45),
-                           corners=(True, True, False, False), fill=bun)
+    draw.rounded_rectangle(
+        (int(width * 0.02), 0, int(width * 0.98), top),
+        radius=int(top * 0.45),
+        corners=(True, True, False, False),
+        fill=bun,
+    )
     draw.rectangle((int(width * 0.02), int(top * 0.6), int(width * 0.98), top), fill=bun)
     if rng.random() < 0.6:  # sesame
         seed_colour = _colour(rng, (245, 235, 200), 10)
@@ -120,7 +125,10 @@ def _fries(rng: np.random.Generator, width: int) -> Image.Image:
             x += stick
         carton = _colour(rng, [(200, 30, 30), (230, 60, 40), (240, 240, 235), (40, 90, 170)][rng.integers(4)], 15)
         inset = int(width * 0.08)
-        draw.polygon([(0, carton_top), (width - 1, carton_top), (width - 1 - inset, height - 1), (inset, height - 1)], fill=carton)
+        draw.polygon(
+            [(0, carton_top), (width - 1, carton_top), (width - 1 - inset, height - 1), (inset, height - 1)],
+            fill=carton,
+        )
         draw.line([(0, carton_top), (width - 1, carton_top)], fill=_darker(carton, 0.7), width=2)
     else:
         height = int(width * (rng.uniform(0.45, 0.65) if style == "side" else rng.uniform(0.8, 1.0)))
@@ -130,10 +138,15 @@ def _fries(rng: np.random.Generator, width: int) -> Image.Image:
             y = 0
             while y < height:
                 offset = int(rng.integers(0, max(1, width // 10)))
-                draw.rectangle((offset, y, width - 1 - int(rng.integers(0, max(1, width // 10))), min(height - 1, y + stick - 1)),
-                               fill=colour, outline=edge)
+                draw.rectangle(
+                    (offset, y, width - 1 - int(rng.integers(0, max(1, width // 10))), min(height - 1, y + stick - 1)),
+                    fill=colour,
+                    outline=edge,
+                )
                 if burnt or rng.random() < 0.15:
-                    draw.rectangle((offset, y, offset + stick, min(height - 1, y + stick - 1)), fill=_darker(colour, 0.55))
+                    draw.rectangle(
+                        (offset, y, offset + stick, min(height - 1, y + stick - 1)), fill=_darker(colour, 0.55)
+                    )
                 y += stick - 1
             draw.rectangle((0, 0, width // 12, height - 1), fill=colour, outline=edge)
             draw.rectangle((width - 1 - width // 12, 0, width - 1, height - 1), fill=colour, outline=edge)
@@ -141,7 +154,9 @@ def _fries(rng: np.random.Generator, width: int) -> Image.Image:
             for y in range(0, height, stick):
                 for x in range(0, width, stick):
                     shade = _darker(colour, rng.uniform(0.85, 1.0) if not burnt else rng.uniform(0.5, 0.8))
-                    draw.rectangle((x, y, min(width - 1, x + stick - 1), min(height - 1, y + stick - 1)), fill=shade, outline=edge)
+                    draw.rectangle(
+                        (x, y, min(width - 1, x + stick - 1), min(height - 1, y + stick - 1)), fill=shade, outline=edge
+                    )
     _shade(sprite, rng)
     return sprite
 
@@ -188,6 +203,7 @@ def _shade(sprite: Image.Image, rng: np.random.Generator) -> None:
 
 # ---------------------------------------------------------------- scene
 
+
 def _background(rng: np.random.Generator, width: int, height: int) -> Image.Image:
     base = np.array([rng.integers(0, 256) for _ in range(3)], dtype=np.float32)
     brightness = rng.uniform(0.35, 1.1)
@@ -209,8 +225,13 @@ def _background(rng: np.random.Generator, width: int, height: int) -> Image.Imag
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
-def _place(sprite: Image.Image, rng: np.random.Generator, canvas: Image.Image, taken: list[tuple[int, int, int, int]],
-           angle: float) -> tuple[tuple[int, int, int, int], float] | None:
+def _place(
+    sprite: Image.Image,
+    rng: np.random.Generator,
+    canvas: Image.Image,
+    taken: list[tuple[int, int, int, int]],
+    angle: float,
+) -> tuple[tuple[int, int, int, int], float] | None:
     """Rotate, find a free spot, paste with a soft shadow; return the tight box and its fill."""
     for attempt in range(4):
         rotated = sprite.rotate(angle, resample=Image.BICUBIC, expand=True) if angle else sprite
@@ -240,7 +261,9 @@ def _place(sprite: Image.Image, rng: np.random.Generator, canvas: Image.Image, t
     shadow_alpha = rotated.getchannel("A").point(lambda a: int(a * 0.45))
     offset = int(max(2, w * 0.04))
     shadow.paste(Image.new("RGBA", rotated.size, (0, 0, 0, 255)), (left + offset, top + offset), shadow_alpha)
-    canvas.paste(Image.alpha_composite(canvas.convert("RGBA"), shadow.filter(ImageFilter.GaussianBlur(offset))).convert("RGB"))
+    canvas.paste(
+        Image.alpha_composite(canvas.convert("RGBA"), shadow.filter(ImageFilter.GaussianBlur(offset))).convert("RGB")
+    )
     canvas.paste(rotated, (left, top), rotated)
     return box, float(fill)
 
@@ -262,7 +285,9 @@ def render_scene(seed: int, index: int) -> Scene:
     taken: list[tuple[int, int, int, int]] = []
     n_objects = 0 if rng.random() < 0.06 else int(rng.integers(1, 4))
     n_distractors = int(rng.choice([0, 0, 1, 1, 2]))
-    kinds = [CLASSES[rng.integers(2)] for _ in range(n_objects)] + [DISTRACTORS[rng.integers(3)] for _ in range(n_distractors)]
+    kinds = [CLASSES[rng.integers(2)] for _ in range(n_objects)] + [
+        DISTRACTORS[rng.integers(3)] for _ in range(n_distractors)
+    ]
     short_side = min(width, height)
     for kind in kinds:
         scale = rng.uniform(0.2, 0.5) if n_objects + n_distractors > 1 else rng.uniform(0.3, 0.65)
@@ -302,6 +327,12 @@ def write_synthetic_dataset(folder: Path, num_images: int = 63, seed: int = 0, p
         buffer = io.BytesIO()
         scene.image.save(buffer, format="JPEG", quality=int(np.random.default_rng([seed, index, 1]).integers(80, 96)))
         (folder / f"{name}.jpg").write_bytes(buffer.getvalue())
-        write_voc(folder / f"{name}.xml", f"{name}.jpg", scene.image.width, scene.image.height,
-                  scene.objects, scene.distractors)
+        write_voc(
+            folder / f"{name}.xml",
+            f"{name}.jpg",
+            scene.image.width,
+            scene.image.height,
+            scene.objects,
+            scene.distractors,
+        )
     return folder

@@ -78,8 +78,9 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     """Decode one record into dense tensors: image uint8 [H, W, 3], boxes [N, 4] as
     (ymin, xmin, ymax, xmax) — the OD API's internal order — and 1-based int32 labels."""
     parsed = tf.io.parse_single_example(serialized, FEATURE_SPEC)
-    dense = {key: tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value
-             for key, value in parsed.items()}
+    dense = {
+        key: tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value for key, value in parsed.items()
+    }
 
     def boxes(prefix: str) -> tf.Tensor:
         return tf.stack([dense[f"{prefix}/bbox/{k}"] for k in ("ymin", "xmin", "ymax", "xmax")], axis=-1)

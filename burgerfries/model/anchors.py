@@ -10,8 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def tile_anchors(grid_height: int, grid_width: int, heights: np.ndarray, widths: np.ndarray,
-                 stride: tuple[float, float], offset: tuple[float, float]) -> np.ndarray:
+def tile_anchors(
+    grid_height: int,
+    grid_width: int,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    stride: tuple[float, float],
+    offset: tuple[float, float],
+) -> np.ndarray:
     y_centers = np.arange(grid_height, dtype=np.float64) * stride[0] + offset[0]
     x_centers = np.arange(grid_width, dtype=np.float64) * stride[1] + offset[1]
     yc = np.repeat(y_centers, grid_width * len(heights))
@@ -21,9 +27,14 @@ def tile_anchors(grid_height: int, grid_width: int, heights: np.ndarray, widths:
     return np.stack([yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2], axis=1)
 
 
-def ssd_box_specs(num_layers: int, min_scale: float, max_scale: float, aspect_ratios: list[float],
-                  reduce_boxes_in_lowest_layer: bool = True, interpolated_scale_aspect_ratio: float = 1.0
-                  ) -> list[list[tuple[float, float]]]:
+def ssd_box_specs(
+    num_layers: int,
+    min_scale: float,
+    max_scale: float,
+    aspect_ratios: list[float],
+    reduce_boxes_in_lowest_layer: bool = True,
+    interpolated_scale_aspect_ratio: float = 1.0,
+) -> list[list[tuple[float, float]]]:
     """(scale, aspect ratio) per anchor per layer, as `ssd_anchor_generator` defines them."""
     scales = [min_scale + (max_scale - min_scale) * i / (num_layers - 1) for i in range(num_layers)] + [1.0]
     specs = []
@@ -39,12 +50,27 @@ def ssd_box_specs(num_layers: int, min_scale: float, max_scale: float, aspect_ra
     return specs
 
 
-def ssd_anchors(feature_map_shapes: list[tuple[int, int]], num_layers: int, min_scale: float, max_scale: float,
-                aspect_ratios: list[float], reduce_boxes_in_lowest_layer: bool = True,
-                interpolated_scale_aspect_ratio: float = 1.0) -> np.ndarray:
+def ssd_anchors(
+    feature_map_shapes: list[tuple[int, int]],
+    num_layers: int,
+    min_scale: float,
+    max_scale: float,
+    aspect_ratios: list[float],
+    reduce_boxes_in_lowest_layer: bool = True,
+    interpolated_scale_aspect_ratio: float = 1.0,
+) -> np.ndarray:
     """Anchors of SSD-MobileNet-v2 (`ssd_anchor_generator` on a square image)."""
-    return grid_anchors(feature_map_shapes, ssd_box_specs(num_layers, min_scale, max_scale, aspect_ratios,
-                                                          reduce_boxes_in_lowest_layer, interpolated_scale_aspect_ratio))
+    return grid_anchors(
+        feature_map_shapes,
+        ssd_box_specs(
+            num_layers,
+            min_scale,
+            max_scale,
+            aspect_ratios,
+            reduce_boxes_in_lowest_layer,
+            interpolated_scale_aspect_ratio,
+        ),
+    )
 
 
 def grid_anchors(feature_map_shapes: list[tuple[int, int]], box_specs: list[list[tuple[float, float]]]) -> np.ndarray:
@@ -54,14 +80,24 @@ def grid_anchors(feature_map_shapes: list[tuple[int, int]], box_specs: list[list
         scales = np.array([s for s, _ in layer_specs])
         ratio_sqrts = np.sqrt(np.array([r for _, r in layer_specs]))
         stride = (1.0 / height, 1.0 / width)
-        grids.append(tile_anchors(height, width, scales / ratio_sqrts, scales * ratio_sqrts, stride,
-                                  (0.5 * stride[0], 0.5 * stride[1])))
+        grids.append(
+            tile_anchors(
+                height, width, scales / ratio_sqrts, scales * ratio_sqrts, stride, (0.5 * stride[0], 0.5 * stride[1])
+            )
+        )
     return np.concatenate(grids).astype(np.float32)
 
 
-def multiscale_anchors(feature_map_shapes: list[tuple[int, int]], image_height: int, image_width: int,
-                       min_level: int, max_level: int, anchor_scale: float, aspect_ratios: list[float],
-                       scales_per_octave: int) -> np.ndarray:
+def multiscale_anchors(
+    feature_map_shapes: list[tuple[int, int]],
+    image_height: int,
+    image_width: int,
+    min_level: int,
+    max_level: int,
+    anchor_scale: float,
+    aspect_ratios: list[float],
+    scales_per_octave: int,
+) -> np.ndarray:
     """Anchors of SSD-MobileNet-v2-FPNLite (`multiscale_anchor_generator`).
 
     The OD API offsets a level's centres by half a stride only when the image size is a multiple
@@ -74,10 +110,14 @@ def multiscale_anchors(feature_map_shapes: list[tuple[int, int]], image_height: 
     ratio_sqrts = np.repeat(np.sqrt(ratios), len(octave_scales))
     grids = []
     for level, (height, width) in zip(range(min_level, max_level + 1), feature_map_shapes):
-        stride = 2.0 ** level
+        stride = 2.0**level
         base = stride * anchor_scale
-        offset = (stride / 2.0 if image_height % stride == 0 else 0.0, stride / 2.0 if image_width % stride == 0 else 0.0)
-        pixels = tile_anchors(height, width, scales / ratio_sqrts * base, scales * ratio_sqrts * base,
-                              (stride, stride), offset)
+        offset = (
+            stride / 2.0 if image_height % stride == 0 else 0.0,
+            stride / 2.0 if image_width % stride == 0 else 0.0,
+        )
+        pixels = tile_anchors(
+            height, width, scales / ratio_sqrts * base, scales * ratio_sqrts * base, (stride, stride), offset
+        )
         grids.append(pixels / np.array([image_height, image_width, image_height, image_width]))
     return np.concatenate(grids).astype(np.float32)

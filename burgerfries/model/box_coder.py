@@ -12,8 +12,9 @@ def _centers_and_sizes(boxes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tenso
     return (ymin + ymax) / 2.0, (xmin + xmax) / 2.0, ymax - ymin, xmax - xmin
 
 
-def encode(boxes: tf.Tensor, anchors: tf.Tensor, scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
-           ) -> tf.Tensor:
+def encode(
+    boxes: tf.Tensor, anchors: tf.Tensor, scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
+) -> tf.Tensor:
     """boxes and anchors [..., 4] (ymin, xmin, ymax, xmax) → codes [..., 4] (ty, tx, th, tw)."""
     ycenter_a, xcenter_a, ha, wa = _centers_and_sizes(anchors)
     ycenter, xcenter, h, w = _centers_and_sizes(boxes)
@@ -25,8 +26,9 @@ def encode(boxes: tf.Tensor, anchors: tf.Tensor, scales: tuple[float, float, flo
     return tf.stack([ty, tx, th, tw], axis=-1)
 
 
-def decode(codes: tf.Tensor, anchors: tf.Tensor, scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
-           ) -> tf.Tensor:
+def decode(
+    codes: tf.Tensor, anchors: tf.Tensor, scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
+) -> tf.Tensor:
     ycenter_a, xcenter_a, ha, wa = _centers_and_sizes(anchors)
     ty, tx, th, tw = tf.unstack(codes, axis=-1)
     ty, tx, th, tw = ty / scales[0], tx / scales[1], th / scales[2], tw / scales[3]

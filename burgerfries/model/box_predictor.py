@@ -13,8 +13,9 @@ def _flatten(x: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
     return keras.layers.Reshape((-1, size), name=name)(x)
 
 
-def convolutional_heads(features: list[keras.KerasTensor], anchors_per_location: list[int], num_classes: int,
-                        config: dict) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+def convolutional_heads(
+    features: list[keras.KerasTensor], anchors_per_location: list[int], num_classes: int, config: dict
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """`convolutional_box_predictor`: one box and one class conv per feature map."""
     hyperparams = config["conv_hyperparams"]
     kernel = config.get("kernel_size", 1)
@@ -23,25 +24,42 @@ def convolutional_heads(features: list[keras.KerasTensor], anchors_per_location:
     for index, (feature, anchors) in enumerate(zip(features, anchors_per_location)):
         box = L.conv(hyperparams, anchors * 4, kernel, name=f"box_encodings_{index}", use_bias=True)(feature)
         boxes.append(_flatten(box, 4, f"box_encodings_{index}_flat"))
-        logits = L.conv(hyperparams, anchors * (num_classes + 1), kernel, name=f"class_predictions_{index}",
-                        use_bias=True, bias_initializer=bias)(feature)
+        logits = L.conv(
+            hyperparams,
+            anchors * (num_classes + 1),
+            kernel,
+            name=f"class_predictions_{index}",
+            use_bias=True,
+            bias_initializer=bias,
+        )(feature)
         classes.append(_flatten(logits, num_classes + 1, f"class_predictions_{index}_flat"))
-    return (keras.layers.Concatenate(axis=1, name="box_encodings")(boxes),
-            keras.layers.Concatenate(axis=1, name="class_predictions_with_background")(classes))
+    return (
+        keras.layers.Concatenate(axis=1, name="box_encodings")(boxes),
+        keras.layers.Concatenate(axis=1, name="class_predictions_with_background")(classes),
+    )
 
 
-def weight_shared_heads(features: list[keras.KerasTensor], anchors_per_location: int, num_classes: int,
-                        config: dict) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+def weight_shared_heads(
+    features: list[keras.KerasTensor], anchors_per_location: int, num_classes: int, config: dict
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """`weight_shared_convolutional_box_predictor` with a shared prediction tower: the tower's
     convolutions and both heads are shared by all levels; each level has its own batch norms."""
     hyperparams = config["conv_hyperparams"]
     depth, kernel = config.get("depth", 128), config.get("kernel_size", 3)
     conv = L.separable_conv if config.get("use_depthwise", True) else L.conv
-    tower = [conv(hyperparams, depth, kernel, name=f"PredictionTower_{i}")
-             for i in range(config.get("num_layers_before_predictor", 4))]
+    tower = [
+        conv(hyperparams, depth, kernel, name=f"PredictionTower_{i}")
+        for i in range(config.get("num_layers_before_predictor", 4))
+    ]
     box_head = conv(hyperparams, anchors_per_location * 4, kernel, name="BoxPredictor", use_bias=True)
-    class_head = conv(hyperparams, anchors_per_location * (num_classes + 1), kernel, name="ClassPredictor",
-                      use_bias=True, bias_initializer=keras.initializers.Constant(config.get("class_prediction_bias_init", 0.0)))
+    class_head = conv(
+        hyperparams,
+        anchors_per_location * (num_classes + 1),
+        kernel,
+        name="ClassPredictor",
+        use_bias=True,
+        bias_initializer=keras.initializers.Constant(config.get("class_prediction_bias_init", 0.0)),
+    )
     boxes, classes = [], []
     for level, feature in enumerate(features):
         x = feature
@@ -51,5 +69,7 @@ def weight_shared_heads(features: list[keras.KerasTensor], anchors_per_location:
             x = L.activation(hyperparams, name=f"PredictionTower_{i}_relu_level_{level}")(x)
         boxes.append(_flatten(box_head(x), 4, f"box_encodings_{level}_flat"))
         classes.append(_flatten(class_head(x), num_classes + 1, f"class_predictions_{level}_flat"))
-    return (keras.layers.Concatenate(axis=1, name="box_encodings")(boxes),
-            keras.layers.Concatenate(axis=1, name="class_predictions_with_background")(classes))
+    return (
+        keras.layers.Concatenate(axis=1, name="box_encodings")(boxes),
+        keras.layers.Concatenate(axis=1, name="class_predictions_with_background")(classes),
+    )

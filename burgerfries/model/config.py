@@ -15,6 +15,7 @@ import yaml
 from burgerfries.model import MODEL_NAMES
 
 # A profile changes sizes and steps only — never the structure or the losses.
+DEFAULT_PROFILE = "full"  # the YAML as written: zoo sizes
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {},
     "smoke": {"image_size": 160, "depth_multiplier": 0.35, "num_steps": 300},
@@ -79,47 +80,84 @@ def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: config}
 
 
-def build_config(model: str, profile: str = "full", num_classes: int = 2, batch_size: int | None = None,
-                 learning_rate: float | None = None, classification_weight: float | None = None,
-                 localization_weight: float | None = None, num_steps: int | None = None,
-                 overrides: dict[str, Any] | None = None) -> dict:
-    """The effective config of one training run: YAML → profile → the study's knobs → overrides."""
+SCHEDULE = "train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_learning_rate"
+# The sweep's short names for the study's knobs, and the config field each one sets.
+KNOB_FIELDS: dict[str, str] = {
+    "batch_size": "train_config.batch_size",
+    "learning_rate": f"{SCHEDULE}.learning_rate_base",
+    "classification_weight": "model.ssd.loss.classification_weight",
+    "localization_weight": "model.ssd.loss.localization_weight",
+    "num_steps": "train_config.num_steps",
+}
+
+
+class ConfigConflictError(ValueError):
+    """One field set twice in one command (a knob and a `--set` override); the message names both."""
+
+
+def knob_values(config: dict) -> dict[str, Any]:
+    """The study's knobs as this config has them."""
+    return {knob: get(config, dotted) for knob, dotted in KNOB_FIELDS.items()}
+
+
+def build_config(
+    model: str,
+    profile: str = DEFAULT_PROFILE,
+    num_classes: int = 2,
+    knobs: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
+    """The effective config of one training run: YAML → profile → the study's knobs → overrides.
+
+    A knob left `None` keeps the YAML's (or the profile's) value. Setting a knob and overriding
+    its field with `--set` in one command is refused: neither silently wins.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    knobs = {key: value for key, value in (knobs or {}).items() if value is not None}
+    unknown = set(knobs) - set(KNOB_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown knobs {sorted(unknown)}; known: {', '.join(KNOB_FIELDS)}")
+    overrides = dict(overrides or {})
+    for knob in knobs:
+        if KNOB_FIELDS[knob] in overrides:
+            raise ConfigConflictError(
+                f"{knob} is given twice: as --{knob.replace('_', '-')} {knobs[knob]} and as "
+                f"--set {KNOB_FIELDS[knob]}={overrides[KNOB_FIELDS[knob]]}; keep one"
+            )
     config = copy.deepcopy(load_config(model))
     ssd = config["model"]["ssd"]
     ssd["num_classes"] = int(num_classes)
     train = config["train_config"]
-    cosine = train["optimizer"]["momentum_optimizer"]["learning_rate"]["cosine_decay_learning_rate"]
-    zoo_total_steps = cosine["total_steps"]
+    cosine = get(config, SCHEDULE)
+    yaml_total_steps = cosine["total_steps"]
+    yaml_warmup = cosine["warmup_learning_rate"] / cosine["learning_rate_base"]
 
     settings = PROFILES[profile]
     if "image_size" in settings:
-        ssd["image_resizer"]["fixed_shape_resizer"] = {"height": settings["image_size"], "width": settings["image_size"]}
+        ssd["image_resizer"]["fixed_shape_resizer"] = {
+            "height": settings["image_size"],
+            "width": settings["image_size"],
+        }
     if "depth_multiplier" in settings:
         ssd["feature_extractor"]["depth_multiplier"] = settings["depth_multiplier"]
     train["num_steps"] = settings.get("num_steps", train["num_steps"])
-    if num_steps is not None:
-        train["num_steps"] = int(num_steps)
-    if batch_size is not None:
-        train["batch_size"] = int(batch_size)
-    if learning_rate is not None:
-        # The OD API refuses a base below the warm-up rate (FPNLite warms up from 0.026666, and the
-        # study tries 0.026); keep the config's warm-up/base ratio instead of failing.
-        if float(learning_rate) < cosine["warmup_learning_rate"]:
-            cosine["warmup_learning_rate"] = float(learning_rate) * cosine["warmup_learning_rate"] / cosine["learning_rate_base"]
-        cosine["learning_rate_base"] = float(learning_rate)
-    if classification_weight is not None:
-        ssd["loss"]["classification_weight"] = float(classification_weight)
-    if localization_weight is not None:
-        ssd["loss"]["localization_weight"] = float(localization_weight)
-    # Short runs keep the zoo's warm-up share of the schedule rather than warming up forever.
-    cosine["total_steps"] = train["num_steps"]
-    if train["num_steps"] < zoo_total_steps:
-        cosine["warmup_steps"] = max(1, round(cosine["warmup_steps"] * train["num_steps"] / zoo_total_steps))
-    if cosine["warmup_steps"] > cosine["total_steps"]:
-        cosine["warmup_steps"] = cosine["total_steps"]
-    for dotted, value in (overrides or {}).items():
+    for knob, value in knobs.items():
+        set_value(config, KNOB_FIELDS[knob], value)
+    for dotted, value in overrides.items():
         set_value(config, dotted, value)
+    # The OD API refuses a base below the warm-up rate (FPNLite warms up from 0.026666, and the
+    # study tries 0.026); keep the YAML's warm-up/base ratio instead of failing.
+    if (
+        f"{SCHEDULE}.warmup_learning_rate" not in overrides
+        and cosine["learning_rate_base"] < cosine["warmup_learning_rate"]
+    ):
+        cosine["warmup_learning_rate"] = cosine["learning_rate_base"] * yaml_warmup
+    # The schedule spans the run. A shorter run keeps the warm-up share of the YAML's schedule
+    # (warmup_steps / total_steps there), rather than warming up for most or all of the run.
+    if f"{SCHEDULE}.total_steps" not in overrides:
+        cosine["total_steps"] = train["num_steps"]
+    if f"{SCHEDULE}.warmup_steps" not in overrides and cosine["total_steps"] < yaml_total_steps:
+        cosine["warmup_steps"] = max(1, round(cosine["warmup_steps"] * cosine["total_steps"] / yaml_total_steps))
+    cosine["warmup_steps"] = min(cosine["warmup_steps"], cosine["total_steps"])
     return config
-

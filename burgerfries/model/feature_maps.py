@@ -12,8 +12,13 @@ def depth_fn(depth: int, depth_multiplier: float, min_depth: int) -> int:
     return max(int(depth * depth_multiplier), min_depth)
 
 
-def ssd_feature_maps(backbone: dict[str, keras.KerasTensor], hyperparams: dict, depth_multiplier: float,
-                     min_depth: int, extra_depths: tuple[int, ...] = (512, 256, 256, 128)) -> list[keras.KerasTensor]:
+def ssd_feature_maps(
+    backbone: dict[str, keras.KerasTensor],
+    hyperparams: dict,
+    depth_multiplier: float,
+    min_depth: int,
+    extra_depths: tuple[int, ...] = (512, 256, 256, 128),
+) -> list[keras.KerasTensor]:
     """layer_15/expansion_output (stride 16), layer_19 (stride 32), then four 1x1 → 3x3/2 layers."""
     features = [backbone["block_13_expand_relu"], backbone["out_relu"]]
     x = features[-1]
@@ -29,9 +34,16 @@ def ssd_feature_maps(backbone: dict[str, keras.KerasTensor], hyperparams: dict, 
     return features
 
 
-def fpn_feature_maps(backbone: dict[str, keras.KerasTensor], hyperparams: dict, depth_multiplier: float,
-                     min_depth: int, min_level: int = 3, max_level: int = 7, additional_layer_depth: int = 128,
-                     use_depthwise: bool = True) -> list[keras.KerasTensor]:
+def fpn_feature_maps(
+    backbone: dict[str, keras.KerasTensor],
+    hyperparams: dict,
+    depth_multiplier: float,
+    min_depth: int,
+    min_level: int = 3,
+    max_level: int = 7,
+    additional_layer_depth: int = 128,
+    use_depthwise: bool = True,
+) -> list[keras.KerasTensor]:
     """FPN-lite over MobileNetV2 levels 3–5 (block_5_add, block_12_add, out_relu), plus coarse
     stride-2 layers up to max_level. The coarsest base level is only projected; finer levels are
     projection + 2x nearest upsample of the level above, then a smoothing conv."""
@@ -45,7 +57,9 @@ def fpn_feature_maps(backbone: dict[str, keras.KerasTensor], hyperparams: dict, 
     for index in reversed(range(len(levels) - 1)):
         level = levels[index]
         residual = L.conv(hyperparams, depth, 1, name=f"projection_{index + 1}", use_bias=True)(blocks[level])
-        upsampled = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"nearest_neighbor_upsampling_{index + 1}")(top_down)
+        upsampled = keras.layers.UpSampling2D(
+            2, interpolation="nearest", name=f"nearest_neighbor_upsampling_{index + 1}"
+        )(top_down)
         top_down = keras.layers.Add(name=f"top_down_add_{index + 1}")([residual, upsampled])
         top_down = smoothing(hyperparams, depth, 3, name=f"smoothing_{index + 1}")(top_down)
         top_down = L.batch_norm(hyperparams, name=f"smoothing_{index + 1}_batchnorm")(top_down)

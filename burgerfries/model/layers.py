@@ -27,28 +27,62 @@ def regularizer(hyperparams: dict) -> keras.regularizers.Regularizer | None:
     return keras.regularizers.L2(float(weight) * 0.5) if weight else None
 
 
-def conv(hyperparams: dict, filters: int, kernel_size: int, strides: int = 1, name: str | None = None,
-         use_bias: bool = False, bias_initializer: keras.initializers.Initializer | str = "zeros") -> keras.layers.Conv2D:
-    return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
-                               kernel_initializer=initializer(hyperparams), kernel_regularizer=regularizer(hyperparams),
-                               bias_initializer=bias_initializer, name=name)
+def conv(
+    hyperparams: dict,
+    filters: int,
+    kernel_size: int,
+    strides: int = 1,
+    name: str | None = None,
+    use_bias: bool = False,
+    bias_initializer: keras.initializers.Initializer | str = "zeros",
+) -> keras.layers.Conv2D:
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer=initializer(hyperparams),
+        kernel_regularizer=regularizer(hyperparams),
+        bias_initializer=bias_initializer,
+        name=name,
+    )
 
 
-def separable_conv(hyperparams: dict, filters: int, kernel_size: int, strides: int = 1, name: str | None = None,
-                   use_bias: bool = False, bias_initializer: keras.initializers.Initializer | str = "zeros"
-                   ) -> keras.layers.SeparableConv2D:
-    return keras.layers.SeparableConv2D(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
-                                        depthwise_initializer=initializer(hyperparams),
-                                        pointwise_initializer=initializer(hyperparams),
-                                        depthwise_regularizer=regularizer(hyperparams),
-                                        pointwise_regularizer=regularizer(hyperparams),
-                                        bias_initializer=bias_initializer, name=name)
+def separable_conv(
+    hyperparams: dict,
+    filters: int,
+    kernel_size: int,
+    strides: int = 1,
+    name: str | None = None,
+    use_bias: bool = False,
+    bias_initializer: keras.initializers.Initializer | str = "zeros",
+) -> keras.layers.SeparableConv2D:
+    return keras.layers.SeparableConv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=use_bias,
+        depthwise_initializer=initializer(hyperparams),
+        pointwise_initializer=initializer(hyperparams),
+        depthwise_regularizer=regularizer(hyperparams),
+        pointwise_regularizer=regularizer(hyperparams),
+        bias_initializer=bias_initializer,
+        name=name,
+    )
 
 
 def depthwise_conv(hyperparams: dict, strides: int, name: str) -> keras.layers.DepthwiseConv2D:
-    return keras.layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False,
-                                        depthwise_initializer=initializer(hyperparams),
-                                        depthwise_regularizer=regularizer(hyperparams), name=name)
+    return keras.layers.DepthwiseConv2D(
+        3,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        depthwise_initializer=initializer(hyperparams),
+        depthwise_regularizer=regularizer(hyperparams),
+        name=name,
+    )
 
 
 class FusedBatchNorm(keras.layers.BatchNormalization):
@@ -56,7 +90,8 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
 
     Keras 3 normalises with separate moments/normalise ops; on a 2-core CPU the fused kernel
     (what Keras 2 and so the OD API used) makes a whole SSD training step 1.7x faster
-    (bench/RESULTS.md). Inference keeps Keras' path (cheap, and foldable by the TFLite converter). It also updates the moving variance with the unbiased batch variance, as
+    (bench/RESULTS.md). Inference keeps Keras' path (cheap, and foldable by the TFLite converter).
+    It also updates the moving variance with the unbiased batch variance, as
     Keras 2 did. Same variables, same names: checkpoints are interchangeable with the plain layer.
     """
 
@@ -65,7 +100,8 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
             return super().call(inputs, training=training, mask=mask)
         if training and self.trainable:
             outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                inputs, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
+                inputs, self.gamma, self.beta, epsilon=self.epsilon, is_training=True
+            )
             decay = self.momentum
             self.moving_mean.assign(self.moving_mean * decay + mean * (1.0 - decay))
             self.moving_variance.assign(self.moving_variance * decay + variance * (1.0 - decay))
@@ -76,8 +112,13 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
 
 def batch_norm(hyperparams: dict, name: str | None = None) -> keras.layers.BatchNormalization:
     params = hyperparams.get("batch_norm", {})
-    return FusedBatchNorm(momentum=params.get("decay", 0.999), epsilon=params.get("epsilon", 0.001),
-                                           center=params.get("center", True), scale=params.get("scale", True), name=name)
+    return FusedBatchNorm(
+        momentum=params.get("decay", 0.999),
+        epsilon=params.get("epsilon", 0.001),
+        center=params.get("center", True),
+        scale=params.get("scale", True),
+        name=name,
+    )
 
 
 def activation(hyperparams: dict, name: str | None = None) -> keras.layers.Layer:

@@ -29,8 +29,14 @@ def iou(boxes: tf.Tensor, anchors: tf.Tensor) -> tf.Tensor:
     return tf.where(intersection > 0.0, intersection / tf.maximum(union, 1e-12), tf.zeros_like(intersection))
 
 
-def match(similarity: tf.Tensor, valid: tf.Tensor, matched_threshold: float = 0.5, unmatched_threshold: float = 0.5,
-          negatives_lower_than_unmatched: bool = True, force_match_for_each_row: bool = True) -> tf.Tensor:
+def match(
+    similarity: tf.Tensor,
+    valid: tf.Tensor,
+    matched_threshold: float = 0.5,
+    unmatched_threshold: float = 0.5,
+    negatives_lower_than_unmatched: bool = True,
+    force_match_for_each_row: bool = True,
+) -> tf.Tensor:
     """similarity [B, N, A], valid [B, N] → per anchor the matched box index, -1 negative, -2 ignored."""
     similarity = tf.where(valid[:, :, None], similarity, tf.fill(tf.shape(similarity), -1.0))
     num_boxes = tf.shape(similarity)[1]
@@ -55,19 +61,29 @@ def match(similarity: tf.Tensor, valid: tf.Tensor, matched_threshold: float = 0.
     return tf.where(num_boxes > 0, matches, tf.fill(tf.shape(matches), MATCHED_NEGATIVE))
 
 
-def assign_targets(anchors: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, valid: tf.Tensor, num_classes: int,
-                   matcher_config: dict, box_coder_scales: tuple[float, float, float, float]
-                   ) -> dict[str, tf.Tensor]:
+def assign_targets(
+    anchors: tf.Tensor,
+    boxes: tf.Tensor,
+    labels: tf.Tensor,
+    valid: tf.Tensor,
+    num_classes: int,
+    matcher_config: dict,
+    box_coder_scales: tuple[float, float, float, float],
+) -> dict[str, tf.Tensor]:
     """Regression and classification targets and weights for a padded batch.
 
     boxes [B, N, 4] normalised, labels [B, N] 1-based, valid [B, N]. Class targets have
     num_classes + 1 columns; with `encode_background_as_zeros` the background column is 0
     everywhere, including for negatives (sigmoid per class).
     """
-    matches = match(iou(boxes, anchors), valid,
-                    matcher_config.get("matched_threshold", 0.5), matcher_config.get("unmatched_threshold", 0.5),
-                    matcher_config.get("negatives_lower_than_unmatched", True),
-                    matcher_config.get("force_match_for_each_row", True))
+    matches = match(
+        iou(boxes, anchors),
+        valid,
+        matcher_config.get("matched_threshold", 0.5),
+        matcher_config.get("unmatched_threshold", 0.5),
+        matcher_config.get("negatives_lower_than_unmatched", True),
+        matcher_config.get("force_match_for_each_row", True),
+    )
     positive = matches >= 0
     gather_index = tf.maximum(matches, 0)
     matched_boxes = tf.gather(boxes, gather_index, batch_dims=1)  # [B, A, 4]

@@ -17,9 +17,25 @@ import keras
 from burgerfries.model import layers as L
 
 # (expansion, output channels, stride) of blocks 0..16
-BLOCKS = [(1, 16, 1), (6, 24, 2), (6, 24, 1), (6, 32, 2), (6, 32, 1), (6, 32, 1), (6, 64, 2), (6, 64, 1),
-          (6, 64, 1), (6, 64, 1), (6, 96, 1), (6, 96, 1), (6, 96, 1), (6, 160, 2), (6, 160, 1), (6, 160, 1),
-          (6, 320, 1)]
+BLOCKS = [
+    (1, 16, 1),
+    (6, 24, 2),
+    (6, 24, 1),
+    (6, 32, 2),
+    (6, 32, 1),
+    (6, 32, 1),
+    (6, 64, 2),
+    (6, 64, 1),
+    (6, 64, 1),
+    (6, 64, 1),
+    (6, 96, 1),
+    (6, 96, 1),
+    (6, 96, 1),
+    (6, 160, 2),
+    (6, 160, 1),
+    (6, 160, 1),
+    (6, 320, 1),
+]
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -29,8 +45,9 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return new_value
 
 
-def build_mobilenet_v2(inputs: keras.KerasTensor, hyperparams: dict, depth_multiplier: float = 1.0,
-                       min_depth: int = 16) -> dict[str, keras.KerasTensor]:
+def build_mobilenet_v2(
+    inputs: keras.KerasTensor, hyperparams: dict, depth_multiplier: float = 1.0, min_depth: int = 16
+) -> dict[str, keras.KerasTensor]:
     """Run MobileNetV2 on `inputs`; return every layer output the SSD and FPN necks may take,
     keyed by the application's layer names (e.g. 'block_13_expand_relu', 'out_relu')."""
 

@@ -27,7 +27,10 @@ FEATURE = "model/_feature_extractor/"
 PREDICTOR = "model/_box_predictor/"
 SSD_MARKER = FEATURE + "feature_map_generator/"
 FPN_MARKER = FEATURE + "_fpn_features_generator/"
-KIND_NAMES = {"ssd_mobilenet_v2_keras": "ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpn_keras": "ssd_mobilenet_v2_fpnlite_320x320"}
+KIND_NAMES = {
+    "ssd_mobilenet_v2_keras": "ssd_mobilenet_v2_320x320",
+    "ssd_mobilenet_v2_fpn_keras": "ssd_mobilenet_v2_fpnlite_320x320",
+}
 
 
 class CheckpointMismatchError(ValueError):
@@ -56,28 +59,48 @@ def backbone_layer_names() -> list[str]:
     return names + ["Conv_1", "Conv_1_bn"]
 
 
-def layer_table(model_kind: str, num_feature_maps: int = 6, num_tower_layers: int = 4, num_levels: int = 5) -> dict[str, str]:
+def layer_table(
+    model_kind: str, num_feature_maps: int = 6, num_tower_layers: int = 4, num_levels: int = 5
+) -> dict[str, str]:
     """Our layer name → the OD API's checkpoint path of the same layer."""
-    table = {name: f"{FEATURE}classification_backbone/layer_with_weights-{index}"
-             for index, name in enumerate(backbone_layer_names())}
+    table = {
+        name: f"{FEATURE}classification_backbone/layer_with_weights-{index}"
+        for index, name in enumerate(backbone_layer_names())
+    }
     if model_kind == "ssd_mobilenet_v2_keras":
         for index in range(2, num_feature_maps):
             base = f"{SSD_MARKER}convolutions/{index}"
-            table.update({f"feature_map_{index}_1x1": f"{base}/0", f"feature_map_{index}_1x1_batchnorm": f"{base}/1",
-                          f"feature_map_{index}_3x3": f"{base}/3", f"feature_map_{index}_3x3_batchnorm": f"{base}/4"})
+            table.update(
+                {
+                    f"feature_map_{index}_1x1": f"{base}/0",
+                    f"feature_map_{index}_1x1_batchnorm": f"{base}/1",
+                    f"feature_map_{index}_3x3": f"{base}/3",
+                    f"feature_map_{index}_3x3_batchnorm": f"{base}/4",
+                }
+            )
         for index in range(num_feature_maps):
-            table[f"box_encodings_{index}"] = f"{PREDICTOR}_prediction_heads/box_encodings/{index}/_box_encoder_layers/0"
+            table[f"box_encodings_{index}"] = (
+                f"{PREDICTOR}_prediction_heads/box_encodings/{index}/_box_encoder_layers/0"
+            )
             table[f"class_predictions_{index}"] = (
-                f"{PREDICTOR}_prediction_heads/class_predictions_with_background/{index}/_class_predictor_layers/0")
+                f"{PREDICTOR}_prediction_heads/class_predictions_with_background/{index}/_class_predictor_layers/0"
+            )
     else:
-        table.update({
-            "projection_3": f"{FPN_MARKER}top_layers/0",
-            "projection_2": f"{FPN_MARKER}residual_blocks/0/0", "projection_1": f"{FPN_MARKER}residual_blocks/1/0",
-            "smoothing_2": f"{FPN_MARKER}conv_layers/0/0", "smoothing_2_batchnorm": f"{FPN_MARKER}conv_layers/0/1",
-            "smoothing_1": f"{FPN_MARKER}conv_layers/1/0", "smoothing_1_batchnorm": f"{FPN_MARKER}conv_layers/1/1",
-            "BoxPredictor": f"{PREDICTOR}_box_prediction_head/_box_encoder_layers/0",
-            "ClassPredictor": f"{PREDICTOR}_prediction_heads/class_predictions_with_background/_class_predictor_layers/0",
-        })
+        table.update(
+            {
+                "projection_3": f"{FPN_MARKER}top_layers/0",
+                "projection_2": f"{FPN_MARKER}residual_blocks/0/0",
+                "projection_1": f"{FPN_MARKER}residual_blocks/1/0",
+                "smoothing_2": f"{FPN_MARKER}conv_layers/0/0",
+                "smoothing_2_batchnorm": f"{FPN_MARKER}conv_layers/0/1",
+                "smoothing_1": f"{FPN_MARKER}conv_layers/1/0",
+                "smoothing_1_batchnorm": f"{FPN_MARKER}conv_layers/1/1",
+                "BoxPredictor": f"{PREDICTOR}_box_prediction_head/_box_encoder_layers/0",
+                "ClassPredictor": (
+                    f"{PREDICTOR}_prediction_heads/class_predictions_with_background/_class_predictor_layers/0"
+                ),
+            }
+        )
         for coarse in range(2):
             table[f"bottom_up_Conv2d_{14 + coarse}_conv"] = f"{FEATURE}_coarse_feature_layers/{coarse}/0"
             table[f"bottom_up_Conv2d_{14 + coarse}_batchnorm"] = f"{FEATURE}_coarse_feature_layers/{coarse}/1"
@@ -85,7 +108,8 @@ def layer_table(model_kind: str, num_feature_maps: int = 6, num_tower_layers: in
             table[f"PredictionTower_{layer}"] = f"{PREDICTOR}_head_scope_conv_layers/PredictionTower/{layer}"
             for level in range(num_levels):
                 table[f"PredictionTower_{layer}_batchnorm_level_{level}"] = (
-                    f"{PREDICTOR}_base_tower_layers_for_heads/box_encodings/{level}/{1 + 3 * layer}")
+                    f"{PREDICTOR}_base_tower_layers_for_heads/box_encodings/{level}/{1 + 3 * layer}"
+                )
     return table
 
 
@@ -102,8 +126,10 @@ def checkpoint_kind(variable_names: set[str]) -> str:
         return "ssd_mobilenet_v2_fpn_keras"
     if any(name.startswith(SSD_MARKER) for name in variable_names):
         return "ssd_mobilenet_v2_keras"
-    raise CheckpointMismatchError("not a TF Object Detection API SSD-MobileNet-v2 checkpoint "
-                                  "(no feature_map_generator or _fpn_features_generator variables)")
+    raise CheckpointMismatchError(
+        "not a TF Object Detection API SSD-MobileNet-v2 checkpoint "
+        "(no feature_map_generator or _fpn_features_generator variables)"
+    )
 
 
 def resolve_odapi_checkpoint(path: Path) -> tuple[str, Path | None]:
@@ -116,12 +142,18 @@ def resolve_odapi_checkpoint(path: Path) -> tuple[str, Path | None]:
                 indexes = sorted(folder.glob("ckpt-*.index"))
                 latest = str(indexes[-1].with_suffix("")) if indexes else None
             if latest:
-                config = next((c for c in (folder / "pipeline.config", folder.parent / "pipeline.config") if c.is_file()), None)
+                config = next(
+                    (c for c in (folder / "pipeline.config", folder.parent / "pipeline.config") if c.is_file()), None
+                )
                 return latest, config
     if Path(f"{path}.index").is_file():
-        config = next((c for c in (path.parent / "pipeline.config", path.parent.parent / "pipeline.config") if c.is_file()), None)
+        config = next(
+            (c for c in (path.parent / "pipeline.config", path.parent.parent / "pipeline.config") if c.is_file()), None
+        )
         return str(path), config
-    raise FileNotFoundError(f"{path}: no OD-API checkpoint (expected ckpt-N.index, a checkpoint/ folder or a zoo archive)")
+    raise FileNotFoundError(
+        f"{path}: no OD-API checkpoint (expected ckpt-N.index, a checkpoint/ folder or a zoo archive)"
+    )
 
 
 def is_odapi_checkpoint(path: Path) -> bool:
@@ -132,7 +164,9 @@ def is_odapi_checkpoint(path: Path) -> bool:
     return any(name.startswith(FEATURE) for name, _ in tf.train.list_variables(prefix))
 
 
-def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, restore_heads: bool = False) -> RestoreReport:
+def load_odapi_checkpoint(
+    model: keras.Model, model_kind: str, path: Path, restore_heads: bool = False
+) -> RestoreReport:
     """Copy an OD-API checkpoint's variables into `model`.
 
     restore_heads=False is `fine_tune_checkpoint_type: detection`: the class head (and the box head
@@ -145,8 +179,9 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
     stored = {name[: -len(SUFFIX)] for name in shapes if name.endswith(SUFFIX)}
     found_kind = checkpoint_kind(stored)
     if found_kind != model_kind:
-        raise CheckpointMismatchError(f"{prefix} is a {KIND_NAMES[found_kind]} checkpoint; the model being trained is "
-                                      f"{KIND_NAMES[model_kind]}")
+        raise CheckpointMismatchError(
+            f"{prefix} is a {KIND_NAMES[found_kind]} checkpoint; the model being trained is {KIND_NAMES[model_kind]}"
+        )
     report = RestoreReport(prefix, pipeline_config)
     head_layers = {"class_predictions", "ClassPredictor"}
     for layer_name, path_prefix in layer_table(model_kind).items():
@@ -162,8 +197,13 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
             value = reader.get_tensor(source + SUFFIX)
             is_class_head = any(layer_name.startswith(head) for head in head_layers)
             if tuple(value.shape) != tuple(variable.shape):
-                report.skipped.append((variable.path, f"shape {tuple(value.shape)} in the checkpoint, "
-                                                      f"{tuple(variable.shape)} here (num_classes differs?)"))
+                report.skipped.append(
+                    (
+                        variable.path,
+                        f"shape {tuple(value.shape)} in the checkpoint, "
+                        f"{tuple(variable.shape)} here (num_classes differs?)",
+                    )
+                )
                 continue
             if is_class_head and not restore_heads:
                 report.skipped.append((variable.path, "class head (fine_tune_checkpoint_type: detection)"))
@@ -178,7 +218,10 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
 PIPELINE_FIELDS = {
     "height": (r"fixed_shape_resizer\s*\{[^}]*height:\s*(\d+)", "model.ssd.image_resizer.fixed_shape_resizer.height"),
     "width": (r"fixed_shape_resizer\s*\{[^}]*width:\s*(\d+)", "model.ssd.image_resizer.fixed_shape_resizer.width"),
-    "depth_multiplier": (r"feature_extractor\s*\{[^}]*?depth_multiplier:\s*([\d.]+)", "model.ssd.feature_extractor.depth_multiplier"),
+    "depth_multiplier": (
+        r"feature_extractor\s*\{[^}]*?depth_multiplier:\s*([\d.]+)",
+        "model.ssd.feature_extractor.depth_multiplier",
+    ),
     "min_depth": (r"feature_extractor\s*\{[^}]*?min_depth:\s*(\d+)", "model.ssd.feature_extractor.min_depth"),
 }
 
@@ -189,7 +232,7 @@ def pipeline_differences(pipeline_config: Path, config: dict) -> list[str]:
 
     text = Path(pipeline_config).read_text()
     differences = []
-    for label, (pattern, dotted) in PIPELINE_FIELDS.items():
+    for pattern, dotted in PIPELINE_FIELDS.values():
         match = re.search(pattern, text, re.S)
         if match is None:
             continue

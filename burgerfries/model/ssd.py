@@ -57,9 +57,14 @@ class Detector:
         boxes = self.decode_boxes(box_encodings)
         scores = tf.sigmoid(class_logits)
         result = tf.image.combined_non_max_suppression(
-            boxes[:, :, None, :], scores[:, :, 1:],
-            max_output_size_per_class=nms["max_detections_per_class"], max_total_size=nms["max_total_detections"],
-            iou_threshold=nms["iou_threshold"], score_threshold=nms["score_threshold"], clip_boxes=True)
+            boxes[:, :, None, :],
+            scores[:, :, 1:],
+            max_output_size_per_class=nms["max_detections_per_class"],
+            max_total_size=nms["max_total_detections"],
+            iou_threshold=nms["iou_threshold"],
+            score_threshold=nms["score_threshold"],
+            clip_boxes=True,
+        )
         return {
             "detection_boxes": result.nmsed_boxes,
             "detection_scores": result.nmsed_scores,
@@ -76,7 +81,10 @@ class Detector:
 
 def build_detector(config: dict) -> Detector:
     ssd = config["model"]["ssd"]
-    height, width = ssd["image_resizer"]["fixed_shape_resizer"]["height"], ssd["image_resizer"]["fixed_shape_resizer"]["width"]
+    height, width = (
+        ssd["image_resizer"]["fixed_shape_resizer"]["height"],
+        ssd["image_resizer"]["fixed_shape_resizer"]["width"],
+    )
     extractor = ssd["feature_extractor"]
     hyperparams = extractor["conv_hyperparams"]
     multiplier, min_depth = extractor["depth_multiplier"], extractor["min_depth"]
@@ -87,24 +95,47 @@ def build_detector(config: dict) -> Detector:
     if extractor["type"] == "ssd_mobilenet_v2_keras":
         features = ssd_feature_maps(backbone, hyperparams, multiplier, min_depth)
         spec = ssd["anchor_generator"]["ssd_anchor_generator"]
-        box_specs = ssd_box_specs(spec["num_layers"], spec["min_scale"], spec["max_scale"], spec["aspect_ratios"],
-                                  spec.get("reduce_boxes_in_lowest_layer", True),
-                                  spec.get("interpolated_scale_aspect_ratio", 1.0))
+        box_specs = ssd_box_specs(
+            spec["num_layers"],
+            spec["min_scale"],
+            spec["max_scale"],
+            spec["aspect_ratios"],
+            spec.get("reduce_boxes_in_lowest_layer", True),
+            spec.get("interpolated_scale_aspect_ratio", 1.0),
+        )
         anchors = grid_anchors([(f.shape[1], f.shape[2]) for f in features], box_specs)
         per_location = [len(layer) for layer in box_specs]
-        boxes, logits = convolutional_heads(features, per_location, num_classes,
-                                            ssd["box_predictor"]["convolutional_box_predictor"])
+        boxes, logits = convolutional_heads(
+            features, per_location, num_classes, ssd["box_predictor"]["convolutional_box_predictor"]
+        )
     elif extractor["type"] == "ssd_mobilenet_v2_fpn_keras":
         fpn = extractor["fpn"]
-        features = fpn_feature_maps(backbone, hyperparams, multiplier, min_depth, fpn["min_level"], fpn["max_level"],
-                                    fpn["additional_layer_depth"], extractor.get("use_depthwise", True))
+        features = fpn_feature_maps(
+            backbone,
+            hyperparams,
+            multiplier,
+            min_depth,
+            fpn["min_level"],
+            fpn["max_level"],
+            fpn["additional_layer_depth"],
+            extractor.get("use_depthwise", True),
+        )
         spec = ssd["anchor_generator"]["multiscale_anchor_generator"]
         shapes = [(f.shape[1], f.shape[2]) for f in features]
-        anchors = multiscale_anchors(shapes, height, width, spec["min_level"], spec["max_level"], spec["anchor_scale"],
-                                     spec["aspect_ratios"], spec["scales_per_octave"])
+        anchors = multiscale_anchors(
+            shapes,
+            height,
+            width,
+            spec["min_level"],
+            spec["max_level"],
+            spec["anchor_scale"],
+            spec["aspect_ratios"],
+            spec["scales_per_octave"],
+        )
         per_location = len(spec["aspect_ratios"]) * spec["scales_per_octave"]
-        boxes, logits = weight_shared_heads(features, per_location, num_classes,
-                                            ssd["box_predictor"]["weight_shared_convolutional_box_predictor"])
+        boxes, logits = weight_shared_heads(
+            features, per_location, num_classes, ssd["box_predictor"]["weight_shared_convolutional_box_predictor"]
+        )
     else:
         raise ValueError(f"unknown feature_extractor.type {extractor['type']!r}")
     model = keras.Model(inputs, [boxes, logits], name=extractor["type"])

@@ -1,31 +1,40 @@
 """The offline HTML report: one file, one inline copy of plotly.js, images embedded, every
-user-provided string escaped. Reads only the tracking store (through reader.py)."""
+user-provided string escaped. Built from data frames (`StudyRuns`); the report job reads them
+from the tracking store."""
 
 from __future__ import annotations
 
 import base64
 import html
 import importlib.metadata
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
+from burgerfries.names import slug
 from burgerfries.report import plateau as plateau_module
+from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.report.configurations import varied_keys
 from burgerfries.report.plateau import ema
-from burgerfries.report.reader import StudyRuns, read_experiment, read_sweep, side_by_side_images
 from burgerfries.report.selection import DEFAULT_RULE, Criterion, rank_runs
+from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import series
-from burgerfries.report.tables import (PHASE_TABLE_COLUMNS, base_vs_final, configuration, final_per_model, rank_groups,
-                                       recall_table, summarize_runs)
+from burgerfries.report.tables import (
+    PHASE_TABLE_COLUMNS,
+    base_vs_final,
+    configuration,
+    final_per_model,
+    phase_order,
+    rank_groups,
+    recall_table,
+    summarize_runs,
+    unranked_runs,
+)
 
-PHASE_ORDER = {"weights": 0, "batch": 1, "lr": 2}
-PHASE_TITLES = {"weights": "Loss-weight ratio (classification : localization)", "batch": "Batch size",
-                "lr": "Learning rate"}
 PACKAGES = ("burgerfries", "tensorflow", "keras", "mlflow", "optuna", "pycocotools", "pandas", "plotly")
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -63,38 +72,70 @@ def _table(frame: pd.DataFrame, winner_first: bool = False, float_format: str = 
     return markup
 
 
-def _curves(study: StudyRuns, ranked: pd.DataFrame) -> str:
+def _phase_title(phase: str, summaries: pd.DataFrame) -> str:
+    keys = varied_keys(summaries[summaries["phase"] == phase])
+    varied = (
+        "classification : localization weight"
+        if keys == ["classification_weight", "localization_weight"]
+        else ", ".join(keys)
+    )
+    return f"{phase or 'runs'}" + (f" — {varied}" if varied else "")
+
+
+def _curves(study: StudyRuns, ranked: pd.DataFrame, train_smoothing: float) -> str:
     """Eval and (smoothed) train total loss, and mAP@0.5, against step, with both plateau points."""
     losses, precision = go.Figure(), go.Figure()
-    for run_id, row in ranked.iterrows():
-        metrics = study.metrics[study.metrics["run_id"] == run_id]
+    for _, row in ranked.iterrows():
+        metrics = study.metrics[study.metrics["run_id"] == row["run_id"]]
         name = html.escape(f"{row['varied']} ({row['name']})")
         train = series(metrics, "train/loss_total").dropna()
         eval_loss = series(metrics, "eval/loss_total")
         mean_ap = series(metrics, "eval/mAP_50")
         if len(train):
-            losses.add_trace(go.Scatter(x=train.index, y=ema(train.to_numpy(), 0.06), mode="lines",
-                                        name=f"{name} train", line={"dash": "dot"}))
+            losses.add_trace(
+                go.Scatter(
+                    x=train.index,
+                    y=ema(train.to_numpy(), train_smoothing),
+                    mode="lines",
+                    name=f"{name} train",
+                    line={"dash": "dot"},
+                )
+            )
         losses.add_trace(go.Scatter(x=eval_loss.index, y=eval_loss.values, mode="lines+markers", name=f"{name} eval"))
         precision.add_trace(go.Scatter(x=mean_ap.index, y=mean_ap.values, mode="lines+markers", name=name))
-        for figure, values, step, label in ((losses, eval_loss, row["flatten_step"], "eval loss flattens"),
-                                            (precision, mean_ap, row["map_plateau_step"], "mAP plateaus")):
+        for figure, values, step, label in (
+            (losses, eval_loss, row["flatten_step"], "eval loss flattens"),
+            (precision, mean_ap, row["map_plateau_step"], "mAP plateaus"),
+        ):
             if pd.notna(step) and step in values.index:
-                figure.add_trace(go.Scatter(x=[step], y=[values[step]], mode="markers", showlegend=False,
-                                            marker={"symbol": "star", "size": 14}, name=f"{name}: {label}"))
+                figure.add_trace(
+                    go.Scatter(
+                        x=[step],
+                        y=[values[step]],
+                        mode="markers",
+                        showlegend=False,
+                        marker={"symbol": "star", "size": 14},
+                        name=f"{name}: {label}",
+                    )
+                )
     losses.update_layout(title="Total loss (train smoothed, eval)", xaxis_title="step", yaxis_title="loss", height=380)
     precision.update_layout(title="mAP@0.5", xaxis_title="step", yaxis_title="mAP@0.5", height=380)
     return "".join(figure.to_html(full_html=False, include_plotlyjs=False) for figure in (losses, precision))
 
 
-def _images(run_id: str, label: str, folder: Path) -> str:
+def _images(paths: list[Path], label: str, score_threshold: float) -> str:
     parts = []
-    for path in side_by_side_images(run_id, folder):
+    for path in paths:
         encoded = base64.b64encode(path.read_bytes()).decode()
-        parts.append(f'<img class="detections" alt="{_e(label)} {_e(path.stem)}" src="data:image/png;base64,{encoded}">')
+        parts.append(
+            f'<img class="detections" alt="{_e(label)} {_e(path.stem)}" src="data:image/png;base64,{encoded}">'
+        )
     if not parts:
         return f'<p class="note">{_e(label)}: no evaluation images logged.</p>'
-    return f"<h3>{_e(label)}</h3><p class=\"note\">left: ground truth, right: detections with score ≥ 0.5</p>" + "".join(parts)
+    return (
+        f'<h3>{_e(label)}</h3><p class="note">left: ground truth, '
+        f"right: detections with score ≥ {score_threshold:g}</p>" + "".join(parts)
+    )
 
 
 def _provenance(study: StudyRuns) -> str:
@@ -106,88 +147,119 @@ def _provenance(study: StudyRuns) -> str:
             continue
     hashes = sorted({h for h in study.runs["dataset_hash"] if h})
     commits = sorted({c for c in study.runs["code_version"] if c})
-    rows = [("dataset hash", ", ".join(hashes) or "not recorded"), ("code version (git commit)", ", ".join(commits) or "not recorded"),
-            ("packages (report built with)", ", ".join(versions)), ("tracking URI", mlflow.get_tracking_uri()),
-            ("runs", str(len(study.runs)))]
-    if study.parent is not None:
-        rows.insert(0, ("sweep parent run", study.parent.info.run_id))
+    rows = [
+        ("dataset hash", ", ".join(hashes) or "not recorded"),
+        ("code version (git commit)", ", ".join(commits) or "not recorded"),
+        ("packages (report built with)", ", ".join(versions)),
+        ("tracking URI", study.tracking_uri or "not recorded"),
+        ("runs", str(len(study.runs))),
+    ]
+    if study.parent_run_id:
+        rows.insert(0, ("sweep parent run", study.parent_run_id))
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
-def build_report(study: StudyRuns, out_dir: Path, rule: tuple[Criterion, ...] = DEFAULT_RULE, epsilon: float = 0.05) -> Report:
+def build_report(
+    study: StudyRuns,
+    out_dir: Path,
+    rule: tuple[Criterion, ...] = DEFAULT_RULE,
+    analysis: AnalysisSettings = AnalysisSettings(),
+    pictures_of: Callable[[str], list[Path]] | None = None,
+) -> Report:
+    """Write `index.html` and one CSV per table into `out_dir`. `pictures_of(run_id)` gives the
+    PNG files of a finalist's last evaluation (the report job downloads them from MLflow)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    summaries = summarize_runs(study.runs, study.metrics, epsilon)
+    summaries = summarize_runs(study.runs, study.metrics, analysis)
     ranked = rank_groups(summaries, rule)
     finals = final_per_model(ranked, rule)
-    base_final = base_vs_final(summaries, finals)
+    base_final = base_vs_final(ranked, finals)
     tables: dict[str, pd.DataFrame] = {"base_vs_final": base_final, "summaries": summaries}
     sections = []
 
     if len(finals):
-        best = rank_runs(finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}), rule)
+        best = rank_runs(
+            finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}), rule, label_column="finalist"
+        )
         if len(best) == 1:
             best["reason"] = best["final_reason"]
-        lines = "".join(f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
-                        f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} at step {_e(row['read_step'])}"
-                        f" ({_e(row['flatten_status'])}). <span class=\"note\">{_e(row['reason'])}</span></li>"
-                        for _, row in finals.iterrows())
+        lines = "".join(
+            f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
+            f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} at step {_e(row['read_step'])}"
+            f' ({_e(row["flatten_status"])}). <span class="note">{_e(row["reason"])}</span></li>'
+            for _, row in finals.iterrows()
+        )
         top = best.iloc[0]
         sections.append(
             f"<h2>1. Summary</h2><p>Final model: <b>{_e(top['model'])}</b> with {_e(configuration(top))} "
             f"(run {_e(top['name'])}). Why: {_e(best['reason'].iloc[0])}.</p><ul>{lines}</ul>"
-            f"<h3>Base vs final</h3>{_table(base_final)}")
-    phase_keys = sorted({phase for phase, _ in ranked}, key=lambda p: (PHASE_ORDER.get(p, 9), p))
+            f"<h3>Base vs final</h3>{_table(base_final)}"
+        )
+    else:
+        sections.append("<h2>1. Summary</h2><p>No run finished, so there is no final pick.</p>")
+    phases = phase_order(summaries)
     phase_html = []
-    for phase in phase_keys:
-        title = PHASE_TITLES.get(phase, phase or "runs")
-        parts = [f"<h3>{_e(title)}</h3>"]
+    for phase in phases:
+        parts = [f"<h3>{_e(_phase_title(phase, summaries))}</h3>"]
         for (group_phase, model), members in ranked.items():
-            if group_phase != phase:
+            if group_phase != phase or members.empty:
                 continue
             columns = [c for c in PHASE_TABLE_COLUMNS if c in members.columns]
-            tables[f"phase_{phase or 'runs'}_{model}"] = members[columns]
-            parts.append(f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>{_table(members[columns], True)}")
-            parts.append(_curves(study, members))
+            tables[f"phase_{slug(phase or 'runs')}_{slug(model)}"] = members[columns]
+            parts.append(
+                f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>{_table(members[columns], True)}"
+            )
+            parts.append(_curves(study, members, analysis.train_smoothing))
         phase_html.append("".join(parts))
-    sections.append("<h2>2. Phases</h2><p class=\"note\">Rows read at each run's eval-loss flatten point "
-                    "(or its last evaluation when it never flattens); the winner's row is highlighted.</p>"
-                    + "".join(phase_html))
+    unranked = unranked_runs(summaries)
+    if len(unranked):
+        tables["unranked_runs"] = unranked
+        phase_html.append(
+            '<h3>Runs left out of the rankings</h3><p class="note">These runs did not finish '
+            "(killed, failed or still running); a configuration is ranked on its finished runs only.</p>"
+            + _table(unranked)
+        )
+    sections.append(
+        '<h2>2. Phases</h2><p class="note">One row per configuration, read at each run\'s eval-loss '
+        "flatten point (or its last evaluation when it never flattens) and averaged over its finished "
+        "runs (column runs); the winner's row is highlighted.</p>" + "".join(phase_html)
+    )
     recall_parts = []
-    for phase in phase_keys:
+    for phase in phases:
         table = recall_table(ranked, phase)
         if not table.empty:
-            tables[f"recall_{phase or 'runs'}"] = table
-            recall_parts.append(f"<h3>{_e(PHASE_TITLES.get(phase, phase or 'runs'))}</h3>"
-                                + table.to_html(escape=True, border=0, float_format=lambda v: f"{v:.3f}"))
+            tables[f"recall_{slug(phase or 'runs')}"] = table
+            recall_parts.append(
+                f"<h3>{_e(_phase_title(phase, summaries))}</h3>"
+                + table.to_html(escape=True, border=0, float_format=lambda v: f"{v:.3f}")
+            )
     sections.append("<h2>3. Recall</h2>" + "".join(recall_parts))
-    with tempfile.TemporaryDirectory() as scratch:
-        images = "".join(_images(run_id, f"{row['model']} — {configuration(row)}", Path(scratch) / run_id)
-                         for run_id, row in finals.iterrows())
+    images = "".join(
+        _images(
+            pictures_of(run_id) if pictures_of else [],
+            f"{row['model']} — {configuration(row)}",
+            analysis.score_threshold,
+        )
+        for run_id, row in finals.iterrows()
+    )
     sections.append("<h2>4. Detections of the finalists</h2>" + images)
     sections.append("<h2>5. Provenance</h2>" + _provenance(study))
-    sections.append("<h2>How plateau points are defined</h2><pre>" + _e(plateau_module.__doc__.strip()) + "</pre>"
-                    "<h2>How the winner is chosen</h2><pre>" + _e(
-                        "Criteria, in order: " + "; ".join(c.label for c in rule)) + "</pre>")
+    settings = ", ".join(f"{key} {value:g}" for key, value in analysis.as_dict().items())
+    sections.append(
+        "<h2>How plateau points are defined</h2><pre>" + _e(plateau_module.__doc__.strip()) + "</pre>"
+        f'<p class="note">Settings of this report: {_e(settings)}.</p>'
+        "<h2>How the winner is chosen</h2><pre>"
+        + _e("Criteria, in order: " + "; ".join(c.label for c in rule))
+        + "</pre>"
+    )
 
-    page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(study.title)} — burgerfries report</title>"
-            f"<style>{STYLE}</style><script>{plotly.offline.get_plotlyjs()}</script></head><body>"
-            f"<h1>{_e(study.title)}</h1>" + "".join(sections) + "</body></html>")
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(study.title)} — burgerfries report</title>"
+        f"<style>{STYLE}</style><script>{plotly.offline.get_plotlyjs()}</script></head><body>"
+        f"<h1>{_e(study.title)}</h1>" + "".join(sections) + "</body></html>"
+    )
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     for name, table in tables.items():
         table.to_csv(out_dir / f"{name}.csv")
     return Report(path, finals, base_final, tables)
-
-
-def report(experiment: str | None = None, run_id: str | None = None, out: Path | None = None) -> Report:
-    """Build the report of an experiment or of a sweep (its parent run), and attach it to the
-    parent run when there is one."""
-    if bool(experiment) == bool(run_id):
-        raise ValueError("give either an experiment name or a sweep's parent run id")
-    study = read_sweep(run_id) if run_id else read_experiment(experiment)
-    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in study.title)
-    built = build_report(study, Path(out) if out else Path("reports") / "out" / safe_name)
-    if study.parent is not None:
-        client = mlflow.MlflowClient()
-        client.log_artifacts(study.parent.info.run_id, str(built.path.parent), "report")
-    return built

@@ -7,7 +7,7 @@ Definition (used by the report and the sweep's winner choice, and printed in the
    best (lowest) smoothed value. The *remaining improvement* at step i is the smoothed value at i
    minus the best smoothed value at or after i.
 3. The flatten step is the first eval step whose remaining improvement is at most `epsilon`
-   (default 5 %) of the total improvement. An increasing series (mAP) is the same, mirrored.
+   (`AnalysisSettings.plateau_epsilon`) of the total improvement. An increasing series (mAP) is the same, mirrored.
 4. Special cases are named, not papered over: fewer than `min_points` evaluations → no step
    ("too short"); total improvement ≈ 0 → the first step ("constant"); the only step that
    qualifies is the last one while the curve still moved more than epsilon in its last interval →
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-EPSILON = 0.05
-SMOOTHING = 0.6
-MIN_POINTS = 3
+from burgerfries.report.analysis_settings import AnalysisSettings
+
+DEFAULTS = AnalysisSettings()
 
 
 @dataclass
@@ -33,15 +33,20 @@ class PlateauPoint:
     detail: str
 
 
-def ema(values: np.ndarray, smoothing: float = SMOOTHING) -> np.ndarray:
+def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     smoothed = np.empty(len(values), dtype=float)
     for index, value in enumerate(values):
         smoothed[index] = value if index == 0 else smoothing * value + (1 - smoothing) * smoothed[index - 1]
     return smoothed
 
 
-def plateau_point(series: pd.Series, decreasing: bool, epsilon: float = EPSILON, smoothing: float = SMOOTHING,
-                  min_points: int = MIN_POINTS) -> PlateauPoint:
+def plateau_point(
+    series: pd.Series,
+    decreasing: bool,
+    epsilon: float = DEFAULTS.plateau_epsilon,
+    smoothing: float = DEFAULTS.eval_smoothing,
+    min_points: int = DEFAULTS.min_points,
+) -> PlateauPoint:
     """`series`: values indexed by step. Returns the flatten (decreasing) or plateau (increasing) step."""
     clean = series.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
     if len(clean) < min_points:
@@ -58,7 +63,11 @@ def plateau_point(series: pd.Series, decreasing: bool, epsilon: float = EPSILON,
     index = int(np.argmax(remaining <= epsilon * total))
     last_move = abs(oriented[-1] - oriented[-2])
     if index == len(steps) - 1 and last_move > epsilon * total:
-        return PlateauPoint(None, "never flattens",
-                            f"still improving at the last evaluation (step {int(steps[-1])}); train longer")
-    return PlateauPoint(int(steps[index]), "flattened",
-                        f"remaining improvement ≤ {epsilon:.0%} of the total from step {int(steps[index])}")
+        return PlateauPoint(
+            None, "never flattens", f"still improving at the last evaluation (step {int(steps[-1])}); train longer"
+        )
+    return PlateauPoint(
+        int(steps[index]),
+        "flattened",
+        f"remaining improvement ≤ {epsilon:.0%} of the total from step {int(steps[index])}",
+    )

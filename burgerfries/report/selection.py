@@ -1,5 +1,9 @@
-"""The winner rule: an ordered list of criteria, compared lexicographically, with the reason for
-each place spelled out (the report prints it; the sweep records it on the phase run).
+"""The winner rule and the one ranking of configurations, used by the sweep (phase winners) and
+the report (phase tables, final pick) alike: an ordered list of criteria, compared
+lexicographically, with the reason for each place spelled out.
+
+A configuration competes on the means of its finished runs (several with seed repeats); its best
+run represents it. Runs that did not finish (KILLED, FAILED, still RUNNING) are ranked out.
 
 Default, after the original study: runs with wrong detections rank after runs without; then
 lower eval loss at the flatten point; then the smaller |eval − train| gap (less over- or
@@ -63,8 +67,9 @@ def rule_from_names(names: list[str]) -> tuple[Criterion, ...]:
     return tuple(CRITERIA[name] for name in names)
 
 
-def rank_runs(summaries: pd.DataFrame, rule: tuple[Criterion, ...] = DEFAULT_RULE, label_column: str = "name"
-              ) -> pd.DataFrame:
+def rank_runs(
+    summaries: pd.DataFrame, rule: tuple[Criterion, ...] = DEFAULT_RULE, label_column: str = "name"
+) -> pd.DataFrame:
     """`summaries` (one row per run, index run id) ranked best first, with `rank` and `reason`."""
     if summaries.empty:
         return summaries.assign(rank=[], reason=[])
@@ -89,8 +94,15 @@ def rank_runs(summaries: pd.DataFrame, rule: tuple[Criterion, ...] = DEFAULT_RUL
             reasons.append("last" if position else "the only run")
             continue
         following = order[position + 1]
-        reasons.append(_why_ahead(row, ranked.loc[following], rule, evaluated[following],
-                                  str(ranked.loc[following].get(label_column, following))))
+        reasons.append(
+            _why_ahead(
+                row,
+                ranked.loc[following],
+                rule,
+                evaluated[following],
+                str(ranked.loc[following].get(label_column, following)),
+            )
+        )
     ranked["reason"] = reasons
     return ranked
 
@@ -99,11 +111,39 @@ def _nan_last(value: float) -> float:
     return math.inf if math.isnan(value) else value
 
 
-def _why_ahead(row: pd.Series, other: pd.Series, rule: tuple[Criterion, ...], other_evaluated: bool, other_label: str) -> str:
+def _why_ahead(
+    row: pd.Series, other: pd.Series, rule: tuple[Criterion, ...], other_evaluated: bool, other_label: str
+) -> str:
     if not other_evaluated:
         return f"ahead of {other_label}, which has no evaluation"
     for criterion in rule:
         mine, theirs = _nan_last(criterion.key(row)), _nan_last(criterion.key(other))
         if mine != theirs:
-            return f"ahead of {other_label} on {criterion.label}: {criterion.describe(row)} vs {criterion.describe(other)}"
+            return (
+                f"ahead of {other_label} on {criterion.label}: {criterion.describe(row)} vs {criterion.describe(other)}"
+            )
     return f"tied with {other_label} on every criterion; kept in run order"
+
+
+FINISHED = "FINISHED"
+
+
+def rank_configurations(summaries: pd.DataFrame, rule: tuple[Criterion, ...] = DEFAULT_RULE) -> pd.DataFrame:
+    """`summaries`: one row per run (index run id) with `config_key`, `varied` (the label),
+    `status` and the summary columns. Returns one row per configuration, best first, with the
+    means over its finished runs, `runs` (how many), `run_id` (its best run), `rank` and `reason`."""
+    finished = summaries[summaries["status"] == FINISHED] if "status" in summaries else summaries
+    if finished.empty:
+        return finished.assign(runs=[], run_id=[], rank=[], reason=[])
+    numeric = [c for c in finished.select_dtypes("number").columns if c not in ("rank",)]
+    rows = {}
+    for key, members in finished.groupby("config_key", sort=False):
+        best = rank_runs(members, rule).index[0]
+        row = members.loc[best].copy()
+        row[numeric] = members[numeric].mean()
+        row["runs"] = len(members)
+        row["run_id"] = best
+        rows[key] = row
+    per_config = pd.DataFrame.from_dict(rows, orient="index")
+    per_config = per_config.astype({column: float for column in numeric if column in per_config}, errors="ignore")
+    return rank_runs(per_config, rule, label_column="varied")

@@ -6,10 +6,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from burgerfries.report.plateau import EPSILON, SMOOTHING, ema, plateau_point
+from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.report.plateau import ema, plateau_point
 
-COLUMNS = ["eval_loss", "train_loss", "gap", "mAP_50", "AR_1", "AR_10", "AR_100", "avg_recall", "wrong_detections",
-           "steps_per_sec"]
+COLUMNS = [
+    "eval_loss",
+    "train_loss",
+    "gap",
+    "mAP_50",
+    "AR_1",
+    "AR_10",
+    "AR_100",
+    "avg_recall",
+    "wrong_detections",
+    "steps_per_sec",
+]
 
 
 def series(metrics: pd.DataFrame, key: str) -> pd.Series:
@@ -23,9 +34,13 @@ def value_at(values: pd.Series, step: int) -> float:
     return float(before.iloc[-1]) if len(before) else float("nan")
 
 
-def quantities_at(metrics: pd.DataFrame, step: int) -> dict[str, float]:
+def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> dict[str, float]:
     train_loss = series(metrics, "train/loss_total").replace([np.inf, -np.inf], np.nan).dropna()
-    smoothed_train = pd.Series(ema(train_loss.to_numpy(), SMOOTHING / 10), index=train_loss.index) if len(train_loss) else train_loss
+    smoothed_train = (
+        pd.Series(ema(train_loss.to_numpy(), train_smoothing), index=train_loss.index)
+        if len(train_loss)
+        else train_loss
+    )
     row = {
         "eval_loss": value_at(series(metrics, "eval/loss_total"), step),
         "train_loss": value_at(smoothed_train, step),
@@ -42,24 +57,38 @@ def quantities_at(metrics: pd.DataFrame, step: int) -> dict[str, float]:
     return row
 
 
-def summarize_run(metrics: pd.DataFrame, epsilon: float = EPSILON) -> dict[str, object]:
+def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
     """Flatten and plateau points of one run, and the compared quantities at both.
 
     A run whose eval loss never flattens is read at its last evaluation, and says so.
     """
     eval_loss = series(metrics, "eval/loss_total")
-    flatten = plateau_point(eval_loss, decreasing=True, epsilon=epsilon)
-    plateau = plateau_point(series(metrics, "eval/mAP_50"), decreasing=False, epsilon=epsilon)
+    curve = {
+        "epsilon": analysis.plateau_epsilon,
+        "smoothing": analysis.eval_smoothing,
+        "min_points": analysis.min_points,
+    }
+    flatten = plateau_point(eval_loss, decreasing=True, **curve)
+    plateau = plateau_point(series(metrics, "eval/mAP_50"), decreasing=False, **curve)
     last_step = int(eval_loss.index.max()) if len(eval_loss) else None
     read_step = flatten.step if flatten.step is not None else last_step
     summary: dict[str, object] = {
-        "flatten_step": flatten.step, "flatten_status": flatten.status, "flatten_detail": flatten.detail,
-        "map_plateau_step": plateau.step, "map_plateau_status": plateau.status, "read_step": read_step,
+        "flatten_step": flatten.step,
+        "flatten_status": flatten.status,
+        "flatten_detail": flatten.detail,
+        "map_plateau_step": plateau.step,
+        "map_plateau_status": plateau.status,
+        "read_step": read_step,
     }
     if read_step is None:
         summary.update({column: float("nan") for column in COLUMNS})
         return summary
-    summary.update(quantities_at(metrics, read_step))
+    summary.update(quantities_at(metrics, read_step, analysis.train_smoothing))
     plateau_step = plateau.step if plateau.step is not None else last_step
-    summary.update({f"plateau_{key}": value for key, value in quantities_at(metrics, plateau_step).items()})
+    summary.update(
+        {
+            f"plateau_{key}": value
+            for key, value in quantities_at(metrics, plateau_step, analysis.train_smoothing).items()
+        }
+    )
     return summary

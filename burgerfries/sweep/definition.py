@@ -15,11 +15,19 @@ from typing import Any
 import yaml
 
 from burgerfries.model import MODEL_NAMES
+from burgerfries.model.config import PROFILES
+from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.selection import CRITERIA
 
-PARAMETERS = {"batch_size": int, "learning_rate": float, "classification_weight": float, "localization_weight": float,
-              "num_steps": int}
-STUDY_KEYS = {"name", "models", "base", "selection", "phases", "num_steps", "weights"}
+PARAMETERS = {
+    "batch_size": int,
+    "learning_rate": float,
+    "classification_weight": float,
+    "localization_weight": float,
+    "num_steps": int,
+}
+STUDY_KEYS = {"name", "models", "base", "selection", "phases", "num_steps", "weights", "profile", "analysis"}
+DEFAULT_STUDY_PROFILE = "smoke"  # a study that names no profile runs at CPU scale
 PHASE_KEYS = {"name", "grid", "search", "fixed"}
 
 
@@ -55,6 +63,8 @@ class StudyDefinition:
     source: Path
     text: str
     weights: dict[str, str] = field(default_factory=dict)  # model → initial weights (e.g. a zoo archive)
+    profile: str = DEFAULT_STUDY_PROFILE
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
     @property
     def fingerprint(self) -> str:
@@ -173,8 +183,26 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     weights = data.get("weights", {}) or {}
     if not isinstance(weights, dict) or any(model not in models for model in weights):
         raise DefinitionError(f"{where}.weights: expected a mapping from the study's models to checkpoint paths")
-    return StudyDefinition(str(data["name"]), list(models), base, list(selection), phases, num_steps, source, text,
-                           {model: str(path) for model, path in weights.items()})
+    profile = data.get("profile", DEFAULT_STUDY_PROFILE)
+    if profile not in PROFILES:
+        raise DefinitionError(f"{where}.profile: unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    try:
+        analysis = AnalysisSettings.from_mapping(data.get("analysis"), f"{where}.analysis")
+    except ValueError as error:
+        raise DefinitionError(str(error)) from error
+    return StudyDefinition(
+        str(data["name"]),
+        list(models),
+        base,
+        list(selection),
+        phases,
+        num_steps,
+        source,
+        text,
+        {model: str(path) for model, path in weights.items()},
+        profile,
+        analysis,
+    )
 
 
 def load_definition(path: Path) -> StudyDefinition:

@@ -13,15 +13,23 @@ import keras
 import tensorflow as tf
 
 DEFAULT_CHECKPOINT_ROOT = Path("checkpoints")
-NOT_WEIGHTS = ("optimizer/_variables", "optimizer/_iterations", "optimizer/iter", "save_counter", "step/",
-               "_CHECKPOINTABLE_OBJECT_GRAPH")
+NOT_WEIGHTS = (
+    "optimizer/_variables",
+    "optimizer/_iterations",
+    "optimizer/iter",
+    "save_counter",
+    "step/",
+    "_CHECKPOINTABLE_OBJECT_GRAPH",
+)
 
 
 class WeightsError(ValueError):
     """Initial weights that cannot be loaded; the message names the file and why."""
 
 
-def make_checkpoint(model: keras.Model, optimizer: keras.optimizers.Optimizer | None, step: tf.Variable) -> tf.train.Checkpoint:
+def make_checkpoint(
+    model: keras.Model, optimizer: keras.optimizers.Optimizer | None, step: tf.Variable
+) -> tf.train.Checkpoint:
     parts = {"model": model, "step": step}
     if optimizer is not None:
         parts["optimizer"] = optimizer
@@ -64,13 +72,16 @@ def load_initial_weights(model: keras.Model, path: Path) -> str:
         raise WeightsError(f"{prefix}: not a burgerfries checkpoint (no 'model/' variables)")
     # A checkpoint stores each variable once, under its first path: trainable weights may sit
     # under optimizer/_trainable_variables, the rest under model/. Slots and counters are not weights.
-    stored = [(name, shape) for name, shape in listed
-              if not name.startswith(NOT_WEIGHTS) and "OPTIMIZER_SLOT" not in name]
+    stored = [
+        (name, shape) for name, shape in listed if not name.startswith(NOT_WEIGHTS) and "OPTIMIZER_SLOT" not in name
+    ]
     # Compare shapes before restoring: a half-applied restore of another architecture would
     # leave the model mixed and TensorFlow complaining about every unmatched value.
     if sorted(tuple(shape) for _, shape in stored) != sorted(tuple(w.shape) for w in model.weights):
-        raise WeightsError(f"{prefix}: does not fit model {model.name}: {len(stored)} stored variables vs "
-                           f"{len(model.weights)} in the model, or different shapes (another model, size or class count?)")
+        raise WeightsError(
+            f"{prefix}: does not fit model {model.name}: {len(stored)} stored variables vs "
+            f"{len(model.weights)} in the model, or different shapes (another model, size or class count?)"
+        )
     try:
         status = tf.train.Checkpoint(model=model).restore(prefix)
         status.assert_existing_objects_matched()

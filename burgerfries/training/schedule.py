@@ -9,8 +9,9 @@ import tensorflow as tf
 
 
 class CosineDecayWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
-    def __init__(self, learning_rate_base: float, total_steps: int, warmup_learning_rate: float = 0.0,
-                 warmup_steps: int = 0):
+    def __init__(
+        self, learning_rate_base: float, total_steps: int, warmup_learning_rate: float = 0.0, warmup_steps: int = 0
+    ):
         if total_steps < warmup_steps:
             raise ValueError(f"total_steps {total_steps} is smaller than warmup_steps {warmup_steps}")
         if warmup_steps and learning_rate_base < warmup_learning_rate:
@@ -30,11 +31,19 @@ class CosineDecayWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
         return tf.where(step > self.total_steps, 0.0, rate)
 
     def get_config(self) -> dict:
-        return {"learning_rate_base": self.learning_rate_base, "total_steps": self.total_steps,
-                "warmup_learning_rate": self.warmup_learning_rate, "warmup_steps": self.warmup_steps}
+        return {
+            "learning_rate_base": self.learning_rate_base,
+            "total_steps": self.total_steps,
+            "warmup_learning_rate": self.warmup_learning_rate,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 def schedule_from_config(config: dict) -> CosineDecayWithWarmup:
     spec = config["train_config"]["optimizer"]["momentum_optimizer"]["learning_rate"]["cosine_decay_learning_rate"]
-    return CosineDecayWithWarmup(spec["learning_rate_base"], spec["total_steps"], spec.get("warmup_learning_rate", 0.0),
-                                 spec.get("warmup_steps", 0))
+    return CosineDecayWithWarmup(
+        spec["learning_rate_base"],
+        spec["total_steps"],
+        spec.get("warmup_learning_rate", 0.0),
+        spec.get("warmup_steps", 0),
+    )

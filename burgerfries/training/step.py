@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -14,24 +14,46 @@ from burgerfries.model.ssd import Detector
 LOSS_KEYS = ("loss_classification", "loss_localization", "loss_regularization", "loss_total")
 
 
-def batch_losses(detector: Detector, images: tf.Tensor, boxes: tf.Tensor, labels: tf.Tensor, valid: tf.Tensor,
-                 training: bool, per_image: bool = False) -> tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
+def batch_losses(
+    detector: Detector,
+    images: tf.Tensor,
+    boxes: tf.Tensor,
+    labels: tf.Tensor,
+    valid: tf.Tensor,
+    training: bool,
+    per_image: bool = False,
+) -> tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
     """Weighted classification + localization + regularization = total, as the OD API sums them;
     also the predictions (box encodings, class logits) the losses were computed from."""
     ssd = detector.ssd
     box_encodings, class_logits = detector.model(images, training=training)
-    targets = assign_targets(detector.anchors, boxes, labels, valid, detector.num_classes,
-                             ssd["matcher"]["argmax_matcher"], detector.box_coder_scales)
-    losses = ssd_losses(box_encodings, class_logits, targets, ssd["loss"], ssd.get("normalize_loss_by_num_matches", True),
-                        ssd.get("normalize_loc_loss_by_codesize", True), per_image=per_image)
+    targets = assign_targets(
+        detector.anchors,
+        boxes,
+        labels,
+        valid,
+        detector.num_classes,
+        ssd["matcher"]["argmax_matcher"],
+        detector.box_coder_scales,
+    )
+    losses = ssd_losses(
+        box_encodings,
+        class_logits,
+        targets,
+        ssd["loss"],
+        ssd.get("normalize_loss_by_num_matches", True),
+        ssd.get("normalize_loc_loss_by_codesize", True),
+        per_image=per_image,
+    )
     regularization = tf.add_n(detector.model.losses) if detector.model.losses else tf.constant(0.0)
     losses["loss_regularization"] = regularization
     losses["loss_total"] = losses["loss_classification"] + losses["loss_localization"] + regularization
     return losses, box_encodings, class_logits
 
 
-def make_train_step(detector: Detector, optimizer: keras.optimizers.Optimizer, jit_compile: bool = False
-                    ) -> Callable[..., dict[str, tf.Tensor]]:
+def make_train_step(
+    detector: Detector, optimizer: keras.optimizers.Optimizer, jit_compile: bool = False
+) -> Callable[..., dict[str, tf.Tensor]]:
     variables = detector.model.trainable_variables
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
@@ -48,8 +70,9 @@ def make_train_step(detector: Detector, optimizer: keras.optimizers.Optimizer, j
 def make_eval_step(detector: Detector, jit_compile: bool = False) -> Callable[..., dict[str, tf.Tensor]]:
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def eval_step(images, boxes, labels, valid):
-        losses, box_encodings, class_logits = batch_losses(detector, images, boxes, labels, valid, training=False,
-                                                           per_image=True)
+        losses, box_encodings, class_logits = batch_losses(
+            detector, images, boxes, labels, valid, training=False, per_image=True
+        )
         return losses, detector.postprocess(box_encodings, class_logits)
 
     return eval_step

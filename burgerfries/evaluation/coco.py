@@ -1,0 +1,125 @@
+"""COCO detection metrics through pycocotools' COCOeval, under MLflow-safe names.
+
+MLflow keys cannot hold '@', hence `eval/mAP_50` for mAP@0.5; `ODAPI_NAMES` maps each name to
+the OD API's. A metric that COCO leaves undefined (−1: no ground truth in its area range, or a
+class without ground truth) is left out, not logged as 0, as the OD API leaves it out of averages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+
+from burgerfries.evaluation.ground_truth import GroundTruth
+
+COCO_STATS = [
+    "mAP",
+    "mAP_50",
+    "mAP_75",
+    "mAP_small",
+    "mAP_medium",
+    "mAP_large",
+    "AR_1",
+    "AR_10",
+    "AR_100",
+    "AR_small",
+    "AR_medium",
+    "AR_large",
+]
+ODAPI_NAMES = {
+    "eval/mAP": "DetectionBoxes_Precision/mAP",
+    "eval/mAP_50": "DetectionBoxes_Precision/mAP@.50IOU",
+    "eval/mAP_75": "DetectionBoxes_Precision/mAP@.75IOU",
+    "eval/mAP_small": "DetectionBoxes_Precision/mAP (small)",
+    "eval/mAP_medium": "DetectionBoxes_Precision/mAP (medium)",
+    "eval/mAP_large": "DetectionBoxes_Precision/mAP (large)",
+    "eval/AR_1": "DetectionBoxes_Recall/AR@1",
+    "eval/AR_10": "DetectionBoxes_Recall/AR@10",
+    "eval/AR_100": "DetectionBoxes_Recall/AR@100",
+    "eval/AR_small": "DetectionBoxes_Recall/AR@100 (small)",
+    "eval/AR_medium": "DetectionBoxes_Recall/AR@100 (medium)",
+    "eval/AR_large": "DetectionBoxes_Recall/AR@100 (large)",
+    "eval/loss_classification": "Loss/classification_loss",
+    "eval/loss_localization": "Loss/localization_loss",
+    "eval/loss_regularization": "Loss/regularization_loss",
+    "eval/loss_total": "Loss/total_loss",
+}
+
+
+def _xywh(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    ymin, xmin, ymax, xmax = (boxes * np.array([height, width, height, width])).T
+    return np.stack([xmin, ymin, xmax - xmin, ymax - ymin], axis=1)
+
+
+def coco_metrics(
+    truths: list[GroundTruth], detections: list[dict[str, np.ndarray]], class_names: dict[int, str]
+) -> dict[str, float]:
+    """pycocotools' COCOeval on normalised boxes scaled to each image's size."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, annotations, results = [], [], []
+    for image_id, (truth, found) in enumerate(zip(truths, detections), start=1):
+        images.append({"id": image_id, "height": truth.height, "width": truth.width})
+        for box, label in zip(_xywh(truth.boxes, truth.height, truth.width), truth.labels):
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": int(label),
+                    "bbox": [float(v) for v in box],
+                    "area": float(box[2] * box[3]),
+                    "iscrowd": 0,
+                }
+            )
+        for box, label, score in zip(
+            _xywh(found["boxes"], truth.height, truth.width), found["classes"], found["scores"]
+        ):
+            results.append(
+                {
+                    "image_id": image_id,
+                    "category_id": int(label),
+                    "bbox": [float(v) for v in box],
+                    "score": float(score),
+                }
+            )
+    if not annotations:
+        return {}
+    if not results:  # nothing detected: every defined metric is 0 (pycocotools refuses an empty result list)
+        return _all_zero(annotations, class_names)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ground = COCO()
+        ground.dataset = {
+            "images": images,
+            "annotations": annotations,
+            "categories": [{"id": i, "name": n} for i, n in class_names.items()],
+        }
+        ground.createIndex()
+        evaluation = COCOeval(ground, ground.loadRes(results), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    metrics = {f"eval/{name}": float(value) for name, value in zip(COCO_STATS, evaluation.stats) if value > -1}
+    precision = evaluation.eval["precision"]  # [IoU, recall, class, area, max dets]
+    for index, category in enumerate(evaluation.params.catIds):
+        values = precision[0, :, index, 0, -1]
+        values = values[values > -1]
+        if values.size:
+            metrics[f"eval/AP_50/{class_names[category]}"] = float(values.mean())
+    return metrics
+
+
+AREA_RANGES = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, float("inf"))}  # COCOeval's
+
+
+def _all_zero(annotations: list[dict], class_names: dict[int, str]) -> dict[str, float]:
+    """The metrics of a detector that found nothing: 0 wherever COCO would define them."""
+    metrics = {f"eval/{name}": 0.0 for name in COCO_STATS if not name.endswith(tuple(AREA_RANGES))}
+    for area, (low, high) in AREA_RANGES.items():
+        if any(low <= annotation["area"] <= high for annotation in annotations):
+            metrics[f"eval/mAP_{area}"] = metrics[f"eval/AR_{area}"] = 0.0
+    labelled = {annotation["category_id"] for annotation in annotations}
+    metrics.update({f"eval/AP_50/{name}": 0.0 for label, name in class_names.items() if label in labelled})
+    return metrics

@@ -1,0 +1,86 @@
+"""`Evaluation`: everything `eval/*` for a detector on one data_prep folder's eval split.
+
+The eval images are decoded and resized once per image size, and the eval step is traced once
+per detector, so periodic evaluation during training costs the forward passes and pycocotools.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from burgerfries.data.label_map import read_label_map
+from burgerfries.data.pipeline import check_record, eval_dataset
+from burgerfries.evaluation.coco import coco_metrics
+from burgerfries.evaluation.drawing import side_by_side
+from burgerfries.evaluation.ground_truth import read_ground_truth
+from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD, wrong_detections
+from burgerfries.model.ssd import Detector
+from burgerfries.training.step import LOSS_KEYS, make_eval_step
+
+
+class Evaluation:
+    """Called as `evaluation(detector)` → `eval/*` metrics; `pictures()` draws the last call's
+    detections beside the ground truth for the first `num_images` eval images."""
+
+    def __init__(self, data: Path, score_threshold: float = SCORE_THRESHOLD, batch_size: int = 8, num_images: int = 6):
+        self.data = Path(data)
+        self.record = self.data / "eval.record"
+        check_record(self.record)
+        self.class_names = read_label_map(self.data / "label_map.pbtxt")
+        self.score_threshold = score_threshold
+        self.batch_size = batch_size
+        self.num_images = num_images
+        self.truths = read_ground_truth(self.record, keep_images=num_images)
+        self.max_boxes = max(1, max(len(t.labels) for t in self.truths))
+        self._eval_step: tuple[Detector | None, object] = (None, None)
+        self._datasets: dict[tuple[int, int], tf.data.Dataset] = {}
+        self.last_detections: list[dict[str, np.ndarray]] = []
+
+    def predict(self, detector: Detector) -> tuple[dict[str, float], list[dict[str, np.ndarray]]]:
+        """Mean per-image eval losses and per-image detections (normalised boxes)."""
+        if self._eval_step[0] is not detector:  # trace once per detector, not once per evaluation
+            self._eval_step = (detector, make_eval_step(detector))
+        eval_step = self._eval_step[1]
+        if detector.image_size not in self._datasets:  # decode and resize the eval images once
+            self._datasets[detector.image_size] = eval_dataset(
+                self.record, detector.image_size, self.batch_size, self.max_boxes
+            ).cache()
+        loss_sums = {key: 0.0 for key in LOSS_KEYS}
+        detections: list[dict[str, np.ndarray]] = []
+        for images, boxes, labels, valid, *_ in self._datasets[detector.image_size]:
+            losses, output = eval_step(images, boxes, labels, valid)
+            batch = int(tf.shape(images)[0])
+            for key in LOSS_KEYS:  # regularization is one scalar for all images
+                loss_sums[key] += float(tf.reduce_sum(tf.broadcast_to(losses[key], [batch])))
+            for index in range(batch):
+                count = int(output["num_detections"][index])
+                detections.append(
+                    {
+                        "boxes": output["detection_boxes"][index, :count].numpy(),
+                        "scores": output["detection_scores"][index, :count].numpy(),
+                        "classes": output["detection_classes"][index, :count].numpy().astype(int),
+                    }
+                )
+        mean_losses = {f"eval/{key}": value / len(detections) for key, value in loss_sums.items()}
+        return mean_losses, detections
+
+    def __call__(self, detector: Detector) -> dict[str, float]:
+        losses, detections = self.predict(detector)
+        self.last_detections = detections
+        return {
+            **losses,
+            **coco_metrics(self.truths, detections, self.class_names),
+            **wrong_detections(self.truths, detections, self.class_names, self.score_threshold),
+        }
+
+    def pictures(self) -> dict[str, Image.Image]:
+        """Ground truth | detections of the last evaluation, by eval image name."""
+        pictures = {}
+        for truth, found in zip(self.truths[: self.num_images], self.last_detections):
+            name = Path(truth.source_id).stem.replace(" ", "_")
+            pictures[name] = side_by_side(truth, found, self.class_names, self.score_threshold)
+        return pictures

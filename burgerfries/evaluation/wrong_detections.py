@@ -1,0 +1,53 @@
+"""Wrong detections: what the original study counted by eye, counted here by rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from burgerfries.evaluation.ground_truth import GroundTruth
+from burgerfries.model.matcher import iou
+
+SCORE_THRESHOLD = 0.5  # a detection scoring at least this is one a person would be shown
+WRONG_IOU = 0.5
+
+
+def wrong_detections(
+    truths: list[GroundTruth],
+    detections: list[dict[str, np.ndarray]],
+    class_names: dict[int, str],
+    score_threshold: float = SCORE_THRESHOLD,
+) -> dict[str, float]:
+    """Detections scoring ≥ threshold that overlap no ground-truth box of their class at IoU ≥ 0.5,
+    split by where they sit: on a known distractor, on an object of another class, or elsewhere."""
+    counts = {"total": 0, "on_distractors": 0, "class_confusion": 0, "on_background": 0}
+    per_class = {name: 0 for name in class_names.values()}
+    for truth, found in zip(truths, detections):
+        confident = found["scores"] >= score_threshold
+        boxes, classes = found["boxes"][confident], found["classes"][confident].astype(int)
+        if not len(boxes):
+            continue
+        overlap_truth = iou_numpy(boxes, truth.boxes)
+        overlap_distractor = iou_numpy(boxes, truth.distractors)
+        for index, label in enumerate(classes):
+            same_class = truth.labels == label
+            if same_class.any() and overlap_truth[index, same_class].max() >= WRONG_IOU:
+                continue
+            counts["total"] += 1
+            per_class[class_names.get(label, str(label))] = per_class.get(class_names.get(label, str(label)), 0) + 1
+            if overlap_distractor.shape[1] and overlap_distractor[index].max() >= WRONG_IOU:
+                counts["on_distractors"] += 1
+            elif (~same_class).any() and overlap_truth[index, ~same_class].max() >= WRONG_IOU:
+                counts["class_confusion"] += 1
+            else:
+                counts["on_background"] += 1
+    metrics = {"eval/wrong_detections": float(counts["total"])}
+    metrics.update({f"eval/wrong_detections_{key}": float(value) for key, value in counts.items() if key != "total"})
+    metrics.update({f"eval/wrong_detections/{name}": float(value) for name, value in per_class.items()})
+    return metrics
+
+
+def iou_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)), np.float32)
+    return iou(tf.constant(a[None], tf.float32), tf.constant(b, tf.float32)).numpy()[0]

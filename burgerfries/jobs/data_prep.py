@@ -1,0 +1,72 @@
+"""The `data_prep` job: prepare the dataset, then log what a later reader needs to trust it."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import mlflow
+from mlflow.data.dataset_source_registry import resolve_dataset_source
+from mlflow.data.meta_dataset import MetaDataset
+
+from burgerfries.data.prepare import PreparedDataset, StrictModeError, prepare_dataset
+from burgerfries.tracking import log_artifact_files, log_params, resolve_experiment, tracked_run
+
+EXPERIMENT = "data_prep"
+
+
+def run_data_prep(
+    source: str,
+    out: Path,
+    classes: list[str] | None = None,
+    seed: int = 0,
+    num_images: int = 63,
+    eval_fraction: float = 0.2,
+    strict: bool = False,
+    keep_folder_split: bool = True,
+    experiment: str | None = None,
+) -> PreparedDataset:
+    out = Path(out).resolve()
+    with tracked_run(
+        resolve_experiment(experiment, EXPERIMENT),
+        run_name=f"data_prep {Path(str(source)).name}",
+        tags={"step": "data_prep"},
+    ):
+        log_params(
+            {
+                "source": source,
+                "out": str(out),
+                "classes": ",".join(classes or []) or "(from XML)",
+                "seed": seed,
+                "num_images": num_images if source == "synthetic" else "(all)",
+                "eval_fraction": eval_fraction,
+                "strict": strict,
+                "keep_folder_split": keep_folder_split,
+            }
+        )
+        try:
+            prepared = prepare_dataset(source, out, classes, seed, num_images, eval_fraction, strict, keep_folder_split)
+        except StrictModeError:
+            log_artifact_files([out / "skip_report.csv"])
+            raise
+        summary = prepared.summary
+        metrics = {f"num_images_{split}": n for split, n in summary["num_images"].items()}
+        metrics.update(
+            {
+                f"num_objects_{split}_{name}": n
+                for split, counts in summary["num_objects"].items()
+                for name, n in counts.items()
+            }
+        )
+        metrics.update({"num_skipped": summary["num_skipped"], "num_problems": summary["num_problems"]})
+        mlflow.log_metrics(metrics)
+        mlflow.set_tag("dataset_hash", summary["hash"])
+        with warnings.catch_warnings():  # MLflow registers the local-path source twice and says so
+            warnings.simplefilter("ignore")
+            source_ref = resolve_dataset_source(str(out))
+        dataset = MetaDataset(source_ref, name=out.name, digest=summary["hash"][:32])
+        mlflow.log_input(dataset, context="data_prep")
+        log_artifact_files(
+            [out / "skip_report.csv", out / "dataset.json", out / "contact_sheet.png", out / "label_map.pbtxt"]
+        )
+        return prepared

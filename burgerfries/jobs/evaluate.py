@@ -1,0 +1,43 @@
+"""The `evaluate` job: evaluate a training run's checkpoint on a data folder and log `eval/*` at
+the checkpoint's step, into that run or into a new run linked to it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mlflow
+
+from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.trained_run import load_trained_run
+from burgerfries.tracking import MetricBuffer, configure_tracking, log_pictures, resolve_experiment, tracked_run
+
+EXPERIMENT = "evaluate"
+
+
+def evaluate_run(
+    run_id: str, data: Path, step: int | None = None, new_run: bool = False, experiment: str | None = None
+) -> tuple[str, int, dict[str, float]]:
+    """Returns (the run the metrics went to, the checkpoint step, the metrics)."""
+    configure_tracking()
+    trained = load_trained_run(run_id, step)
+    evaluation = Evaluation(data)
+    started = time.perf_counter()
+    metrics = evaluation(trained.detector)
+    metrics["eval/seconds"] = time.perf_counter() - started
+    if new_run:
+        with tracked_run(
+            resolve_experiment(experiment, EXPERIMENT),
+            run_name=f"evaluate {run_id[:8]} step {trained.step}",
+            tags={"evaluated_run_id": run_id, "data": str(Path(data).resolve())},
+        ) as run:
+            target = run.info.run_id
+            log_pictures(evaluation.pictures(), f"eval_images/step_{trained.step}")
+            with MetricBuffer(target) as buffer:
+                buffer.log(metrics, trained.step)
+    else:
+        target = run_id
+        with MetricBuffer(target) as buffer:
+            buffer.log(metrics, trained.step)
+        mlflow.MlflowClient().set_tag(run_id, "last_evaluated_data", str(Path(data).resolve()))
+    return target, trained.step, metrics

@@ -1,0 +1,163 @@
+"""The `report` job: runs and metric histories read from the tracking store into data frames, the
+HTML report built from them, and attached to the sweep's parent run when there is one.
+
+A report can be rebuilt later from any machine that reaches the tracking store, so nothing here
+reads local files other than what MLflow returns.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+
+from burgerfries.names import slug
+from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.report.html import Report, build_report
+from burgerfries.report.selection import DEFAULT_RULE, rule_from_names
+from burgerfries.report.study import StudyRuns
+
+REPORT_METRICS = (
+    "eval/loss_total",
+    "eval/mAP_50",
+    "eval/AR_1",
+    "eval/AR_10",
+    "eval/AR_100",
+    "eval/wrong_detections",
+    "train/loss_total",
+    "train/steps_per_sec",
+)
+PARAM_COLUMNS = (
+    "model",
+    "batch_size",
+    "learning_rate",
+    "classification_weight",
+    "localization_weight",
+    "num_steps",
+    "profile",
+    "seed",
+)
+
+DEFAULT_OUT = Path("reports") / "out"
+
+
+def _run_row(run: Run) -> dict[str, object]:
+    params, tags = run.data.params, run.data.tags
+    row = {
+        "run_id": run.info.run_id,
+        "name": run.info.run_name or run.info.run_id[:8],
+        "status": run.info.status,
+        "phase": tags.get("phase", ""),
+        "trial": tags.get("trial", ""),
+        "dataset_hash": tags.get("dataset_hash", ""),
+        "code_version": tags.get("code_version", tags.get("mlflow.source.git.commit", "")),
+        "is_base": tags.get("is_base", "") == "true",
+        "varied": tags.get("varied", ""),
+        "start_time": run.info.start_time or 0,
+    }
+    for column in PARAM_COLUMNS:
+        row[column] = params.get(column, tags.get(column, ""))
+    return row
+
+
+def metrics_of(client: mlflow.MlflowClient, run_ids: list[str]) -> pd.DataFrame:
+    rows = []
+    for run_id in run_ids:
+        for key in REPORT_METRICS:
+            for metric in client.get_metric_history(run_id, key):
+                rows.append((run_id, key, metric.step, metric.value))
+    return pd.DataFrame(rows, columns=["run_id", "key", "step", "value"])
+
+
+def read_runs(run_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """These runs as the report reads them: (one row per run, long metrics)."""
+    client = mlflow.MlflowClient()
+    frame = pd.DataFrame([_run_row(client.get_run(run_id)) for run_id in run_ids]).set_index("run_id")
+    return frame, metrics_of(client, run_ids)
+
+
+def _training_runs(client: mlflow.MlflowClient, experiment_ids: list[str], filter_string: str = "") -> list[Run]:
+    runs = client.search_runs(experiment_ids, filter_string, max_results=5000)
+    return [run for run in runs if "model" in run.data.params]
+
+
+def read_experiment(experiment: str) -> StudyRuns:
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ValueError(f"experiment {experiment!r} not found in {mlflow.get_tracking_uri()}")
+    runs = _training_runs(client, [found.experiment_id])
+    if not runs:
+        raise ValueError(f"experiment {experiment!r} has no training runs")
+    frame = pd.DataFrame([_run_row(run) for run in runs]).set_index("run_id")
+    return StudyRuns(experiment, frame, metrics_of(client, list(frame.index)), tracking_uri=mlflow.get_tracking_uri())
+
+
+def read_sweep(parent_run_id: str) -> StudyRuns:
+    """A sweep's parent run, its phase runs (children) and their trials (grandchildren)."""
+    client = mlflow.MlflowClient()
+    try:
+        parent = client.get_run(parent_run_id)
+    except MlflowException as error:
+        raise ValueError(f"run {parent_run_id!r} not found in {mlflow.get_tracking_uri()}") from error
+    experiment_ids = [parent.info.experiment_id]
+    phases = client.search_runs(experiment_ids, f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=1000)
+    trials: list[Run] = []
+    for phase in phases:
+        trials.extend(_training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'"))
+    if not trials:
+        raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
+    frame = pd.DataFrame([_run_row(run) for run in trials]).set_index("run_id")
+    title = parent.data.tags.get("study", parent.info.run_name or parent_run_id)
+    return StudyRuns(
+        title, frame, metrics_of(client, list(frame.index)), parent_run_id, tracking_uri=mlflow.get_tracking_uri()
+    )
+
+
+def side_by_side_images(run_id: str, folder: Path, limit: int = 3) -> list[Path]:
+    """The run's last evaluation images (ground truth | detections), downloaded into `folder`."""
+    client = mlflow.MlflowClient()
+    try:
+        steps = [a.path for a in client.list_artifacts(run_id, "eval_images") if a.is_dir]
+        if not steps:
+            return []
+        last = max(steps, key=lambda path: int(path.rsplit("_", 1)[-1]))
+        images = [a.path for a in client.list_artifacts(run_id, last) if a.path.endswith(".png")][:limit]
+        return [Path(client.download_artifacts(run_id, path, str(folder))) for path in images]
+    except (MlflowException, OSError):
+        return []
+
+
+def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, tuple]:
+    """The analysis settings and winner rule a sweep ran with (tags of its parent run), else the defaults."""
+    if not parent_run_id:
+        return AnalysisSettings(), DEFAULT_RULE
+    tags = mlflow.MlflowClient().get_run(parent_run_id).data.tags
+    analysis = AnalysisSettings.from_mapping(json.loads(tags.get("analysis", "{}")))
+    rule = rule_from_names(json.loads(tags["selection"])) if "selection" in tags else DEFAULT_RULE
+    return analysis, rule
+
+
+def report(experiment: str | None = None, run_id: str | None = None, out: Path | None = None) -> Report:
+    """Build the report of an experiment or of a sweep (its parent run), and attach it to the
+    parent run when there is one."""
+    if bool(experiment) == bool(run_id):
+        raise ValueError("give either an experiment name or a sweep's parent run id")
+    study = read_sweep(run_id) if run_id else read_experiment(experiment)
+    analysis, rule = analysis_of(study.parent_run_id)
+    with tempfile.TemporaryDirectory() as scratch:
+        built = build_report(
+            study,
+            Path(out) if out else DEFAULT_OUT / slug(study.title),
+            rule,
+            analysis,
+            pictures_of=lambda run: side_by_side_images(run, Path(scratch) / run),
+        )
+    if study.parent_run_id:
+        mlflow.MlflowClient().log_artifacts(study.parent_run_id, str(built.path.parent), "report")
+    return built

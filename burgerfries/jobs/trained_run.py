@@ -1,0 +1,76 @@
+"""Rebuild a trained detector from an MLflow run: its effective config (pipeline.yaml) and a
+checkpoint — the local checkpoint folder when this machine has it, else the run's artifacts."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import tensorflow as tf
+import yaml
+from mlflow.exceptions import MlflowException
+
+from burgerfries.model.ssd import Detector, build_detector
+from burgerfries.training.checkpoints import make_checkpoint
+
+
+class RunError(ValueError):
+    """A run that cannot give a detector; the message names the run and what is missing."""
+
+
+@dataclass
+class TrainedRun:
+    run_id: str
+    detector: Detector
+    checkpoint: str
+    step: int
+    label_map_path: Path | None
+
+
+def _checkpoint_folder(client: mlflow.MlflowClient, run: mlflow.entities.Run, scratch: Path) -> Path:
+    local = run.data.tags.get("checkpoint_dir")
+    if local and tf.train.latest_checkpoint(local):
+        return Path(local)
+    try:
+        return Path(client.download_artifacts(run.info.run_id, "checkpoint", str(scratch)))
+    except (MlflowException, OSError) as error:
+        raise RunError(
+            f"run {run.info.run_id} has no checkpoint (neither {local or 'a local checkpoint_dir'} "
+            "nor a 'checkpoint' artifact) — did its training finish a step?"
+        ) from error
+
+
+def load_trained_run(run_id: str, step: int | None = None, scratch: Path | None = None) -> TrainedRun:
+    client = mlflow.MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as error:
+        raise RunError(f"run {run_id!r} not found in {mlflow.get_tracking_uri()}") from error
+    scratch = Path(scratch or tempfile.mkdtemp(prefix="burgerfries-run-"))
+    try:
+        config_path = client.download_artifacts(run_id, "pipeline.yaml", str(scratch))
+    except (MlflowException, OSError) as error:
+        raise RunError(f"run {run_id} has no pipeline.yaml artifact — is it a burgerfries training run?") from error
+    config = yaml.safe_load(Path(config_path).read_text())
+    folder = _checkpoint_folder(client, run, scratch)
+    state = tf.train.get_checkpoint_state(str(folder))
+    if state is None or not state.all_model_checkpoint_paths:
+        raise RunError(f"run {run_id}: {folder} holds no checkpoint")
+    candidates = {int(re.search(r"ckpt-(\d+)$", p).group(1)): p for p in state.all_model_checkpoint_paths}
+    if step is None:
+        step = max(candidates)
+    if step not in candidates:
+        raise RunError(f"run {run_id} has no checkpoint at step {step}; it has steps {sorted(candidates)}")
+    prefix = str(folder / Path(candidates[step]).name)
+    detector = build_detector(config)
+    step_var = tf.Variable(0, dtype=tf.int64)
+    make_checkpoint(detector.model, None, step_var).restore(prefix).expect_partial()
+    label_map = None
+    try:
+        label_map = Path(client.download_artifacts(run_id, "label_map.pbtxt", str(scratch)))
+    except (MlflowException, OSError):
+        pass
+    return TrainedRun(run_id, detector, prefix, step, label_map)

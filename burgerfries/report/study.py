@@ -1,0 +1,17 @@
+"""What a report is built from: runs and their metric histories as data frames, read by the report
+job from the tracking store (or built by hand in tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass
+class StudyRuns:
+    title: str
+    runs: pd.DataFrame  # one row per training run, index run_id: name, status, phase, model, knobs, tags…
+    metrics: pd.DataFrame  # long: run_id, key, step, value
+    parent_run_id: str | None = None  # the sweep's parent run, when the study is a sweep
+    tracking_uri: str = ""

@@ -1,0 +1,112 @@
+"""data_prep end to end: records round-trip, determinism, the synthetic set, macncheese, tracking."""
+
+import json
+
+import mlflow
+import numpy as np
+import pytest
+import tensorflow as tf
+from voc_files import write_image, write_xml
+
+from burgerfries.cli import main
+from burgerfries.data.label_map import read_label_map
+from burgerfries.data.prepare import StrictModeError, prepare_dataset
+from burgerfries.data.synthetic import MIN_FILL, render_scene
+from burgerfries.data.tfrecord import parse_example
+
+
+def decode_all(record_path):
+    return [parse_example(raw) for raw in tf.data.TFRecordDataset(str(record_path))]
+
+
+def test_records_round_trip(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    write_image(source / "a.jpg", 80, 40)
+    write_xml(source / "a.xml", [("burger", 8, 4, 40, 20), ("fries", 40, 20, 80, 40, 1)], width=80, height=40)
+    write_image(source / "b.jpg", 50, 60, colour=(1, 100, 200))
+    write_xml(source / "b.xml", [("fries", 5, 6, 25, 30)], width=50, height=60)
+    prepared = prepare_dataset(source, tmp_path / "out", eval_fraction=0.5, progress=False)
+    examples = {
+        e["filename"].numpy().decode(): e for e in decode_all(prepared.train_record) + decode_all(prepared.eval_record)
+    }
+    assert set(examples) == {"a.jpg", "b.jpg"}
+    a = examples["a.jpg"]
+    assert a["image"].shape == (40, 80, 3) and int(a["height"]) == 40 and int(a["width"]) == 80
+    np.testing.assert_allclose(a["boxes"].numpy(), [[0.1, 0.1, 0.5, 0.5], [0.5, 0.5, 1.0, 1.0]], atol=1e-6)
+    assert a["labels"].numpy().tolist() == [1, 2] and a["difficult"].numpy().tolist() == [False, True]
+    b = examples["b.jpg"]
+    assert b["image"].shape == (60, 50, 3) and b["labels"].numpy().tolist() == [2]
+    assert read_label_map(prepared.label_map) == {1: "burger", 2: "fries"}
+
+
+def test_synthetic_set_is_deterministic_and_tight():
+    first, again = render_scene(7, 3), render_scene(7, 3)
+    assert np.array_equal(np.asarray(first.image), np.asarray(again.image))
+    assert first.objects == again.objects
+    assert not np.array_equal(np.asarray(render_scene(8, 3).image), np.asarray(first.image))
+    fills = [fill for index in range(40) for fill in render_scene(0, index).fills]
+    assert len(fills) > 40 and min(fills) >= MIN_FILL
+    assert any(render_scene(0, index).distractors for index in range(10))
+
+
+def test_split_and_hash_are_deterministic(tmp_path):
+    one = prepare_dataset("synthetic", tmp_path / "one", num_images=20, seed=3, progress=False)
+    two = prepare_dataset("synthetic", tmp_path / "two", num_images=20, seed=3, progress=False)
+    other = prepare_dataset("synthetic", tmp_path / "other", num_images=20, seed=4, progress=False)
+
+    def splits(prepared):
+        return [(f["file"], f["split"]) for f in prepared.summary["files"]]
+
+    assert splits(one) == splits(two) and one.summary["hash"] == two.summary["hash"]
+    assert other.summary["hash"] != one.summary["hash"]
+    assert one.summary["num_images"] == {"train": 16, "eval": 4}
+    # stratified: each class appears on both sides
+    for split in ("train", "eval"):
+        assert all(n > 0 for n in one.summary["num_objects"][split].values()), one.summary["num_objects"]
+
+
+def test_strict_refuses_any_problem(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    write_image(source / "a.jpg")
+    write_xml(source / "a.xml", [("burger", -5, 1, 30, 30)])
+    with pytest.raises(StrictModeError, match="a.xml"):
+        prepare_dataset(source, tmp_path / "out", strict=True, progress=False)
+    assert (tmp_path / "out" / "skip_report.csv").read_text().count("\n") == 2
+
+
+def test_macncheese_ingests_every_image_in_both_layouts(shared_dir, tmp_path):
+    prepared = prepare_dataset(shared_dir / "datasets" / "macncheese", tmp_path / "mac", progress=False)
+    summary = prepared.summary
+    assert summary["num_skipped"] == 0
+    assert summary["num_images"] == {
+        "train": 142,
+        "eval": 12,
+    }  # images/train (Annotations/) and images/test (XML beside)
+    assert summary["classes"] == ["macncheese"]
+    assert len(decode_all(prepared.train_record)) == 142 and len(decode_all(prepared.eval_record)) == 12
+    assert any(" " in f["file"] for f in summary["files"])
+
+
+def test_cli_tracks_a_finished_run_with_artifacts(tracking_uri, tmp_path, capsys):
+    out = tmp_path / "prepared"
+    assert main(["data-prep", "synthetic", "--out", str(out), "--num-images", "12"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out.resolve())
+    summary = json.loads((out / "dataset.json").read_text())
+    assert summary["num_images"]["train"] + summary["num_images"]["eval"] == 12
+    run = mlflow.search_runs(experiment_names=["data_prep"], output_format="list")[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["dataset_hash"] == summary["hash"]
+    assert run.inputs.dataset_inputs[0].dataset.digest == summary["hash"][:32]
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    assert {"skip_report.csv", "dataset.json", "contact_sheet.png", "label_map.pbtxt"} <= artifacts
+
+
+def test_cli_strict_exits_non_zero_with_the_list(tracking_uri, tmp_path, capsys):
+    source = tmp_path / "src"
+    source.mkdir()
+    write_image(source / "a.jpg")
+    write_xml(source / "a.xml", [("burger", 1, 1, 30, 30)], width=0, height=0)
+    assert main(["data-prep", str(source), "--out", str(tmp_path / "out"), "--strict"]) == 2
+    assert "a.xml" in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""Evaluation numbers against pycocotools on hand-built cases, wrong detections, the evaluate CLI."""
+
+import mlflow
+import numpy as np
+import pytest
+
+from burgerfries.cli import main
+from burgerfries.evaluation.coco import coco_metrics
+from burgerfries.evaluation.ground_truth import GroundTruth
+from burgerfries.evaluation.wrong_detections import wrong_detections
+from burgerfries.jobs.train import TrainSettings, train
+
+NAMES = {1: "burger", 2: "fries"}
+
+
+def truth(boxes, labels, distractors=()):
+    return GroundTruth(
+        "img",
+        100,
+        200,
+        np.array(boxes, np.float32).reshape(-1, 4),
+        np.array(labels),
+        np.array(distractors, np.float32).reshape(-1, 4),
+    )
+
+
+def found(boxes, classes, scores):
+    return {
+        "boxes": np.array(boxes, np.float32).reshape(-1, 4),
+        "classes": np.array(classes),
+        "scores": np.array(scores),
+    }
+
+
+BOX_A, BOX_B = [0.1, 0.1, 0.5, 0.4], [0.5, 0.5, 0.9, 0.9]
+
+
+def test_perfect_detections_score_one():
+    truths = [truth([BOX_A], [1]), truth([BOX_B], [2])]
+    metrics = coco_metrics(truths, [found([BOX_A], [1], [0.9]), found([BOX_B], [2], [0.8])], NAMES)
+    for key in ("eval/mAP", "eval/mAP_50", "eval/mAP_75", "eval/AR_1", "eval/AR_100", "eval/AP_50/burger"):
+        assert metrics[key] == pytest.approx(1.0), key
+
+
+def test_a_missed_box_halves_recall():
+    truths = [truth([BOX_A], [1]), truth([BOX_B], [1])]
+    metrics = coco_metrics(truths, [found([BOX_A], [1], [0.9]), found([], [], [])], NAMES)
+    assert metrics["eval/AR_100"] == pytest.approx(0.5)
+    assert metrics["eval/mAP_50"] == pytest.approx(51 / 101)  # precision 1 up to recall 0.5 of 101 points
+
+
+def test_a_false_positive_ranked_first_halves_precision():
+    truths = [truth([BOX_A], [1])]
+    detections = [found([BOX_B, BOX_A], [1, 1], [0.95, 0.9])]
+    assert coco_metrics(truths, detections, NAMES)["eval/mAP_50"] == pytest.approx(0.5)
+    ranked_last = [found([BOX_A, BOX_B], [1, 1], [0.95, 0.9])]
+    assert coco_metrics(truths, ranked_last, NAMES)["eval/mAP_50"] == pytest.approx(1.0)
+
+
+def test_wrong_detections_are_counted_and_placed():
+    cup = [0.6, 0.0, 0.9, 0.3]
+    truths = [truth([BOX_A, BOX_B], [1, 2], distractors=[cup])]
+    detections = [
+        found(
+            [BOX_A, BOX_B, cup, [0.0, 0.6, 0.2, 0.9], BOX_A, [0.0, 0.6, 0.2, 0.9]],
+            [1, 1, 2, 2, 1, 1],
+            [0.9, 0.8, 0.7, 0.6, 0.55, 0.3],
+        )
+    ]  # right, wrong class, on the cup, on background, duplicate, too weak
+    metrics = wrong_detections(truths, detections, NAMES, score_threshold=0.5)
+    assert metrics["eval/wrong_detections"] == 3
+    assert metrics["eval/wrong_detections_class_confusion"] == 1
+    assert metrics["eval/wrong_detections_on_distractors"] == 1
+    assert metrics["eval/wrong_detections_on_background"] == 1
+    assert metrics["eval/wrong_detections/burger"] == 1 and metrics["eval/wrong_detections/fries"] == 2
+
+
+def test_evaluate_cli_logs_into_the_run_and_refuses_bad_ids(
+    synthetic_data, tmp_path, tracking_uri, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    data = synthetic_data
+    result = train(
+        TrainSettings(data=data, profile="tiny", num_steps=3, batch_size=2, checkpoint_root=tmp_path / "ck"),
+        progress=False,
+    )
+    assert main(["evaluate", "--run-id", result.run_id, "--data", str(data)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == result.run_id
+    history = mlflow.MlflowClient().get_metric_history(result.run_id, "eval/mAP_50")
+    assert [m.step for m in history] == [3]
+    assert main(["evaluate", "--run-id", result.run_id, "--data", str(data), "--new-run"]) == 0
+    new_run = capsys.readouterr().out.strip().splitlines()[-1]
+    assert mlflow.MlflowClient().get_run(new_run).data.tags["evaluated_run_id"] == result.run_id
+    assert main(["evaluate", "--run-id", "0123456789abcdef", "--data", str(data)]) == 1
+    assert "not found" in capsys.readouterr().err
+    assert main(["evaluate", "--run-id", result.run_id, "--data", str(data), "--step", "99"]) == 1
+    assert "no checkpoint at step 99" in capsys.readouterr().err

@@ -1,0 +1,224 @@
+"""Sweep definitions are validated; phases chain winners; a failing trial does not stop the sweep;
+a sweep killed with SIGKILL resumes with exactly one finished run per configuration."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import pytest
+import yaml
+
+from burgerfries.jobs.sweep import SweepSettings, run_sweep
+from burgerfries.sweep import DEFAULT_STUDY
+from burgerfries.sweep.definition import DefinitionError, load_definition, parse_definition
+
+BASE = {"batch_size": 2, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
+
+
+def definition(**changes):
+    data = {
+        "name": "s",
+        "models": ["ssd_mobilenet_v2_320x320"],
+        "base": dict(BASE),
+        "phases": [{"name": "batch", "grid": {"batch_size": [2, 3]}}],
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_original_study_definition():
+    study = load_definition(DEFAULT_STUDY)
+    assert [p.name for p in study.phases] == ["weights", "batch", "lr"]
+    assert [len(p.points) for p in study.phases] == [3, 3, 4]
+    assert study.phases[0].points[0] == {"classification_weight": 1.0, "localization_weight": 0.5}
+    assert study.phases[2].fixed == {"batch_size": 5}
+    assert study.base == {
+        "batch_size": 10,
+        "learning_rate": 0.04,
+        "classification_weight": 1.0,
+        "localization_weight": 1.0,
+    }
+    assert len(study.models) == 2
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"colour": "red"}, "unknown keys ['colour']"),
+        ({"models": ["yolo"]}, "unknown model 'yolo'"),
+        ({"models": []}, "non-empty list"),
+        ({"phases": [{"name": "batch", "grid": {"batch_size": []}}]}, "non-empty list of values"),
+        ({"phases": [{"name": "batch", "grid": []}]}, "empty grid"),
+        ({"phases": [{"name": "x", "grid": {"momentum": [0.9]}}]}, "unknown parameter 'momentum'"),
+        (
+            {"phases": [{"name": "x", "grid": {"batch_size": [2]}, "search": {"n_trials": 2}}]},
+            "exactly one of grid or search",
+        ),
+        (
+            {"phases": [{"name": "x", "search": {"n_trials": 0, "learning_rate": {"low": 0.01, "high": 0.1}}}]},
+            "positive integer",
+        ),
+        (
+            {"phases": [{"name": "x", "search": {"n_trials": 3, "learning_rate": {"low": 0.1, "high": 0.01}}}]},
+            "low < high",
+        ),
+        ({"phases": [{"name": "x", "grid": {"batch_size": [2]}, "repeat": 2}]}, "unknown keys ['repeat']"),
+        ({"selection": ["speed"]}, "unknown criteria"),
+        ({"base": {"batch_size": 2}}, "missing"),
+    ],
+)
+def test_bad_definitions_are_refused_before_anything_runs(changes, message, tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(definition(**changes)))
+    with pytest.raises(DefinitionError, match="study.yaml") as error:
+        load_definition(path)
+    assert message in str(error.value)
+
+
+def test_search_phase_parses():
+    study = parse_definition(
+        definition(
+            phases=[
+                {"name": "lr", "search": {"n_trials": 4, "learning_rate": {"low": 0.01, "high": 0.08, "log": True}}}
+            ]
+        ),
+        "inline",
+    )
+    assert study.phases[0].num_configs == 4 and not study.phases[0].is_grid
+
+
+def write_study(path, phases, name):
+    path.write_text(
+        yaml.safe_dump(
+            {"name": name, "models": ["ssd_mobilenet_v2_320x320"], "base": BASE, "num_steps": 4, "phases": phases}
+        )
+    )
+    return path
+
+
+def finished_runs(study_name):
+    runs = mlflow.search_runs(experiment_names=[study_name], output_format="list")
+    return [r for r in runs if r.data.tags.get("sweep_role") == "trial"]
+
+
+def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
+    synthetic_data, tracking_uri, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    study = write_study(
+        tmp_path / "chain.yaml",
+        [
+            {
+                "name": "weights",
+                "grid": [
+                    {"classification_weight": 1.0, "localization_weight": 0.5},
+                    {"classification_weight": 0.5, "localization_weight": 1.0},
+                ],
+            },
+            {"name": "lr", "grid": {"learning_rate": [0.04, 1.0e30]}},  # 1e30 diverges to NaN
+        ],
+        "chain",
+    )
+    result = run_sweep(SweepSettings(study=study, data=synthetic_data, profile="tiny", progress=False))
+    trials = finished_runs("chain")
+    by_phase = {}
+    for run in trials:
+        by_phase.setdefault(run.data.tags["phase"], []).append(run)
+    assert len(by_phase["weights"]) == 2 and len(by_phase["lr"]) == 2
+    parent = mlflow.MlflowClient().get_run(result.parent_run_id)
+    phase_runs = mlflow.search_runs(
+        experiment_names=["chain"],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+        output_format="list",
+    )
+    weights_phase = [r for r in phase_runs if r.data.tags["phase"] == "weights"][0]
+    winner = yaml.safe_load(weights_phase.data.tags["winner_config/ssd_mobilenet_v2_320x320"])
+    for run in by_phase["lr"]:  # the lr phase starts from the weights phase's winner
+        assert float(run.data.params["classification_weight"]) == winner["classification_weight"]
+        assert float(run.data.params["localization_weight"]) == winner["localization_weight"]
+    statuses = {run.data.params["learning_rate"]: run.info.status for run in by_phase["lr"]}
+    assert statuses == {"0.04": "FINISHED", "1e+30": "FAILED"}
+    assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04  # 1e30 failed
+    assert set(result.winners) == {"ssd_mobilenet_v2_320x320"}
+    assert result.report_path.is_file()
+    assert parent.info.status == "FINISHED"
+    assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
+
+
+def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic_data, tracking_uri, tmp_path):
+    study = write_study(tmp_path / "resume.yaml", [{"name": "batch", "grid": {"batch_size": [2, 3, 4]}}], "resume")
+    study_text = study.read_text().replace("num_steps: 4", "num_steps: 40")
+    study.write_text(study_text)
+    command = [
+        sys.executable,
+        "-m",
+        "burgerfries",
+        "sweep",
+        "--study",
+        str(study),
+        "--data",
+        str(synthetic_data),
+        "--profile",
+        "tiny",
+    ]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = mlflow.MlflowClient()
+    deadline = time.time() + 240
+    try:  # kill once the second trial has logged training steps
+        while time.time() < deadline:
+            running = (
+                [r for r in finished_runs("resume") if r.info.status == "RUNNING"]
+                if mlflow.get_experiment_by_name("resume")
+                else []
+            )
+            done = [r for r in finished_runs("resume") if r.info.status == "FINISHED"] if running else []
+            if done and running and client.get_metric_history(running[0].info.run_id, "train/loss_total"):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the sweep never reached its second trial")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    killed_run = running[0].info.run_id
+    completed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1].endswith("index.html")
+    trials = finished_runs("resume")
+    finished = [r.data.params["batch_size"] for r in trials if r.info.status == "FINISHED"]
+    assert sorted(finished) == ["2", "3", "4"]  # each configuration exactly once
+    assert client.get_run(killed_run).info.status == "KILLED"
+    parents = [
+        r
+        for r in mlflow.search_runs(experiment_names=["resume"], output_format="list")
+        if r.data.tags.get("sweep_role") == "study"
+    ]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+
+
+def test_weights_must_name_the_studys_models(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_fpnlite_320x320": "x"})))
+    with pytest.raises(DefinitionError, match="weights"):
+        load_definition(path)
+    path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_320x320": "models/zoo"})))
+    assert load_definition(path).weights == {"ssd_mobilenet_v2_320x320": "models/zoo"}
+
+
+def test_dry_run_plan_lists_phases_trials_and_an_estimate():
+    from burgerfries.sweep.plan import plan
+
+    text = plan(
+        load_definition(DEFAULT_STUDY),
+        "smoke",
+        1,
+        {"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1},
+    )
+    assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
+    assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
+    assert "20 trials in all" in text
+    assert "estimated duration:" in text

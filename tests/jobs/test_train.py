@@ -1,0 +1,149 @@
+"""Training end to end on the tiny profile: it learns, it is tracked, it resumes, it fails loudly."""
+
+import shutil
+
+import mlflow
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from burgerfries.cli import main
+from burgerfries.data.prepare import prepare_dataset
+from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.evaluation.ground_truth import read_ground_truth
+from burgerfries.evaluation.wrong_detections import iou_numpy
+from burgerfries.jobs.train import TrainSettings, train
+from burgerfries.model.config import SCHEDULE
+from burgerfries.training.checkpoints import WeightsError
+from burgerfries.training.loop import NonFiniteLossError
+
+NO_AUGMENTATION = {"train_config.data_augmentation_options": "[]"}
+
+
+@pytest.fixture(scope="module")
+def handful(tmp_path_factory):
+    """8 synthetic scenes, evaluated on the same images: a memorisation check."""
+    out = tmp_path_factory.mktemp("handful")
+    prepare_dataset("synthetic", out, num_images=8, seed=1, eval_fraction=0.0, progress=False)
+    shutil.copy(out / "train.record", out / "eval.record")
+    return out
+
+
+def test_tiny_model_learns_a_handful_of_images(handful, tracking_uri, tmp_path):
+    # Augmentation off: this checks that matching, losses and optimiser can fit data at all.
+    result = train(
+        TrainSettings(
+            data=handful,
+            profile="tiny",
+            num_steps=150,
+            batch_size=4,
+            overrides=NO_AUGMENTATION,
+            checkpoint_root=tmp_path,
+        ),
+        progress=False,
+    )
+    history = [m.value for m in mlflow.MlflowClient().get_metric_history(result.run_id, "train/loss_total")]
+    assert len(history) == 150
+    assert np.mean(history[-5:]) < 0.5 * np.mean(history[:5])
+    hits = total = 0
+    for truth in read_ground_truth(handful / "train.record", keep_images=100):
+        output = result.detector.detect(tf.constant(truth.image[None]))
+        boxes, classes = output["detection_boxes"][0, :5].numpy(), output["detection_classes"][0, :5].numpy()
+        for box, label in zip(truth.boxes, truth.labels):
+            total += 1
+            hits += bool(((iou_numpy(boxes, box[None])[:, 0] >= 0.5) & (classes == label)).any())
+    assert hits >= 0.8 * total, f"{hits}/{total} objects found among the top-5 detections"
+
+
+def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        [
+            "train",
+            "--data",
+            str(synthetic_data),
+            "--model",
+            "ssd_mobilenet_v2_fpnlite_320x320",
+            "--profile",
+            "tiny",
+            "--num-steps",
+            "6",
+            "--batch-size",
+            "2",
+            "--eval-every",
+            "3",
+        ]
+    )
+    assert code == 0
+    run_id = capsys.readouterr().out.strip().splitlines()[-1]
+    client = mlflow.MlflowClient()
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["model"] == "ssd_mobilenet_v2_fpnlite_320x320" and run.data.tags["profile"] == "tiny"
+    assert run.data.params["batch_size"] == "2"
+    assert run.data.params["model.ssd.feature_extractor.depth_multiplier"] == "0.35"
+    for key in (
+        "train/loss_classification",
+        "train/loss_localization",
+        "train/loss_regularization",
+        "train/loss_total",
+        "train/learning_rate",
+        "train/steps_per_sec",
+    ):
+        assert [m.step for m in client.get_metric_history(run_id, key)] == list(range(1, 7)), key
+    assert sorted(m.step for m in client.get_metric_history(run_id, "eval/mAP_50")) == [3, 6]
+    assert sorted(m.step for m in client.get_metric_history(run_id, "eval/loss_total")) == [3, 6]
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"checkpoint", "pipeline.yaml", "label_map.pbtxt", "eval_images"} <= artifacts
+
+
+def test_rerunning_a_run_resumes_at_its_step(synthetic_data, tracking_uri, tmp_path):
+    settings = TrainSettings(data=synthetic_data, profile="tiny", num_steps=4, batch_size=2, checkpoint_root=tmp_path)
+    first = train(settings, progress=False)
+    settings.num_steps = 7
+    resumed = train(settings, run_id=first.run_id, progress=False)
+    assert resumed.run_id == first.run_id
+    steps = [m.step for m in mlflow.MlflowClient().get_metric_history(first.run_id, "train/loss_total")]
+    assert steps == list(range(1, 8))  # 1–4, then 5–7: no step trained twice
+
+
+def test_non_finite_loss_fails_the_run(synthetic_data, tracking_uri, tmp_path, capsys):
+    settings = TrainSettings(
+        data=synthetic_data,
+        profile="tiny",
+        num_steps=5,
+        batch_size=2,
+        learning_rate=1e30,
+        overrides={f"{SCHEDULE}.warmup_learning_rate": "1e30"},
+        checkpoint_root=tmp_path,
+    )
+    with pytest.raises(NonFiniteLossError, match="lower learning rate"):
+        train(settings, progress=False)
+    run = mlflow.search_runs(experiment_names=["train"], output_format="list")[0]
+    assert run.info.status == "FAILED"
+    # such a run has a config but no checkpoint: evaluating it says so
+    assert main(["evaluate", "--run-id", run.info.run_id, "--data", str(synthetic_data)]) == 1
+    assert "has no checkpoint" in capsys.readouterr().err
+
+
+def test_initial_weights_from_a_file_and_a_checkpoint(synthetic_data, tracking_uri, tmp_path):
+    settings = TrainSettings(data=synthetic_data, profile="tiny", num_steps=2, batch_size=2, checkpoint_root=tmp_path)
+    first = train(settings, progress=False)
+    weights_file = tmp_path / "first.weights.h5"
+    first.detector.model.save_weights(str(weights_file))
+    reference = first.detector.model.get_layer("Conv1").get_weights()[0]
+    for source in (weights_file, tmp_path / first.run_id):
+        settings.weights = source
+        settings.learning_rate = 1e-12  # nearly frozen: the first step must start from the loaded weights
+        settings.num_steps = 1
+        again = train(settings, progress=False)
+        np.testing.assert_allclose(again.detector.model.get_layer("Conv1").get_weights()[0], reference, atol=1e-5)
+    settings.model = "ssd_mobilenet_v2_fpnlite_320x320"
+    with pytest.raises(WeightsError, match="does not fit"):
+        train(settings, progress=False)
+
+
+def test_evaluation_needs_an_eval_split(tmp_path):
+    prepare_dataset("synthetic", tmp_path, num_images=4, eval_fraction=0.0, progress=False)
+    with pytest.raises(ValueError, match="0 examples"):
+        Evaluation(tmp_path)

@@ -1,0 +1,114 @@
+"""Plateau points on curves whose answer is known, and the winner rule's tie-breaks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from burgerfries.report.plateau import plateau_point
+from burgerfries.report.selection import rank_runs, rule_from_names
+from burgerfries.report.summary import summarize_run
+
+STEPS = list(range(100, 1100, 100))
+
+
+def curve(values, steps=STEPS):
+    return pd.Series(values, index=steps[: len(values)], dtype=float)
+
+
+def test_clean_decreasing_curve_flattens_where_it_stops_improving():
+    values = [3.0, 2.0, 1.2, 0.8, 0.62, 0.6, 0.6, 0.6, 0.6, 0.6]
+    point = plateau_point(curve(values), decreasing=True, smoothing=1.0)  # no smoothing: exact answer
+    # total improvement 2.4; at step 500 the remaining improvement is 0.02 ≤ 5 % (0.12), at 400 it is 0.2
+    assert (point.step, point.status) == (500, "flattened")
+
+
+def test_increasing_curve_plateau_is_the_mirror():
+    values = [0.1, 0.5, 0.8, 0.9, 0.92, 0.93, 0.93, 0.93]
+    assert plateau_point(curve(values), decreasing=False, smoothing=1.0).step == 400
+
+
+def test_noise_does_not_move_the_flatten_point_much():
+    rng = np.random.default_rng(0)
+    base = 0.5 + 2.5 * np.exp(-np.arange(20) / 2.0)
+    steps = list(range(50, 1050, 50))
+    clean = plateau_point(curve(base, steps), decreasing=True).step
+    noisy = plateau_point(curve(base + rng.normal(0, 0.03, 20), steps), decreasing=True).step
+    assert clean is not None and noisy is not None and abs(noisy - clean) <= 150
+
+
+def test_special_cases_are_named():
+    assert plateau_point(curve([2.0, 1.0]), decreasing=True).status == "too short"
+    constant = plateau_point(curve([1.0] * 5), decreasing=True)
+    assert (constant.step, constant.status) == (100, "constant")
+    never = plateau_point(curve([5.0, 4.0, 3.0, 2.0, 1.0]), decreasing=True)
+    assert (never.step, never.status) == (None, "never flattens")
+    with_nan = plateau_point(curve([3.0, float("nan"), 1.0, 0.5, 0.5, 0.5]), decreasing=True, smoothing=1.0)
+    assert with_nan.step == 400 and with_nan.status == "flattened"
+
+
+def test_run_summary_reads_everything_at_the_flatten_point():
+    rows = [("eval/loss_total", s, v) for s, v in zip(STEPS[:6], [3.0, 2.0, 1.0, 0.6, 0.6, 0.6])]
+    rows += [("eval/mAP_50", s, v) for s, v in zip(STEPS[:6], [0.0, 0.3, 0.6, 0.8, 0.8, 0.8])]
+    rows += [
+        (k, s, v)
+        for k, v in (("eval/AR_1", 0.3), ("eval/AR_10", 0.6), ("eval/AR_100", 0.9), ("eval/wrong_detections", 2.0))
+        for s in STEPS[:6]
+    ]
+    rows += [("train/loss_total", s, 0.5) for s in range(1, 601)] + [
+        ("train/steps_per_sec", s, 10.0) for s in range(1, 601)
+    ]
+    summary = summarize_run(pd.DataFrame(rows, columns=["key", "step", "value"]))
+    assert summary["flatten_step"] == summary["read_step"]
+    assert summary["eval_loss"] == pytest.approx(0.6, abs=0.1)
+    assert summary["train_loss"] == pytest.approx(0.5)
+    assert summary["gap"] == pytest.approx(summary["eval_loss"] - 0.5)
+    assert summary["avg_recall"] == pytest.approx(0.6)
+    assert summary["wrong_detections"] == 2 and summary["steps_per_sec"] == 10
+
+
+def runs(**columns):
+    frame = pd.DataFrame(columns)
+    frame.index = [f"run{i}" for i in range(len(frame))]
+    frame["name"] = frame.index
+    return frame
+
+
+def test_rule_wrong_detections_first_then_eval_loss():
+    frame = runs(wrong_detections=[1.0, 0.0, 0.0], eval_loss=[0.1, 0.5, 0.4], gap=[0.0] * 3, avg_recall=[0.5] * 3)
+    ranked = rank_runs(frame)
+    assert list(ranked.index) == ["run2", "run1", "run0"]
+    assert "eval loss" in ranked.loc["run2", "reason"]
+    assert "wrong detections" in ranked.loc["run1", "reason"]
+
+
+def test_rule_ties_broken_by_gap_then_recall():
+    frame = runs(wrong_detections=[0.0] * 3, eval_loss=[0.5] * 3, gap=[0.3, -0.1, 0.1], avg_recall=[0.9, 0.2, 0.8])
+    ranked = rank_runs(frame)
+    # |−0.1| ties |0.1| (the gap counts in size, either way), so the higher recall decides; |0.3| is last
+    assert list(ranked.index) == ["run2", "run1", "run0"]
+    assert "avg recall" in ranked.loc["run2", "reason"] and "gap" in ranked.loc["run1", "reason"]
+    frame = runs(wrong_detections=[0.0] * 2, eval_loss=[0.5] * 2, gap=[0.1, 0.1], avg_recall=[0.4, 0.7])
+    ranked = rank_runs(frame)
+    assert list(ranked.index) == ["run1", "run0"] and "avg recall" in ranked.loc["run1", "reason"]
+
+
+def test_runs_without_evaluation_rank_last_and_rules_are_configurable():
+    frame = runs(wrong_detections=[np.nan, 3.0], eval_loss=[np.nan, 0.9], gap=[np.nan, 0.0], avg_recall=[np.nan, 0.1])
+    ranked = rank_runs(frame)
+    assert list(ranked.index) == ["run1", "run0"] and "no evaluation" in ranked.loc["run0", "reason"]
+    by_recall = rank_runs(
+        runs(wrong_detections=[0.0, 0.0], eval_loss=[0.1, 0.9], gap=[0, 0], avg_recall=[0.1, 0.9]),
+        rule_from_names(["avg_recall"]),
+    )
+    assert list(by_recall.index) == ["run1", "run0"]
+    with pytest.raises(ValueError, match="unknown selection criteria"):
+        rule_from_names(["speed"])
+
+
+def test_a_run_that_finds_nothing_does_not_win_on_having_no_wrong_detections():
+    frame = runs(
+        AR_100=[0.01, 0.6], wrong_detections=[0.0, 4.0], eval_loss=[0.3, 0.9], gap=[0.0, 0.0], avg_recall=[0.01, 0.5]
+    )
+    ranked = rank_runs(frame)
+    assert list(ranked.index) == ["run1", "run0"]
+    assert "finding objects at all" in ranked.loc["run1", "reason"]
