@@ -8,7 +8,6 @@ string — what MLproject passes for a parameter left at its default "" — is u
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import PROFILES
+from burgerfries.tf_startup import start_tensorflow
 
 
 def _unset(text: str | None) -> bool:
@@ -487,6 +487,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no INFO lines
     args = build_parser().parse_args(argv)
+    start_tensorflow()
     return args.handler(args)

@@ -66,6 +66,8 @@ def decode_image(path: Path) -> DecodedImage:
     try:
         image = Image.open(io.BytesIO(file_bytes))
         image.load()
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{path}: refused, larger than Pillow's safety limit ({error})") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{path}: not a readable image ({error})") from error
 

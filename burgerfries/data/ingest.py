@@ -7,6 +7,7 @@ refusal is itemised in the SkipReport.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,9 +18,13 @@ from tqdm import tqdm
 from burgerfries.data.images import IMAGE_SUFFIXES, ImageError, decode_image, orient_point
 from burgerfries.data.skip_report import OBJECT_DROPPED, REPAIRED, REPORTED, SKIPPED, SkipReport
 from burgerfries.data.voc import AnnotationError, PixelBox, VocAnnotation, parse_voc
+from burgerfries.model import MODEL_NAMES
+from burgerfries.model.config import load_config
 
 TRAIN_FOLDER_NAMES = {"train", "training"}
 EVAL_FOLDER_NAMES = {"eval", "test", "val", "valid", "validation"}
+# Training pads or cuts each image's boxes to this many (the model configs' max_number_of_boxes).
+MAX_BOXES_PER_IMAGE = min(load_config(model)["train_config"]["max_number_of_boxes"] for model in MODEL_NAMES)
 
 
 @dataclass
@@ -199,6 +204,20 @@ def _valid_boxes(
         if kind == "object" and classes is not None and box.name not in classes:
             report.add(where, f"{label}: class not in --classes {','.join(classes)}", OBJECT_DROPPED)
             continue
+        coordinates = (box.xmin, box.ymin, box.xmax, box.ymax)
+        if not all(math.isfinite(value) for value in coordinates):
+            report.add(where, f"{label}: a coordinate is not a finite number", OBJECT_DROPPED)
+            continue
+        if (
+            min(box.xmin, box.xmax) < -width
+            or max(box.xmin, box.xmax) > 2 * width
+            or min(box.ymin, box.ymax) < -height
+            or max(box.ymin, box.ymax) > 2 * height
+        ):
+            # Clipping a box drawn a little past the edge is a repair; clipping one that reaches
+            # more than an image size beyond it would invent an edge nobody drew.
+            report.add(where, f"{label}: coordinates far outside the {width}x{height} image", OBJECT_DROPPED)
+            continue
         if box.xmax <= box.xmin or box.ymax <= box.ymin:
             report.add(where, f"{label}: zero-area or inverted box", OBJECT_DROPPED)
             continue
@@ -251,6 +270,13 @@ def load_sample(
         return [_normalize(b, raw_w, raw_h, orientation, decoded.width, decoded.height) for b in boxes]
 
     objects = _valid_boxes(objects, frame_w, frame_h, "object", where, classes, report)
+    if len(objects) > MAX_BOXES_PER_IMAGE:
+        report.add(
+            where,
+            f"{len(objects)} objects; training reads the first {MAX_BOXES_PER_IMAGE} "
+            "(max_number_of_boxes in the model config)",
+            REPORTED,
+        )
     distractors = _valid_boxes(distractors, frame_w, frame_h, "distractor", where, None, report)
     return Sample(
         rel_path=image_where,

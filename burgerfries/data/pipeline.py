@@ -42,16 +42,20 @@ def check_record(record: Path) -> int:
     return count
 
 
-def _decoded(record: Path, image_size: tuple[int, int]) -> tf.data.Dataset:
+def _decoded(record: Path, image_size: tuple[int, int], shrink: bool = True) -> tf.data.Dataset:
+    """Parsed examples. With `shrink`, images larger than CACHE_SCALE × the model input are shrunk
+    (antialiased) so the training cache stays small; evaluation keeps the stored pixels so that it
+    prepares each image exactly as the exported model does (`resize_and_scale` of the full image)."""
     limit = (image_size[0] * CACHE_SCALE, image_size[1] * CACHE_SCALE)
 
     def parse(raw: tf.Tensor) -> dict[str, tf.Tensor]:
         example = parse_example(raw)
         image = example["image"]
-        shape = tf.cast(tf.shape(image)[:2], tf.float32)
-        scale = tf.minimum(1.0, tf.reduce_min(tf.constant(limit, tf.float32) / shape))
-        if_large = tf.cast(tf.image.resize(image, tf.cast(shape * scale, tf.int32), antialias=True), tf.uint8)
-        image = tf.cond(scale < 1.0, lambda: if_large, lambda: image)
+        if shrink:
+            shape = tf.cast(tf.shape(image)[:2], tf.float32)
+            scale = tf.minimum(1.0, tf.reduce_min(tf.constant(limit, tf.float32) / shape))
+            if_large = tf.cast(tf.image.resize(image, tf.cast(shape * scale, tf.int32), antialias=True), tf.uint8)
+            image = tf.cond(scale < 1.0, lambda: if_large, lambda: image)
         return {
             "image": image,
             "boxes": example["boxes"],
@@ -102,7 +106,8 @@ def train_dataset(
 
 
 def eval_dataset(record: Path, image_size: tuple[int, int], batch_size: int, max_boxes: int) -> tf.data.Dataset:
-    """One pass, no augmentation: (images, boxes, labels, valid, source_id, original height, width)."""
+    """One pass, no augmentation: (images, boxes, labels, valid, source_id, original height, width).
+    Each image is the stored one through `resize_and_scale`, as the exported SavedModel prepares it."""
 
     def prepare(example: dict[str, tf.Tensor]):
         keep = tf.ones_like(example["labels"], tf.bool)
@@ -111,4 +116,9 @@ def eval_dataset(record: Path, image_size: tuple[int, int], batch_size: int, max
         )
         return images, boxes, labels, valid, example["source_id"], example["height"], example["width"]
 
-    return _decoded(record, image_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(2)
+    return (
+        _decoded(record, image_size, shrink=False)
+        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch_size)
+        .prefetch(2)
+    )

@@ -4,6 +4,8 @@ Class heads predict num_classes + 1 logits (column 0 = background), as the OD AP
 
 from __future__ import annotations
 
+from functools import partial
+
 import keras
 
 from burgerfries.model import layers as L
@@ -46,13 +48,20 @@ def weight_shared_heads(
     convolutions and both heads are shared by all levels; each level has its own batch norms."""
     hyperparams = config["conv_hyperparams"]
     depth, kernel = config.get("depth", 128), config.get("kernel_size", 3)
-    conv = L.separable_conv if config.get("use_depthwise", True) else L.conv
+    if config.get("use_depthwise", True):
+        to_heads = config.get("apply_conv_hyperparams_to_heads", False)
+        tower_conv = partial(
+            L.separable_conv, pointwise_hyperparams=config.get("apply_conv_hyperparams_pointwise", False)
+        )
+        head_conv = partial(L.separable_conv, depthwise_hyperparams=to_heads, pointwise_hyperparams=to_heads)
+    else:
+        tower_conv = head_conv = L.conv
     tower = [
-        conv(hyperparams, depth, kernel, name=f"PredictionTower_{i}")
+        tower_conv(hyperparams, depth, kernel, name=f"PredictionTower_{i}")
         for i in range(config.get("num_layers_before_predictor", 4))
     ]
-    box_head = conv(hyperparams, anchors_per_location * 4, kernel, name="BoxPredictor", use_bias=True)
-    class_head = conv(
+    box_head = head_conv(hyperparams, anchors_per_location * 4, kernel, name="BoxPredictor", use_bias=True)
+    class_head = head_conv(
         hyperparams,
         anchors_per_location * (num_classes + 1),
         kernel,

@@ -57,17 +57,24 @@ def separable_conv(
     name: str | None = None,
     use_bias: bool = False,
     bias_initializer: keras.initializers.Initializer | str = "zeros",
+    depthwise_hyperparams: bool = True,
+    pointwise_hyperparams: bool = False,
 ) -> keras.layers.SeparableConv2D:
+    """As the OD API builds it: `conv_hyperparams` (initializer and L2) go to the depthwise kernel
+    (FPN and prediction tower) and to the pointwise kernel only when asked
+    (`apply_conv_hyperparams_pointwise`); a kernel without them gets Keras' defaults (Glorot
+    uniform, no weight decay) — the box and class heads get them on neither kernel unless
+    `apply_conv_hyperparams_to_heads`."""
     return keras.layers.SeparableConv2D(
         filters,
         kernel_size,
         strides=strides,
         padding="same",
         use_bias=use_bias,
-        depthwise_initializer=initializer(hyperparams),
-        pointwise_initializer=initializer(hyperparams),
-        depthwise_regularizer=regularizer(hyperparams),
-        pointwise_regularizer=regularizer(hyperparams),
+        depthwise_initializer=initializer(hyperparams) if depthwise_hyperparams else "glorot_uniform",
+        pointwise_initializer=initializer(hyperparams) if pointwise_hyperparams else "glorot_uniform",
+        depthwise_regularizer=regularizer(hyperparams) if depthwise_hyperparams else None,
+        pointwise_regularizer=regularizer(hyperparams) if pointwise_hyperparams else None,
         bias_initializer=bias_initializer,
         name=name,
     )

@@ -172,3 +172,51 @@ def test_annotations_folder_layout_pairs_by_stem(tmp_path):
     result = ingest_folder(tmp_path, progress=False)
     assert only_sample(result).rel_path == "images/train/my photo (1).jpg"
     assert result.samples[0].split_hint == "train"
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width × height pixels, with no pixel data behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    "kind,objects,fragment,action",
+    [
+        ("nan coordinate", [("burger", "nan", 5, 30, 40)], "not a finite number", OBJECT_DROPPED),
+        ("inf coordinate", [("burger", 1, 5, "inf", 40)], "not a finite number", OBJECT_DROPPED),
+        ("huge coordinate", [("burger", 1, 5, "1e308", 40)], "far outside", OBJECT_DROPPED),
+        (
+            "more boxes than training reads",
+            [("burger", i % 60, 1, i % 60 + 4, 9) for i in range(150)],
+            "150 objects; training reads the first 100",
+            REPORTED,
+        ),
+    ],
+)
+def test_bad_boxes_are_itemised_not_invented_or_cut_silently(tmp_path, kind, objects, fragment, action):
+    write_image(tmp_path / "a.jpg", 64, 48)
+    write_xml(tmp_path / "a.xml", objects)
+    result = ingest_folder(tmp_path, progress=False)
+    rows = rows_for(result, fragment)
+    assert len(rows) == 1 and rows[0][2] == action, result.report.rows
+    kept = only_sample(result).objects
+    assert len(kept) == (150 if action == REPORTED else 0)
+
+
+def test_a_decompression_bomb_is_skipped_and_the_rest_kept(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(png_declaring(30000, 30000))
+    write_xml(tmp_path / "bomb.xml", [("burger", 1, 1, 5, 5)])
+    write_image(tmp_path / "good.jpg")
+    write_xml(tmp_path / "good.xml", [("burger", 1, 1, 5, 5)])
+    result = ingest_folder(tmp_path, progress=False)
+    assert [s.rel_path for s in result.samples] == ["good.jpg"]
+    assert "safety limit" in rows_for(result, "safety limit")[0][1] and "bomb.png" in result.report.skipped_files

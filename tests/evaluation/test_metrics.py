@@ -57,6 +57,18 @@ def test_a_false_positive_ranked_first_halves_precision():
     assert coco_metrics(truths, ranked_last, NAMES)["eval/mAP_50"] == pytest.approx(1.0)
 
 
+def test_undefined_metrics_are_left_out_not_zero():
+    # image 100×200 px: BOX_A is 40×60 px (medium), no small or large ground truth, no fries at all
+    truths = [truth([BOX_A], [1])]
+    for detections in ([found([BOX_A], [1], [0.9])], [found([], [], [])]):
+        metrics = coco_metrics(truths, detections, NAMES)
+        assert "eval/mAP_small" not in metrics and "eval/mAP_large" not in metrics and "eval/AR_large" not in metrics
+        assert "eval/AP_50/fries" not in metrics
+        assert "eval/mAP_medium" in metrics and "eval/AP_50/burger" in metrics
+    assert metrics["eval/mAP_50"] == 0.0 and metrics["eval/AR_100"] == 0.0  # found nothing: defined, and 0
+    assert coco_metrics([truth([], [])], [found([], [], [])], NAMES) == {}
+
+
 def test_wrong_detections_are_counted_and_placed():
     cup = [0.6, 0.0, 0.9, 0.3]
     truths = [truth([BOX_A, BOX_B], [1, 2], distractors=[cup])]

@@ -2,6 +2,7 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -199,3 +200,32 @@ def keras_bn(momentum):
 
 def keras_inference(layer, x):
     return ((x - layer.moving_mean) / tf.sqrt(layer.moving_variance + layer.epsilon) * layer.gamma + layer.beta).numpy()
+
+
+PREDICTOR = "model.ssd.box_predictor.weight_shared_convolutional_box_predictor"
+
+
+def test_fpnlite_separable_convs_get_hyperparams_where_the_odapi_gives_them():
+    detector = build_detector(build_config("ssd_mobilenet_v2_fpnlite_320x320", "tiny"))
+    separable = {
+        layer.name: layer for layer in detector.model.layers if isinstance(layer, keras.layers.SeparableConv2D)
+    }
+    assert {"BoxPredictor", "ClassPredictor", "PredictionTower_0", "smoothing_1"} <= set(separable)
+    for name, layer in separable.items():
+        in_heads = name in ("BoxPredictor", "ClassPredictor")
+        assert (layer.depthwise_regularizer is None) == in_heads, name
+        assert layer.pointwise_regularizer is None, name
+        assert isinstance(layer.pointwise_initializer, keras.initializers.GlorotUniform), name
+    assert isinstance(separable["ClassPredictor"].depthwise_initializer, keras.initializers.GlorotUniform)
+    assert isinstance(separable["PredictionTower_0"].depthwise_initializer, keras.initializers.RandomNormal)
+    both = build_config(
+        "ssd_mobilenet_v2_fpnlite_320x320",
+        "tiny",
+        overrides={
+            f"{PREDICTOR}.apply_conv_hyperparams_to_heads": "true",
+            f"{PREDICTOR}.apply_conv_hyperparams_pointwise": "true",
+        },
+    )
+    layers = {layer.name: layer for layer in build_detector(both).model.layers}
+    assert layers["ClassPredictor"].pointwise_regularizer is not None
+    assert layers["PredictionTower_0"].pointwise_regularizer is not None
