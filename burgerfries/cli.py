@@ -410,22 +410,39 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--register", type=_optional_text, default=None, help="also register the MLflow model under this name"
     )
+    parser.add_argument(
+        "--data",
+        type=_optional_path,
+        default=None,
+        help="data_prep folder whose eval split checks the export (default: the run's)",
+    )
+    parser.add_argument(
+        "--space",
+        type=_optional_path,
+        default=None,
+        help="also write a Hugging Face Space folder here (needs the demo extra)",
+    )
 
 
 def export_command(args: argparse.Namespace) -> int:
     from burgerfries.export.loading import ExportError
+    from burgerfries.jobs.demo import DemoError
     from burgerfries.jobs.export import export_run
     from burgerfries.jobs.trained_run import RunError
     from burgerfries.tracking import configure_tracking
 
     configure_tracking()
     try:
-        written = export_run(args.run_id, args.out, args.register)
-    except (RunError, ExportError, FileNotFoundError) as error:
+        written = export_run(args.run_id, args.out, args.register, args.data, args.space)
+    except (RunError, ExportError, DemoError, FileNotFoundError) as error:
         print(f"export: {error}", file=sys.stderr)
         return 1
     for key in ("saved_model", "tflite", "label_map"):
         print(f"{key}: {written[key]}")
+    scores = ", ".join(f"{k} {'undefined' if v is None else f'{v:.3f}'}" for k, v in written["mAP_50"].items())
+    print(f"mAP@0.5 on the eval split: {scores}")
+    if "space" in written:
+        print(f"Hugging Face Space folder: {written['space']}")
     print(f"MLflow model: {written['model_uri']}" + (f" (registered as {args.register})" if args.register else ""))
     print(Path(args.out).resolve())
     return 0
@@ -457,6 +474,36 @@ def predict_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="an export folder, a saved_model folder, or an MLflow model URI (runs:/RUN_ID/model)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)"
+    )
+    parser.add_argument("--port", type=POSITIVE_INT, default=7860)
+    parser.add_argument("--threshold", type=FRACTION, default=None, help="initial score threshold (default 0.5)")
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD
+    from burgerfries.export.loading import ExportError
+    from burgerfries.jobs.demo import DemoError, serve_demo
+    from burgerfries.tracking import configure_tracking
+
+    configure_tracking()
+    try:
+        serve_demo(
+            args.model, args.host, args.port or 7860, SCORE_THRESHOLD if args.threshold is None else args.threshold
+        )
+    except (DemoError, ExportError, FileNotFoundError) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS = {
     "data-prep": (
         add_data_prep_arguments,
@@ -468,6 +515,7 @@ COMMANDS = {
     "report": (add_report_arguments, report_command, "plateau points, winners and tables as one offline HTML page"),
     "export": (add_export_arguments, export_command, "SavedModel, TFLite and an MLflow model from a run's checkpoint"),
     "predict": (add_predict_arguments, predict_command, "draw detections on images into PNG files"),
+    "demo": (add_demo_arguments, demo_command, "a web page (Gradio) to try an exported model on photos"),
     "sweep": (
         add_sweep_arguments,
         sweep_command,

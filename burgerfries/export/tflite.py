@@ -40,3 +40,12 @@ def tflite_postprocess(
         "detection_classes": result.nmsed_classes.numpy() + 1.0,
         "num_detections": result.valid_detections.numpy().astype(np.float32),
     }
+
+
+def resize_for_tflite(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The resize an app does before calling the TFLite file: the SavedModel's own bilinear
+    sampling (TF1 legacy, as `resize_and_scale`), rounded back to uint8."""
+    resized = tf.raw_ops.ResizeBilinear(
+        images=tf.cast(image[None], tf.float32), size=size, align_corners=False, half_pixel_centers=False
+    )
+    return np.clip(np.round(resized.numpy()[0]), 0, 255).astype(np.uint8)

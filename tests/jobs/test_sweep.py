@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -90,13 +91,15 @@ def test_search_phase_parses():
     assert study.phases[0].num_configs == 4 and not study.phases[0].is_grid
 
 
-def write_study(path, phases, name):
+def write_study(path, phases, name, models=("ssd_mobilenet_v2_320x320",), num_steps=4):
     path.write_text(
-        yaml.safe_dump(
-            {"name": name, "models": ["ssd_mobilenet_v2_320x320"], "base": BASE, "num_steps": 4, "phases": phases}
-        )
+        yaml.safe_dump({"name": name, "models": list(models), "base": BASE, "num_steps": num_steps, "phases": phases})
     )
     return path
+
+
+WEIGHTS = "weights/<b>ratio</b> ../"  # a phase name with a path separator, HTML and '..'
+LR = 'lr\'s "größe"'
 
 
 def finished_runs(study_name):
@@ -112,13 +115,13 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
         tmp_path / "chain.yaml",
         [
             {
-                "name": "weights",
+                "name": WEIGHTS,
                 "grid": [
                     {"classification_weight": 1.0, "localization_weight": 0.5},
                     {"classification_weight": 0.5, "localization_weight": 1.0},
                 ],
             },
-            {"name": "lr", "grid": {"learning_rate": [0.04, 1.0e30]}},  # 1e30 diverges to NaN
+            {"name": LR, "grid": {"learning_rate": [0.04, 1.0e30]}},  # 1e30 diverges to NaN
         ],
         "chain",
     )
@@ -127,31 +130,33 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     by_phase = {}
     for run in trials:
         by_phase.setdefault(run.data.tags["phase"], []).append(run)
-    assert len(by_phase["weights"]) == 2 and len(by_phase["lr"]) == 2
+    assert len(by_phase[WEIGHTS]) == 2 and len(by_phase[LR]) == 2
     parent = mlflow.MlflowClient().get_run(result.parent_run_id)
     phase_runs = mlflow.search_runs(
         experiment_names=["chain"],
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
         output_format="list",
     )
-    weights_phase = [r for r in phase_runs if r.data.tags["phase"] == "weights"][0]
+    weights_phase = [r for r in phase_runs if r.data.tags["phase"] == WEIGHTS][0]
     winner = yaml.safe_load(weights_phase.data.tags["winner_config/ssd_mobilenet_v2_320x320"])
-    for run in by_phase["lr"]:  # the lr phase starts from the weights phase's winner
+    for run in by_phase[LR]:  # the lr phase starts from the weights phase's winner
         assert float(run.data.params["classification_weight"]) == winner["classification_weight"]
         assert float(run.data.params["localization_weight"]) == winner["localization_weight"]
-    statuses = {run.data.params["learning_rate"]: run.info.status for run in by_phase["lr"]}
+    statuses = {run.data.params["learning_rate"]: run.info.status for run in by_phase[LR]}
     assert statuses == {"0.04": "FINISHED", "1e+30": "FAILED"}
     assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04  # 1e30 failed
     assert set(result.winners) == {"ssd_mobilenet_v2_320x320"}
     assert result.report_path.is_file()
     assert parent.info.status == "FINISHED"
     assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
+    written = [path for path in tmp_path.rglob("*") if path.suffix in (".csv", ".html")]
+    assert written and all(path.parent == result.report_path.parent for path in written)
 
 
 def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic_data, tracking_uri, tmp_path):
-    study = write_study(tmp_path / "resume.yaml", [{"name": "batch", "grid": {"batch_size": [2, 3, 4]}}], "resume")
-    study_text = study.read_text().replace("num_steps: 4", "num_steps: 40")
-    study.write_text(study_text)
+    models = ("ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320")
+    phases = [{"name": "batch", "grid": {"batch_size": [2, 3]}}]
+    study = write_study(tmp_path / "resume.yaml", phases, "resume", models=models, num_steps=40)
     command = [
         sys.executable,
         "-m",
@@ -189,9 +194,13 @@ def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.strip().splitlines()[-1].endswith("index.html")
     trials = finished_runs("resume")
-    finished = [r.data.params["batch_size"] for r in trials if r.info.status == "FINISHED"]
-    assert sorted(finished) == ["2", "3", "4"]  # each configuration exactly once
+    finished = [(r.data.params["model"], r.data.params["batch_size"]) for r in trials if r.info.status == "FINISHED"]
+    assert sorted(finished) == sorted((m, b) for m in models for b in ("2", "3"))  # each configuration exactly once
     assert client.get_run(killed_run).info.status == "KILLED"
+    # the report ranks the re-run and lists the killed run, whose label it shares
+    report_folder = Path(completed.stdout.strip().splitlines()[-1]).parent
+    assert killed_run[:8] in (report_folder / "unranked_runs.csv").read_text()
+    assert all(f"final {model}" in completed.stdout for model in models)
     parents = [
         r
         for r in mlflow.search_runs(experiment_names=["resume"], output_format="list")

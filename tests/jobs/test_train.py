@@ -115,6 +115,7 @@ def test_non_finite_loss_fails_the_run(synthetic_data, tracking_uri, tmp_path, c
         batch_size=2,
         learning_rate=1e30,
         overrides={f"{SCHEDULE}.warmup_learning_rate": "1e30"},
+        eval_every=0,  # no checkpoint before the last step
         checkpoint_root=tmp_path,
     )
     with pytest.raises(NonFiniteLossError, match="lower learning rate"):
