@@ -3,6 +3,10 @@ fixture with the same settings, beside the curve the OD API reached (curve.json)
 
     python bench/learning_curve.py [--seeds 3] [--fixture ../shared/fixtures/odapi_learning_curve]
     python bench/learning_curve.py --profile full --steps 1000 --seeds 1
+    python bench/learning_curve.py --model ssd_mobilenet_v2_fpnlite_320x320 --seeds 2
+
+The OD API reference (curve.json) is SSD-MobileNet-v2's; FPNLite runs on the same data and
+settings have no OD API curve beside them and compare against our own earlier figures.
 
 Smoke settings as in the fixture's smoke.config: 160 px, depth multiplier 0.35, batch 10,
 learning_rate_base 0.04, warm-up 0.013333 over steps/10, 600 steps, evaluated every 100 steps.
@@ -31,6 +35,7 @@ COSINE = "train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_l
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--model", default="ssd_mobilenet_v2_320x320")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument(
         "--profile",
@@ -51,6 +56,7 @@ def main() -> None:
         for seed in range(args.seeds):
             settings = TrainSettings(
                 data=args.fixture,
+                model=args.model,
                 profile=args.profile,
                 num_steps=args.steps,
                 batch_size=10,

@@ -64,6 +64,11 @@ def _flag(text: str) -> bool:
     return value in ("true", "1", "yes")
 
 
+def _switch(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """An on/off flag: `--flag` alone is on; `--flag true|false|''` is what MLproject passes."""
+    parser.add_argument(flag, type=_flag, nargs="?", const=True, default=False, help=help_text)
+
+
 def _choice(choices: list[str]) -> Callable[[str], str | None]:
     def parse(text: str) -> str | None:
         if _unset(text):
@@ -121,22 +126,8 @@ def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--num-images", type=POSITIVE_INT, default=63, help="synthetic scenes to draw (default 63)")
     parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
-    parser.add_argument(
-        "--resplit",
-        type=_flag,
-        nargs="?",
-        const=True,
-        default=False,
-        help="ignore train/ and test|eval|val/ folders and split by --seed instead",
-    )
-    parser.add_argument(
-        "--strict",
-        type=_flag,
-        nargs="?",
-        const=True,
-        default=False,
-        help="exit non-zero if anything was repaired or skipped",
-    )
+    _switch(parser, "--resplit", "ignore train/ and test|eval|val/ folders and split by --seed instead")
+    _switch(parser, "--strict", "exit non-zero if anything was repaired or skipped")
     _experiment_argument(parser, "data_prep")
 
 
@@ -281,14 +272,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         help="a data_prep output folder, its eval.record (default data/prepared)",
     )
     parser.add_argument("--step", type=NON_NEGATIVE_INT, default=None, help="checkpoint step (default: the latest)")
-    parser.add_argument(
-        "--new-run",
-        type=_flag,
-        nargs="?",
-        const=True,
-        default=False,
-        help="log to a new run linked by tag evaluated_run_id",
-    )
+    _switch(parser, "--new-run", "log to a new run linked by tag evaluated_run_id")
     _experiment_argument(parser, "evaluate")
 
 
@@ -371,14 +355,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="Optuna storage URL (default: sqlite next to the tracking db)",
     )
     parser.add_argument("--repeats", type=POSITIVE_INT, default=None, help="seeds per configuration (default 1)")
-    parser.add_argument(
-        "--dry-run",
-        type=_flag,
-        nargs="?",
-        const=True,
-        default=False,
-        help="print the plan and an estimated duration, run nothing",
-    )
+    _switch(parser, "--dry-run", "print the plan and an estimated duration, run nothing")
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -456,7 +433,7 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD
+    from burgerfries.evaluation import SCORE_THRESHOLD
     from burgerfries.export.loading import ExportError
     from burgerfries.jobs.predict import predict_images
     from burgerfries.tracking import configure_tracking
@@ -488,7 +465,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD
+    from burgerfries.evaluation import SCORE_THRESHOLD
     from burgerfries.export.loading import ExportError
     from burgerfries.jobs.demo import DemoError, serve_demo
     from burgerfries.tracking import configure_tracking

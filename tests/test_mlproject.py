@@ -18,6 +18,7 @@ ENTRY_TO_COMMAND = {
     "report": "report",
     "sweep": "sweep",
     "export": "export",
+    "demo": "demo",
 }
 # Deliberate differences, each with its reason.
 DIFFERENT_DEFAULTS = {

@@ -14,10 +14,11 @@ from PIL import Image
 
 from burgerfries.data.label_map import read_label_map
 from burgerfries.data.pipeline import check_record, eval_dataset
+from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.coco import coco_metrics
 from burgerfries.evaluation.drawing import side_by_side
 from burgerfries.evaluation.ground_truth import read_ground_truth
-from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD, wrong_detections
+from burgerfries.evaluation.wrong_detections import wrong_detections
 from burgerfries.model.ssd import Detector
 from burgerfries.training.step import LOSS_KEYS, make_eval_step
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.ground_truth import GroundTruth
 from burgerfries.model.matcher import iou
 
-SCORE_THRESHOLD = 0.5  # a detection scoring at least this is one a person would be shown
 WRONG_IOU = 0.5
 
 

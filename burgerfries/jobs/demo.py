@@ -13,8 +13,8 @@ import mlflow
 from mlflow.exceptions import MlflowException
 
 from burgerfries.data.label_map import read_label_map
+from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.ground_truth import read_ground_truth
-from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD
 from burgerfries.export import demo_app
 from burgerfries.export.loading import ExportError
 from burgerfries.jobs.predict import resolve_model

@@ -49,10 +49,10 @@ def export_run(
     """Write saved_model/, model.tflite, label_map.pbtxt and model_info.json to `out`, check both
     artifacts against the checkpoint on the eval split, log the MLflow model, and (with `space`)
     write a Hugging Face Space folder."""
+    trained = load_trained_run(run_id)  # first: an unknown run or one without a checkpoint is named as such
     data = run_data_folder(run_id, data)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    trained = load_trained_run(run_id)
     saved_model = save_saved_model(trained.detector, out / "saved_model")
     tflite = save_tflite(trained.detector, out / "model.tflite")
     if trained.label_map_path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from burgerfries.evaluation.wrong_detections import SCORE_THRESHOLD
+from burgerfries.evaluation import SCORE_THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -149,13 +149,13 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     assert result.report_path.is_file()
     assert parent.info.status == "FINISHED"
     assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
-    written = [path for path in tmp_path.rglob("*") if path.suffix in (".csv", ".html")]
-    assert written and all(path.parent == result.report_path.parent for path in written)
+    written = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
+    assert written and all(path.parent == result.report_path.resolve().parent for path in written)
 
 
 def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic_data, tracking_uri, tmp_path):
     models = ("ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320")
-    phases = [{"name": "batch", "grid": {"batch_size": [2, 3]}}]
+    phases = [{"name": "batch", "grid": {"batch_size": [2]}}]  # the killed run and its re-run share the label "2"
     study = write_study(tmp_path / "resume.yaml", phases, "resume", models=models, num_steps=40)
     command = [
         sys.executable,
@@ -195,7 +195,7 @@ def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic
     assert completed.stdout.strip().splitlines()[-1].endswith("index.html")
     trials = finished_runs("resume")
     finished = [(r.data.params["model"], r.data.params["batch_size"]) for r in trials if r.info.status == "FINISHED"]
-    assert sorted(finished) == sorted((m, b) for m in models for b in ("2", "3"))  # each configuration exactly once
+    assert sorted(finished) == sorted((m, "2") for m in models)  # each configuration exactly once
     assert client.get_run(killed_run).info.status == "KILLED"
     # the report ranks the re-run and lists the killed run, whose label it shares
     report_folder = Path(completed.stdout.strip().splitlines()[-1]).parent
