@@ -1,7 +1,9 @@
-"""MLflow in one place: the tracking-URI default, run start/finish, and buffered metrics.
+"""MLflow's plumbing, shared by the jobs (the only other modules that import mlflow): the
+tracking-URI default, the experiment a job logs into, run start/finish, and buffered metrics.
 
-One `log_metric` call costs ~15 ms on the sqlite store — more than a CPU training step of a tiny
-model — so every per-step metric goes through `MetricBuffer`, which sends `log_batch` calls.
+One `log_metric` call costs milliseconds on the sqlite store (2.3 ms in bench/RESULTS.md) — a large
+share of a CPU training step of a small model — so every per-step metric goes through
+`MetricBuffer`, which sends `log_batch` calls.
 """
 
 from __future__ import annotations

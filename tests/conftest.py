@@ -33,6 +33,41 @@ def synthetic_data(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def exported_run(tmp_path_factory, synthetic_data):
+    """One tiny trained run, exported once through the CLI (registered as `burgers`, and with a
+    Space folder when the demo extra is installed), shared by the export and demo tests."""
+    import importlib.util
+
+    import mlflow
+
+    from burgerfries.cli import main
+    from burgerfries.jobs.train import TrainSettings, train
+
+    root = tmp_path_factory.mktemp("exported_run")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        patch.delenv("MLFLOW_RUN_ID", raising=False)
+        mlflow.set_tracking_uri(uri)
+        settings = TrainSettings(
+            data=synthetic_data, profile="tiny", num_steps=8, batch_size=2, eval_every=0, checkpoint_root=root / "ck"
+        )
+        run_id = train(settings, progress=False).run_id
+        command = ["export", "--run-id", run_id, "--out", str(root / "out"), "--register", "burgers"]
+        if importlib.util.find_spec("gradio") is not None:
+            command += ["--space", str(root / "space")]
+        assert main(command) == 0
+    return {
+        "root": root,
+        "uri": uri,
+        "data": synthetic_data,
+        "run_id": run_id,
+        "out": root / "out",
+        "space": root / "space",
+    }
+
+
+@pytest.fixture(scope="session")
 def shared_dir():
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} not found (the read-only fixtures live beside the checkout)")

@@ -10,6 +10,9 @@
   `raw_detection_boxes` [1, A, 4] and `raw_detection_scores` [1, A, C+1] (sigmoid; column 0 is the
   background slot). Post-processing is left to the app, as documented in the README:
   per-class NMS, IoU 0.6, score ≥ 1e-8, 100 detections (`tflite_postprocess` does exactly that).
-- (by the export job) an MLflow pyfunc model (`model` artifact of the run) taking base64-encoded images, with
-  signature and input example, optionally registered under a name.
+- the export job also logs an MLflow pyfunc model (`model` artifact of the run) taking
+  base64-encoded images, with signature and input example, optionally registered under a name.
+
+Here: writing both files (`saved_model.py`), running them (`loading.py`, `tflite.py`), checking
+them against the checkpoint (`check.py`) and the demo page (`demo_app.py`).
 """

@@ -12,6 +12,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from mlflow.entities import Metric
 from mlflow.models import infer_signature
 from PIL import Image
@@ -113,6 +114,8 @@ def log_pyfunc_model(
             artifacts={"saved_model": str(saved_model)},
             signature=signature,
             input_example=example,
+            # Named, not inferred: MLflow infers requirements by loading the model in a subprocess.
+            pip_requirements=[f"tensorflow=={tf.__version__}", f"mlflow=={mlflow.__version__}", "pandas", "pillow"],
             registered_model_name=register,
         )
         mlflow.log_artifact(str(tflite), "export")

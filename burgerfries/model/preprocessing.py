@@ -1,4 +1,5 @@
-"""Image preprocessing shared by training input and inference, so both see the same pixels."""
+"""Image preprocessing shared by the training input (after augmentation), evaluation and the exported
+model; evaluation and the export apply it to the same stored image, so they see the same pixels."""
 
 from __future__ import annotations
 

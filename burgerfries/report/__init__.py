@@ -1,2 +1,2 @@
-"""The report: plateau points, the winner rule and the study's tables (pure pandas), MLflow
-reading (reader.py only) and the offline HTML page (html.py)."""
+"""The report, from data frames: plateau points, the one ranking of configurations (shared with the
+sweep), the study's tables and the offline HTML page. The report job reads the runs from MLflow."""

@@ -17,36 +17,19 @@ import pytest
 import yaml
 from PIL import Image
 
-from burgerfries.cli import main
 from burgerfries.export.check import MAX_MAP_DROP, export_problems
 from burgerfries.export.demo_app import SavedModelRunner, detection_rows
-from burgerfries.jobs.train import TrainSettings, train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytest.importorskip("gradio", reason="the demo extra is not installed: pip install -e '.[demo]'")
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, synthetic_data):
-    root = tmp_path_factory.mktemp("demo")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    run = train(
-        TrainSettings(data=synthetic_data, profile="tiny", num_steps=6, batch_size=2, checkpoint_root=root / "ck"),
-        progress=False,
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
-        assert main(["export", "--run-id", run.run_id, "--out", str(root / "out"), "--space", str(root / "space")]) == 0
+@pytest.fixture
+def exported(exported_run, synthetic_data, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", exported_run["uri"])
+    mlflow.set_tracking_uri(exported_run["uri"])
     image = next((synthetic_data / "synthetic_source").glob("*.jpg"), None) or next(synthetic_data.rglob("*.jpg"))
-    return {
-        "root": root,
-        "uri": uri,
-        "run_id": run.run_id,
-        "out": root / "out",
-        "space": root / "space",
-        "image": image,
-    }
+    return {**exported_run, "image": image}
 
 
 def free_port() -> int:

@@ -17,33 +17,17 @@ from PIL import Image
 from burgerfries.cli import main
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.export.tflite import TFLITE_TOLERANCE, run_tflite, tflite_postprocess
-from burgerfries.jobs.train import TrainSettings, train
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, synthetic_data):
-    root = tmp_path_factory.mktemp("export")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    data = synthetic_data
-    result = train(
-        TrainSettings(data=data, profile="tiny", num_steps=8, batch_size=2, checkpoint_root=root / "ck"), progress=False
-    )
-    return {"root": root, "uri": uri, "data": data, "run_id": result.run_id, "out": root / "out"}
 
 
 @pytest.fixture
-def store(exported, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", exported["uri"])
-    mlflow.set_tracking_uri(exported["uri"])
-    return exported
+def store(exported_run, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", exported_run["uri"])
+    mlflow.set_tracking_uri(exported_run["uri"])
+    return exported_run
 
 
 @pytest.fixture
-def export_folder(store, capsys):
-    if not (store["out"] / "saved_model").is_dir():
-        assert main(["export", "--run-id", store["run_id"], "--out", str(store["out"]), "--register", "burgers"]) == 0
-        capsys.readouterr()
+def export_folder(store):
     return store["out"]
 
 
