@@ -33,21 +33,30 @@ def decode_to_array(data: bytes, where: str = "image") -> np.ndarray:
     return np.asarray(image)
 
 
+def saved_model_folder(path: Path) -> Path:
+    """An export folder or its `saved_model/` folder → the folder holding saved_model.pb."""
+    path = Path(path)
+    folder = next((c for c in (path, path / "saved_model") if (c / "saved_model.pb").is_file()), None)
+    if folder is None:
+        raise ExportError(f"{path}: not a model (no saved_model.pb in it or in its saved_model/ folder)")
+    return folder
+
+
+def class_names_beside(saved_model: Path) -> dict[int, str]:
+    """The label map an export keeps in its saved_model/ folder or beside it; {} when there is none."""
+    label_map = next(
+        (p for p in (saved_model / "label_map.pbtxt", saved_model.parent / "label_map.pbtxt") if p.is_file()), None
+    )
+    return read_label_map(label_map) if label_map else {}
+
+
 class SavedModelDetector:
     """Loads an exported `saved_model/` (ours or the OD API's) and runs its serving signature."""
 
     def __init__(self, path: Path):
-        path = Path(path)
-        candidates = [path, path / "saved_model"]
-        folder = next((c for c in candidates if (c / "saved_model.pb").is_file()), None)
-        if folder is None:
-            raise ExportError(f"{path}: not a model (no saved_model.pb in it or in its saved_model/ folder)")
-        self.folder = folder
-        self.serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
-        label_map = next(
-            (p for p in (folder / "label_map.pbtxt", folder.parent / "label_map.pbtxt") if p.is_file()), None
-        )
-        self.class_names = read_label_map(label_map) if label_map else {}
+        self.folder = saved_model_folder(path)
+        self.serve = tf.saved_model.load(str(self.folder)).signatures["serving_default"]
+        self.class_names = class_names_beside(self.folder)
 
     def __call__(self, image: np.ndarray) -> dict[str, np.ndarray]:
         output = self.serve(input_tensor=tf.constant(image[None], tf.uint8))

@@ -12,11 +12,10 @@ from pathlib import Path
 import mlflow
 from mlflow.exceptions import MlflowException
 
-from burgerfries.data.label_map import read_label_map
 from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.export import demo_app
-from burgerfries.export.loading import ExportError
+from burgerfries.export.loading import class_names_beside, saved_model_folder
 from burgerfries.jobs.predict import resolve_model
 
 MODEL_INFO = "model_info.json"  # written by export beside saved_model/: run, model, eval mAP@0.5
@@ -67,10 +66,7 @@ def require_gradio() -> str:
 
 def model_folder(model: str) -> tuple[Path, str | None]:
     """An export folder, a saved_model folder, or an MLflow model URI → (saved_model folder, run id)."""
-    folder = resolve_model(model)
-    saved_model = folder if (folder / "saved_model.pb").is_file() else folder / "saved_model"
-    if not (saved_model / "saved_model.pb").is_file():
-        raise ExportError(f"{model}: not an exported model (no saved_model.pb in it or in its saved_model/ folder)")
+    saved_model = saved_model_folder(resolve_model(model))
     run_id = model.split("/")[1] if model.startswith("runs:/") else None
     return saved_model, run_id
 
@@ -95,10 +91,7 @@ def demo_info(saved_model: Path, run_id: str | None, score_threshold: float) -> 
             data = Path(run.data.params["data"]) if run.data.params.get("data") else None
         except MlflowException:
             pass  # the run is not in this tracking store: say what model_info.json says
-    label_map = next(
-        (p for p in (saved_model / "label_map.pbtxt", saved_model.parent / "label_map.pbtxt") if p.is_file()), None
-    )
-    class_names = read_label_map(label_map) if label_map else {}
+    class_names = class_names_beside(saved_model)
     return demo_app.DemoInfo(run_id or "", model, map_50, class_names, score_threshold), data
 
 
@@ -140,7 +133,7 @@ def write_space(
     shutil.copytree(saved_model, folder / "saved_model")
     shutil.copy(Path(demo_app.__file__), folder / "demo_app.py")
     examples = write_examples(data, folder / "examples")
-    class_names = read_label_map(saved_model / "label_map.pbtxt") if (saved_model / "label_map.pbtxt").is_file() else {}
+    class_names = class_names_beside(saved_model)
     config = {
         **info,
         "class_names": {str(k): v for k, v in class_names.items()},

@@ -26,8 +26,8 @@ from burgerfries.model.config import build_config
 from burgerfries.report.selection import rank_configurations, rule_from_names
 from burgerfries.report.tables import summarize_runs
 from burgerfries.sweep import DEFAULT_STUDY
-from burgerfries.sweep.definition import Phase, StudyDefinition, load_definition
-from burgerfries.sweep.plan import num_steps, plan, trial_config, varied_label
+from burgerfries.sweep.definition import PARAMETERS, Phase, StudyDefinition, load_definition
+from burgerfries.sweep.plan import plan, trial_config, varied_label
 from burgerfries.sweep.storage import (
     completed_trials,
     default_storage,
@@ -39,10 +39,10 @@ from burgerfries.sweep.storage import (
 from burgerfries.tracking import configure_tracking
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
-from burgerfries.training.loop import default_eval_every, run_steps
+from burgerfries.training.loop import run_steps
 
 SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
-KNOB_TYPES = {"batch_size": int, "learning_rate": float, "classification_weight": float, "localization_weight": float}
+FINAL_KNOBS = ("batch_size", "learning_rate", "classification_weight", "localization_weight")
 
 
 class SweepReportError(RuntimeError):
@@ -93,7 +93,6 @@ class Sweep:
             trial.set_user_attr("config", config)
             varied = varied_label(phase, config)
             is_base = all(config.get(k) == v for k, v in self.definition.base.items())
-            steps = config.get("num_steps") or num_steps(self.definition, self.profile, model)
             settings = TrainSettings(
                 data=self.data,
                 model=model,
@@ -105,7 +104,6 @@ class Sweep:
                 profile=self.profile,
                 seed=config["seed"],
                 weights=Path(self.definition.weights[model]) if model in self.definition.weights else None,
-                eval_every=default_eval_every(steps),
                 checkpoint_root=self.settings.checkpoint_root,
                 experiment=self.definition.name,
                 nested=True,
@@ -198,7 +196,7 @@ class Sweep:
             built = report(run_id=parent_id)
             finals = {}
             for run_id, row in built.final.iterrows():
-                finals[row["model"]] = {key: cast(row[key]) for key, cast in KNOB_TYPES.items()}
+                finals[row["model"]] = {key: PARAMETERS[key](row[key]) for key in FINAL_KNOBS}
                 self.runs.record_final(parent_id, row["model"], run_id, finals[row["model"]], str(row["reason"]))
         except Exception as error:
             mlflow.set_tag("report_error", f"{type(error).__name__}: {error}"[:5000])

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from burgerfries.data.label_map import read_label_map
 from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
 from burgerfries.model.ssd import Detector
 from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve_experiment, tracked_run
@@ -33,7 +34,7 @@ EXPERIMENT = "train"
 @dataclass
 class TrainSettings:
     data: Path
-    model: str = "ssd_mobilenet_v2_320x320"
+    model: str = MODEL_NAMES[0]
     batch_size: int | None = None  # None: the model YAML's
     learning_rate: float | None = None  # learning_rate_base of the cosine schedule
     classification_weight: float | None = None

@@ -67,7 +67,6 @@ def rank_groups(
             for column in ("read_step", "flatten_step", "map_plateau_step"):
                 if column in ranked:
                     ranked[column] = ranked[column].astype("Int64")
-            ranked["run"] = [str(run_id)[:8] for run_id in ranked.get("run_id", [])]
             groups[(phase, model)] = ranked
     return groups
 
