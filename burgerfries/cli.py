@@ -361,6 +361,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 def sweep_command(args: argparse.Namespace) -> int:
     from burgerfries.jobs.sweep import SweepReportError, SweepSettings, run_sweep
     from burgerfries.sweep.definition import DefinitionError
+    from burgerfries.sweep.storage import StorageError
 
     given = {
         key: getattr(args, key)
@@ -370,7 +371,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     settings = SweepSettings(dry_run=args.dry_run, **given)
     try:
         result = run_sweep(settings)
-    except (DefinitionError, FileNotFoundError, ValueError, SweepReportError) as error:
+    except (DefinitionError, FileNotFoundError, ValueError, SweepReportError, StorageError) as error:
         print(f"sweep: {error}", file=sys.stderr)
         return 1
     if result.report_path is not None:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import optuna
+from optuna.trial import TrialState
 from tqdm import tqdm
 
 from burgerfries.evaluation.evaluator import Evaluation
@@ -27,14 +31,24 @@ from burgerfries.report.selection import rank_configurations, rule_from_names
 from burgerfries.report.tables import summarize_runs
 from burgerfries.sweep import DEFAULT_STUDY
 from burgerfries.sweep.definition import PARAMETERS, Phase, StudyDefinition, load_definition
-from burgerfries.sweep.plan import plan, trial_config, varied_label
+from burgerfries.sweep.plan import plan, queued_params, trial_config, varied_label
 from burgerfries.sweep.storage import (
+    POLL_SECONDS,
+    QUEUED,
     completed_trials,
     default_storage,
+    done_value,
+    fail_dead_trials,
+    failed_run_ids,
+    once,
+    open_storage,
     open_study,
+    queue_trials,
     quiet_optuna,
-    recover_dead_trials,
+    redact,
     settled_trials,
+    trials_in,
+    worker_name,
 )
 from burgerfries.tracking import configure_tracking
 from burgerfries.training.assemble import assemble
@@ -42,6 +56,9 @@ from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
 
 SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
+# Part of the sweep key: a storage written by an older layout (GridSampler picking the points, no
+# queue) is not resumed by this one, which would queue every point again.
+STORAGE_LAYOUT = "queued-trials"
 FINAL_KNOBS = ("batch_size", "learning_rate", "classification_weight", "localization_weight")
 
 
@@ -71,6 +88,10 @@ class SweepResult:
 
 
 class Sweep:
+    """One worker of a sweep. Any number of workers may run the same sweep at once against one
+    Optuna storage and one tracking server: they share each phase's queued trials, wait for each
+    other at the end of a phase, and continue from the same winner (see `sweep/storage.py`)."""
+
     def __init__(
         self, definition: StudyDefinition, settings: SweepSettings, profile: str, data: Path, dataset_hash: str
     ):
@@ -80,17 +101,28 @@ class Sweep:
         self.data = data
         self.rule = rule_from_names(definition.selection)
         self.storage_url = settings.storage or default_storage(mlflow.get_tracking_uri())
+        self.storage = open_storage(self.storage_url)
         key = json.dumps(
-            [definition.fingerprint, dataset_hash, profile, settings.repeats, definition.num_steps], sort_keys=True
+            [STORAGE_LAYOUT, definition.fingerprint, dataset_hash, profile, settings.repeats, definition.num_steps],
+            sort_keys=True,
         )
         self.key = hashlib.sha256(key.encode()).hexdigest()[:12]
+        self.prefix = f"{definition.name}:{self.key}"
         self.evaluation = Evaluation(data, score_threshold=definition.analysis.score_threshold)
         self.runs = SweepRuns(definition, self.key)
 
+    def once(self, step: str, make: Callable[[], Any], what: str) -> Any:
+        return once(self.storage, f"{self.prefix}:once:{step}", make, what)
+
     def _objective(self, phase: Phase, model: str, inherited: dict[str, Any], label: str):
         def objective(trial: optuna.Trial) -> float:
+            if not trial.user_attrs.get(QUEUED):
+                # Another worker took the last queued trial between our look and our ask: Optuna
+                # then samples a new one, which no configuration asked for.
+                raise optuna.TrialPruned("no queued trial left")
             config = trial_config(self.definition, phase, inherited, trial, self.settings.repeats)
             trial.set_user_attr("config", config)
+            trial.set_user_attr("worker", worker_name())
             varied = varied_label(phase, config)
             is_base = all(config.get(k) == v for k, v in self.definition.base.items())
             settings = TrainSettings(
@@ -115,6 +147,7 @@ class Sweep:
                     "varied": varied,
                     "is_base": str(is_base).lower(),
                     "sweep_role": "trial",
+                    "worker": worker_name(),
                 },
             )
             result = train(
@@ -128,21 +161,42 @@ class Sweep:
 
         return objective
 
-    def run_phase_model(self, phase: Phase, model: str, inherited: dict[str, Any], label: str) -> dict[str, Any] | None:
-        study = open_study(
-            self.storage_url, f"{self.definition.name}:{self.key}:{phase.name}:{model}", phase, self.settings.repeats
+    def open_phase(self, phase: Phase, model: str) -> optuna.Study:
+        """The (phase, model) study, its trials queued by whichever worker opened it first."""
+        study = open_study(self.storage, f"{self.prefix}:{phase.name}:{model}", searched=not phase.is_grid)
+        self.once(
+            f"{phase.name}:{model}:queue",
+            lambda: queue_trials(study, queued_params(phase, self.settings.repeats)),
+            f"queue the trials of phase {phase.name} for {model}",
         )
-        self.runs.mark_killed(recover_dead_trials(study))
-        total = phase.num_configs * (self.settings.repeats if phase.is_grid else 1)
-        for _ in range(3 * total):
-            done = settled_trials(study)
-            if len(done) >= total:
-                break
-            print(f"{label} · {model}: trial {len(done) + 1} of {total}")
-            study.optimize(
-                self._objective(phase, model, inherited, label), n_trials=1, catch=(Exception,), gc_after_trial=True
-            )
-        return self._winner(study, phase, model)
+        return study
+
+    def run_phase(self, phase: Phase, studies: dict[str, optuna.Study], inherited: dict[str, dict], label: str) -> None:
+        """Train queued trials (this worker's share) until none waits, then wait for the trials
+        other workers run; a dead worker's trial is failed after its heartbeat's grace period,
+        queued again, and trained here if no one else takes it first."""
+        waiting_said = False
+        while True:
+            for model, study in studies.items():
+                fail_dead_trials(study)
+                self.runs.mark_killed(failed_run_ids(study))
+                while trials_in(study, TrialState.WAITING):
+                    total = len(queued_params(phase, self.settings.repeats))
+                    print(f"{label} · {model}: trial {len(settled_trials(study)) + 1} of {total}", flush=True)
+                    study.optimize(
+                        self._objective(phase, model, inherited[model], label),
+                        n_trials=1,
+                        catch=(Exception,),
+                        gc_after_trial=True,
+                    )
+                    waiting_said = False
+            running = sum(len(trials_in(study, TrialState.RUNNING, TrialState.WAITING)) for study in studies.values())
+            if not running:
+                return
+            if not waiting_said:
+                print(f"{label}: waiting for {running} trial(s) running in other workers", flush=True)
+                waiting_said = True
+            time.sleep(POLL_SECONDS)
 
     def _winner(self, study: optuna.Study, phase: Phase, model: str) -> dict[str, Any] | None:
         """The phase's best configuration for this model, ranked exactly as the report ranks it."""
@@ -157,39 +211,13 @@ class Sweep:
         config = {k: v for k, v in configs[winner_id].items() if k != "seed"}
         return {"run_id": winner_id, "config": config, "reason": ranked["reason"].iloc[0]}
 
-    def run(self) -> SweepResult:
-        parent_id = self.runs.start_parent(
-            {
-                "study": str(self.definition.source),
-                "data": str(self.data),
-                "profile": self.profile,
-                "storage": self.storage_url,
-                "repeats": self.settings.repeats,
-            }
-        )
-        inherited: dict[str, dict[str, Any]] = {model: {} for model in self.definition.models}
-        winners: dict[str, dict[str, Any]] = {}
-        try:
-            phases = self.definition.phases
-            for index, phase in enumerate(
-                tqdm(phases, desc="phases", unit="phase", disable=not self.settings.progress)
-            ):
-                phase_id = self.runs.start_phase(parent_id, phase)
-                for model in self.definition.models:
-                    won = self.run_phase_model(
-                        phase, model, inherited[model], f"phase {index + 1}/{len(phases)} {phase.name}"
-                    )
-                    if won is None:
-                        continue
-                    inherited[model] = won["config"]
-                    winners[model] = won
-                    self.runs.record_winner(phase_id, model, won)
-                mlflow.end_run("FINISHED")
-        except BaseException:
-            while mlflow.active_run():
-                mlflow.end_run("FAILED")
-            raise
-        # Every trial has finished: from here on nothing may mark the runs FAILED.
+    def _choose_winner(self, study: optuna.Study, phase: Phase, model: str, phase_id: str) -> dict[str, Any] | None:
+        won = self._winner(study, phase, model)
+        if won is not None:
+            self.runs.record_winner(phase_id, model, won)
+        return won
+
+    def _build_report(self, parent_id: str) -> dict[str, Any]:
         try:
             # The final pick is the report's: every phase's winners ranked by the same rule
             # (the last phase's winner need not be the best configuration seen).
@@ -200,13 +228,65 @@ class Sweep:
                 self.runs.record_final(parent_id, row["model"], run_id, finals[row["model"]], str(row["reason"]))
         except Exception as error:
             mlflow.set_tag("report_error", f"{type(error).__name__}: {error}"[:5000])
-            mlflow.end_run("FINISHED")
             raise SweepReportError(
                 f"every trial finished, but the report failed ({type(error).__name__}: {error}); "
                 f"the runs are kept — rebuild it with: burgerfries report --run-id {parent_id}"
             ) from error
-        mlflow.end_run("FINISHED")
-        return SweepResult(parent_id, finals, built.path, phase_winners={m: w["config"] for m, w in winners.items()})
+        return {"path": str(built.path.resolve()), "finals": finals, "worker": worker_name()}
+
+    def run(self) -> SweepResult:
+        built = done_value(self.storage, f"{self.prefix}:once:report")
+        if built is not None:
+            print(f"sweep {self.definition.name} is finished; its report was written by {built['worker']}")
+            return SweepResult(self.runs.find_parent(), built["finals"], Path(built["path"]))
+        parent_id = self.runs.start_parent(
+            {
+                "study": str(self.definition.source),
+                "data": str(self.data),
+                "profile": self.profile,
+                "storage": redact(self.storage_url),
+                "repeats": self.settings.repeats,
+            },
+            partial(self.once, "parent", what="create the parent run"),
+        )
+        inherited: dict[str, dict[str, Any]] = {model: {} for model in self.definition.models}
+        winners: dict[str, dict[str, Any]] = {}
+        try:
+            phases = self.definition.phases
+            for index, phase in enumerate(
+                tqdm(phases, desc="phases", unit="phase", disable=not self.settings.progress)
+            ):
+                phase_id = self.runs.start_phase(
+                    parent_id, phase, partial(self.once, f"{phase.name}:run", what=f"create phase {phase.name}")
+                )
+                studies = {model: self.open_phase(phase, model) for model in self.definition.models}
+                self.run_phase(phase, studies, inherited, f"phase {index + 1}/{len(phases)} {phase.name}")
+                for model, study in studies.items():
+                    won = self.once(
+                        f"{phase.name}:{model}:winner",
+                        partial(self._choose_winner, study, phase, model, phase_id),
+                        f"choose the winner of phase {phase.name} for {model}",
+                    )
+                    if won is None:
+                        continue
+                    inherited[model] = won["config"]
+                    winners[model] = won
+                mlflow.end_run("FINISHED")
+        except BaseException:
+            while mlflow.active_run():
+                mlflow.end_run("FAILED")
+            raise
+        # Every trial has finished: from here on nothing may mark the runs FAILED.
+        try:
+            built = self.once("report", lambda: self._build_report(parent_id), "build the report")
+        finally:
+            mlflow.end_run("FINISHED")
+        return SweepResult(
+            parent_id,
+            built["finals"],
+            Path(built["path"]),
+            phase_winners={m: w["config"] for m, w in winners.items()},
+        )
 
 
 def measure_seconds_per_step(definition: StudyDefinition, profile: str, data: Path) -> dict[str, float]:

@@ -27,6 +27,14 @@ def num_steps(definition: StudyDefinition, profile: str, model: str) -> int:
     return definition.num_steps or PROFILES[profile].get("num_steps", load_config(model)["train_config"]["num_steps"])
 
 
+def queued_params(phase: Phase, repeats: int) -> list[dict[str, int]]:
+    """The fixed parameters of every trial a phase queues for one model: each grid point × each
+    seed, or one entry per search trial (its ranges left to TPE) with seeds taken in turn."""
+    if phase.is_grid:
+        return [{"point": point, "seed": seed} for point in range(len(phase.points)) for seed in range(repeats)]
+    return [{"seed": index % repeats} for index in range(phase.n_trials)]
+
+
 def trial_config(
     definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], trial: optuna.Trial, repeats: int
 ) -> dict[str, Any]:

@@ -1,25 +1,44 @@
-"""Optuna's side of a sweep: one study per (phase, model) in an RDB storage with heartbeats, the
-sampler that walks a phase's grid or searches its ranges, and recovery of trials whose process died.
+"""Optuna's side of a sweep: the RDB storage every worker shares, one study per (phase, model)
+whose trials are queued up front, and `once`, which lets exactly one worker do a step (create the
+parent run, queue a phase, choose its winner, build the report) while the others wait for its result.
 
-Resume: re-running the same command after a crash (even SIGKILL) waits out the dead trial's
-heartbeat grace period, marks the trial failed and re-queues it (RetryHeartbeatStaleTrialCallback).
+Several workers (processes, on one machine or several) may run the same sweep against one
+storage. Each configuration trains exactly once across them because every trial is queued before
+any worker asks for one: Optuna hands a WAITING trial to one worker only (a row update under
+SELECT … FOR UPDATE on PostgreSQL), and a worker asks only while trials are waiting. A sampler is
+never asked to invent a trial, so GridSampler's known duplicates (optuna#2039) cannot happen.
+
+Resume and dead workers: trials send heartbeats; once a trial's heartbeat is older than
+`GRACE_SECONDS`, any worker fails it and RetryHeartbeatStaleTrialCallback queues it again.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
+import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from burgerfries.sweep.definition import Phase
-
 HEARTBEAT_SECONDS = 5
-GRACE_SECONDS = 15
+# Generous against HEARTBEAT_SECONDS: a worker sharing its cores with others must never be taken
+# for dead while it trains (a live trial failed as stale would train twice).
+GRACE_SECONDS = 20
 MAX_RETRY = 2
+POLL_SECONDS = 2.0
+WAIT_FOR_ANOTHER_WORKER_SECONDS = 3600
+QUEUED = "queued"  # user attribute of every trial a sweep queued (a retry inherits it)
+
+
+class StorageError(RuntimeError):
+    """The storage cannot be used as given; the message says what to do."""
 
 
 def quiet_optuna() -> None:
@@ -36,37 +55,113 @@ def default_storage(tracking_uri: str) -> str:
     return "sqlite:///optuna.db"
 
 
-def open_study(storage_url: str, study_name: str, phase: Phase, repeats: int) -> optuna.Study:
-    storage = RDBStorage(
-        storage_url,
+def open_storage(url: str) -> RDBStorage:
+    """The shared storage, with heartbeats; on PostgreSQL, connections are checked before use and
+    recycled, because the server drops connections left idle through a long trial (optuna#5600)."""
+    engine_kwargs: dict[str, Any] = {}
+    try:
+        sqlalchemy.engine.make_url(url).get_dialect().import_dbapi()
+    except ModuleNotFoundError as missing:
+        extra = " (pip install -e '.[postgres]')" if url.startswith("postgresql") else ""
+        raise StorageError(
+            f"--storage {redact(url)}: its database driver ({missing.name}) is not installed{extra}"
+        ) from None
+    if url.startswith("postgresql"):
+        engine_kwargs = {"pool_pre_ping": True, "pool_recycle": 300}
+    return RDBStorage(
+        url,
+        engine_kwargs=engine_kwargs,
         heartbeat_interval=HEARTBEAT_SECONDS,
         grace_period=GRACE_SECONDS,
         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
     )
-    if phase.is_grid:
-        sampler = optuna.samplers.GridSampler(
-            {"point": list(range(len(phase.points))), "seed": list(range(repeats))}, seed=0
-        )
-    else:
-        sampler = optuna.samplers.TPESampler(seed=0)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and MLflow params."""
+    return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def once(storage: RDBStorage, name: str, make: Callable[[], Any], what: str) -> Any:
+    """`make()` run by exactly one of the workers sharing `storage`; every worker gets its result.
+
+    The claim is Optuna's unique study name: creating the study `name` succeeds in one worker
+    only. That worker runs `make` and stores its (JSON-serialisable) result on the study; the others
+    wait for it. If `make` raises, the claim is withdrawn, so another worker (or a rerun) tries again.
+    """
+    announced = False
+    deadline = time.monotonic() + WAIT_FOR_ANOTHER_WORKER_SECONDS
+    while True:
+        try:
+            claim = optuna.create_study(study_name=name, storage=storage)
+        except optuna.exceptions.DuplicatedStudyError:
+            try:
+                attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+            except KeyError:  # withdrawn between our two calls: claim it again
+                continue
+            if "value" in attrs:
+                return attrs["value"]
+            if time.monotonic() > deadline:
+                raise StorageError(
+                    f"waited {WAIT_FOR_ANOTHER_WORKER_SECONDS} s for {attrs.get('worker', 'another worker')} "
+                    f"to {what}; if that worker died, remove its claim and rerun: "
+                    f"optuna delete-study --study-name '{name}' --storage <the sweep's storage URL>"
+                ) from None
+            if not announced:
+                print(f"waiting for {attrs.get('worker', 'another worker')} to {what}", flush=True)
+                announced = True
+            time.sleep(POLL_SECONDS)
+            continue
+        claim.set_user_attr("worker", worker_name())
+        try:
+            value = make()
+        except BaseException:
+            optuna.delete_study(study_name=name, storage=storage)
+            raise
+        claim.set_user_attr("value", value)
+        return value
+
+
+def done_value(storage: RDBStorage, name: str) -> Any | None:
+    """The result `once` stored under `name`, or None if no worker has finished that step."""
+    try:
+        return optuna.load_study(study_name=name, storage=storage).user_attrs.get("value")
+    except KeyError:
+        return None
+
+
+def worker_name() -> str:
+    """Who holds a claim, for the waiting workers' messages: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def open_study(storage: RDBStorage, study_name: str, searched: bool) -> optuna.Study:
+    """A (phase, model) study; TPE fills in a search phase's ranges, queued trials carry the rest."""
+    sampler = optuna.samplers.TPESampler(seed=0) if searched else optuna.samplers.RandomSampler(seed=0)
     return optuna.create_study(
         study_name=study_name, storage=storage, sampler=sampler, direction="minimize", load_if_exists=True
     )
 
 
-def recover_dead_trials(study: optuna.Study) -> list[str]:
-    """Fail trials whose process died (no heartbeat) so they are re-queued; returns the MLflow run
-    ids of every failed trial, for the caller to mark the ones still RUNNING as KILLED."""
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    if running:
-        print(f"{len(running)} trial(s) still marked running; waiting {GRACE_SECONDS} s for their heartbeat to expire")
-        time.sleep(GRACE_SECONDS + 1)
-        optuna.storages.fail_stale_trials(study)
-    return [
-        trial.user_attrs["mlflow_run_id"]
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        if "mlflow_run_id" in trial.user_attrs
-    ]
+def queue_trials(study: optuna.Study, fixed_params: list[dict[str, Any]]) -> int:
+    """Queue one trial per entry (call it through `once`, so it happens once per study)."""
+    for params in fixed_params:
+        study.enqueue_trial(params, user_attrs={QUEUED: True})
+    return len(fixed_params)
+
+
+def trials_in(study: optuna.Study, *states: TrialState) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=states)
+
+
+def fail_dead_trials(study: optuna.Study) -> None:
+    """Fail the running trials whose heartbeat stopped (their retry is queued by the callback)."""
+    optuna.storages.fail_stale_trials(study)
+
+
+def failed_run_ids(study: optuna.Study) -> list[str]:
+    """The MLflow run ids of every failed trial, for the caller to mark the ones still RUNNING as KILLED."""
+    return [t.user_attrs["mlflow_run_id"] for t in trials_in(study, TrialState.FAIL) if "mlflow_run_id" in t.user_attrs]
 
 
 def settled_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -80,6 +175,4 @@ def settled_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
-    return [
-        t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if "mlflow_run_id" in t.user_attrs
-    ]
+    return [t for t in trials_in(study, TrialState.COMPLETE) if "mlflow_run_id" in t.user_attrs]
