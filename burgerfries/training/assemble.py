@@ -49,4 +49,7 @@ def assemble(config: dict, train_record: Path, seed: int = 0) -> TrainingSetup:
     detector = build_detector(config)
     momentum = config["train_config"]["optimizer"]["momentum_optimizer"]
     optimizer = keras.optimizers.SGD(schedule_from_config(config), momentum=momentum["momentum_optimizer_value"])
+    # Its slots made now, eagerly: made inside the step, they cost a second trace and were the
+    # larger part of tracing it (measured in bench/RESULTS.md).
+    optimizer.build(detector.model.trainable_variables)
     return TrainingSetup(config, detector, optimizer, make_train_step(detector, optimizer), Path(train_record), seed)

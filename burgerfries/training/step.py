@@ -56,7 +56,7 @@ def make_train_step(
 ) -> Callable[..., dict[str, tf.Tensor]]:
     variables = detector.model.trainable_variables
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
     def train_step(images, boxes, labels, valid):
         with tf.GradientTape() as tape:
             losses, _, _ = batch_losses(detector, images, boxes, labels, valid, training=True)
@@ -68,7 +68,7 @@ def make_train_step(
 
 
 def make_eval_step(detector: Detector, jit_compile: bool = False) -> Callable[..., dict[str, tf.Tensor]]:
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
     def eval_step(images, boxes, labels, valid):
         losses, box_encodings, class_logits = batch_losses(
             detector, images, boxes, labels, valid, training=False, per_image=True

@@ -203,7 +203,7 @@ def assert_each_configuration_finished_once(name: str) -> dict[str, list]:
 
 
 def test_two_workers_share_every_phase_and_a_late_worker_only_reports(postgres, on_server, synthetic_data, tmp_path):
-    study = write_study(tmp_path, "two_workers", num_steps=30)
+    study = write_study(tmp_path, "two_workers", num_steps=8)
     storage = f"{postgres}/optuna"
     workers = [start_worker(study, synthetic_data, storage, on_server, tmp_path) for _ in range(2)]
     outputs = [finish(worker) for worker in workers]
@@ -221,7 +221,7 @@ def test_two_workers_share_every_phase_and_a_late_worker_only_reports(postgres, 
 
 
 def test_a_worker_killed_mid_trial_loses_nothing(postgres, on_server, synthetic_data, tmp_path):
-    study = write_study(tmp_path, "killed_worker", num_steps=60)
+    study = write_study(tmp_path, "killed_worker", num_steps=30)
     storage = f"{postgres}/optuna"
     workers = [start_worker(study, synthetic_data, storage, on_server, tmp_path) for _ in range(2)]
     client = mlflow.MlflowClient()
