@@ -292,6 +292,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         "eval/AR_10",
         "eval/AR_100",
         "eval/loss_total",
+        "eval/loss_total_unweighted",
         "eval/wrong_detections",
     ):
         print(f"{key}: {metrics[key]:.4f}" if key in metrics else f"{key}: undefined (no ground truth)")

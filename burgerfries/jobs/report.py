@@ -31,6 +31,8 @@ REPORT_METRICS = (
     "eval/wrong_detections",
     "train/loss_total",
     "train/steps_per_sec",
+    "eval/loss_total_unweighted",
+    "train/loss_total_unweighted",
 )
 PARAM_COLUMNS = (
     "model",

@@ -157,7 +157,8 @@ class Sweep:
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
             )
             final = result.eval_metrics.get(result.step, {})
-            return float(final.get("eval/loss_total", float("nan")))
+            # Unweighted: a search over loss weights must not favour small weights (selection.loss_basis)
+            return float(final.get("eval/loss_total_unweighted", float("nan")))
 
         return objective
 

@@ -36,7 +36,8 @@ def ssd_losses(
 ) -> dict[str, tf.Tensor]:
     """Weighted classification and localization losses: scalars for the batch (training, where
     the OD API normalises by the batch's matches), or [B] per image (evaluation, where the OD API
-    runs one image per batch and averages)."""
+    runs one image per batch and averages). Also both at weight 1 (`…_unweighted`): runs trained
+    with different loss weights can only be compared on those."""
     focal = loss_config["classification_loss"]["weighted_sigmoid_focal"]
     delta = loss_config["localization_loss"]["weighted_smooth_l1"].get("delta", 1.0)
     axes = [1, 2] if per_image else None
@@ -51,7 +52,11 @@ def ssd_losses(
     matches = tf.reduce_sum(targets["reg_weights"], axis=[1] if per_image else None)
     normalizer = tf.maximum(matches, 1.0) if normalize_by_num_matches else tf.ones_like(matches)
     loc_normalizer = normalizer * (float(box_encodings.shape[-1]) if normalize_loc_by_codesize else 1.0)
+    classification = classification / normalizer
+    localization = localization / loc_normalizer
     return {
-        "loss_classification": loss_config["classification_weight"] * classification / normalizer,
-        "loss_localization": loss_config["localization_weight"] * localization / loc_normalizer,
+        "loss_classification": loss_config["classification_weight"] * classification,
+        "loss_localization": loss_config["localization_weight"] * localization,
+        "loss_classification_unweighted": classification,
+        "loss_localization_unweighted": localization,
     }

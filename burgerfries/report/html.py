@@ -20,7 +20,17 @@ from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import varied_keys
 from burgerfries.report.plateau import ema
-from burgerfries.report.selection import DEFAULT_RULE, Criterion, rank_runs
+from burgerfries.report.selection import (
+    DEFAULT_RULE,
+    UNWEIGHTED,
+    WEIGHTED,
+    Criterion,
+    fair_rule,
+    loss_basis,
+    loss_basis_note,
+    rank_configurations,
+    rank_runs,
+)
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import series
 from burgerfries.report.tables import (
@@ -159,6 +169,22 @@ def _provenance(study: StudyRuns) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
+def _loss_note(
+    summaries: pd.DataFrame, phase: str, model: str, ranked: pd.DataFrame, rule: tuple[Criterion, ...]
+) -> str:
+    """Which loss this phase's table ranks by and why; where that is the unweighted loss, what the
+    weighted total would have picked (the original study ranked its loss weights that way)."""
+    runs = summaries[(summaries["phase"] == phase) & (summaries["model"] == model)]
+    basis = ranked["loss_basis"].iloc[0]
+    note = loss_basis_note(runs, basis)
+    if basis == UNWEIGHTED:
+        weighted = rank_configurations(runs, rule, basis=WEIGHTED)
+        pick, ours = weighted["varied"].iloc[0], ranked["varied"].iloc[0]
+        same = "the same winner" if pick == ours else f"{pick} instead of {ours}"
+        note += f" Ranked by the weighted total, this phase would have picked {same}."
+    return note
+
+
 def build_report(
     study: StudyRuns,
     out_dir: Path,
@@ -178,7 +204,9 @@ def build_report(
 
     if len(finals):
         best = rank_runs(
-            finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}), rule, label_column="finalist"
+            finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}),
+            fair_rule(rule, loss_basis(finals)),
+            label_column="finalist",
         )
         if len(best) == 1:
             best["reason"] = best["final_reason"]
@@ -206,7 +234,9 @@ def build_report(
             columns = [c for c in PHASE_TABLE_COLUMNS if c in members.columns]
             tables[f"phase_{slug(phase or 'runs')}_{slug(model)}"] = members[columns]
             parts.append(
-                f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>{_table(members[columns], True)}"
+                f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>"
+                f'<p class="note">{_e(_loss_note(summaries, group_phase, model, members, rule))}</p>'
+                f"{_table(members[columns], True)}"
             )
             parts.append(_curves(study, members, analysis.train_smoothing))
         phase_html.append("".join(parts))

@@ -13,6 +13,9 @@ COLUMNS = [
     "eval_loss",
     "train_loss",
     "gap",
+    "eval_loss_unweighted",
+    "train_loss_unweighted",
+    "gap_unweighted",
     "mAP_50",
     "AR_1",
     "AR_10",
@@ -34,16 +37,17 @@ def value_at(values: pd.Series, step: int) -> float:
     return float(before.iloc[-1]) if len(before) else float("nan")
 
 
+def smoothed(metrics: pd.DataFrame, key: str, smoothing: float) -> pd.Series:
+    values = series(metrics, key).replace([np.inf, -np.inf], np.nan).dropna()
+    return pd.Series(ema(values.to_numpy(), smoothing), index=values.index) if len(values) else values
+
+
 def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> dict[str, float]:
-    train_loss = series(metrics, "train/loss_total").replace([np.inf, -np.inf], np.nan).dropna()
-    smoothed_train = (
-        pd.Series(ema(train_loss.to_numpy(), train_smoothing), index=train_loss.index)
-        if len(train_loss)
-        else train_loss
-    )
     row = {
         "eval_loss": value_at(series(metrics, "eval/loss_total"), step),
-        "train_loss": value_at(smoothed_train, step),
+        "train_loss": value_at(smoothed(metrics, "train/loss_total", train_smoothing), step),
+        "eval_loss_unweighted": value_at(series(metrics, "eval/loss_total_unweighted"), step),
+        "train_loss_unweighted": value_at(smoothed(metrics, "train/loss_total_unweighted", train_smoothing), step),
         "mAP_50": value_at(series(metrics, "eval/mAP_50"), step),
         "AR_1": value_at(series(metrics, "eval/AR_1"), step),
         "AR_10": value_at(series(metrics, "eval/AR_10"), step),
@@ -51,6 +55,7 @@ def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> d
         "wrong_detections": value_at(series(metrics, "eval/wrong_detections"), step),
     }
     row["gap"] = row["eval_loss"] - row["train_loss"]
+    row["gap_unweighted"] = row["eval_loss_unweighted"] - row["train_loss_unweighted"]
     row["avg_recall"] = float(np.mean([row["AR_1"], row["AR_10"], row["AR_100"]]))
     speed = series(metrics, "train/steps_per_sec")
     row["steps_per_sec"] = float(speed.median()) if len(speed) else float("nan")

@@ -7,7 +7,15 @@ import pandas as pd
 
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import add_configurations
-from burgerfries.report.selection import DEFAULT_RULE, FINISHED, Criterion, rank_configurations, rank_runs
+from burgerfries.report.selection import (
+    DEFAULT_RULE,
+    FINISHED,
+    Criterion,
+    fair_rule,
+    loss_basis,
+    rank_configurations,
+    rank_runs,
+)
 from burgerfries.report.summary import summarize_run
 
 PHASE_TABLE_COLUMNS = [
@@ -21,6 +29,8 @@ PHASE_TABLE_COLUMNS = [
     "eval_loss",
     "train_loss",
     "gap",
+    "eval_loss_unweighted",
+    "gap_unweighted",
     "mAP_50",
     "avg_recall",
     "wrong_detections",
@@ -92,12 +102,16 @@ def final_per_model(
     chosen = chosen.assign(finalist=chosen["phase"].astype(str) + " " + chosen["varied"].astype(str))
     picks = []
     for _, members in chosen.groupby("model", sort=False):
+        basis = loss_basis(members)  # finalists of different phases may differ in loss weights
         pick = (
             rank_runs(
-                members.rename(columns={"reason": "phase_reason"}).drop(columns=["rank"]), rule, label_column="finalist"
+                members.rename(columns={"reason": "phase_reason"}).drop(columns=["rank"]),
+                fair_rule(rule, basis),
+                label_column="finalist",
             )
             .iloc[:1]
             .copy()
+            .assign(loss_basis=basis)
         )
         if len(members) == 1:  # one finalist: why it won its phase is the reason
             pick["reason"] = pick["phase_reason"]

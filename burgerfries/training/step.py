@@ -11,7 +11,15 @@ from burgerfries.model.losses import ssd_losses
 from burgerfries.model.matcher import assign_targets
 from burgerfries.model.ssd import Detector
 
-LOSS_KEYS = ("loss_classification", "loss_localization", "loss_regularization", "loss_total")
+LOSS_KEYS = (
+    "loss_classification",
+    "loss_localization",
+    "loss_regularization",
+    "loss_total",
+    "loss_classification_unweighted",
+    "loss_localization_unweighted",
+    "loss_total_unweighted",
+)
 
 
 def batch_losses(
@@ -24,7 +32,8 @@ def batch_losses(
     per_image: bool = False,
 ) -> tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
     """Weighted classification + localization + regularization = total, as the OD API sums them;
-    also the predictions (box encodings, class logits) the losses were computed from."""
+    the same sum at loss weights 1 (`loss_total_unweighted`, the loss that is fair across loss
+    weights); also the predictions (box encodings, class logits) the losses were computed from."""
     ssd = detector.ssd
     box_encodings, class_logits = detector.model(images, training=training)
     targets = assign_targets(
@@ -48,6 +57,9 @@ def batch_losses(
     regularization = tf.add_n(detector.model.losses) if detector.model.losses else tf.constant(0.0)
     losses["loss_regularization"] = regularization
     losses["loss_total"] = losses["loss_classification"] + losses["loss_localization"] + regularization
+    losses["loss_total_unweighted"] = (
+        losses["loss_classification_unweighted"] + losses["loss_localization_unweighted"] + regularization
+    )
     return losses, box_encodings, class_logits
 
 

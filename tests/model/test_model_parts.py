@@ -129,6 +129,8 @@ def test_loss_weights_scale_their_terms():
     assert float(scaled["loss_localization"]) == pytest.approx(2.0 * float(base["loss_localization"]))
     # one match, code size 4: localization = 0.5·0.5² / 4
     assert float(base["loss_localization"]) == pytest.approx(0.125 / 4)
+    for term in ("classification", "localization"):  # the weight-1 terms do not move with the weights
+        assert float(scaled[f"loss_{term}_unweighted"]) == pytest.approx(float(base[f"loss_{term}"]))
 
 
 def test_cosine_schedule_with_warmup():

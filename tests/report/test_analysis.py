@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from burgerfries.report.plateau import plateau_point
-from burgerfries.report.selection import rank_runs, rule_from_names
+from burgerfries.report.selection import loss_basis, loss_basis_note, rank_configurations, rank_runs, rule_from_names
 from burgerfries.report.summary import summarize_run
 
 STEPS = list(range(100, 1100, 100))
@@ -112,3 +112,30 @@ def test_a_run_that_finds_nothing_does_not_win_on_having_no_wrong_detections():
     ranked = rank_runs(frame)
     assert list(ranked.index) == ["run1", "run0"]
     assert "finding objects at all" in ranked.loc["run1", "reason"]
+
+
+def test_runs_that_differ_in_loss_weights_are_ranked_on_the_unweighted_loss():
+    # 0.5:1 halves its classification term, so its weighted total is lower whatever it learned
+    frame = runs(
+        classification_weight=[0.5, 1.0],
+        localization_weight=[1.0, 1.0],
+        AR_100=[0.6, 0.6],
+        wrong_detections=[0.0, 0.0],
+        eval_loss=[0.4, 0.6],
+        gap=[0.0, 0.0],
+        eval_loss_unweighted=[0.7, 0.6],
+        gap_unweighted=[0.0, 0.0],
+        avg_recall=[0.5, 0.5],
+        config_key=["half", "one"],
+        varied=["0.5:1", "1:1"],
+        status=["FINISHED", "FINISHED"],
+    )
+    ranked = rank_configurations(frame)
+    assert list(ranked["varied"]) == ["1:1", "0.5:1"] and set(ranked["loss_basis"]) == {"unweighted"}
+    assert "unweighted eval loss" in ranked["reason"].iloc[0]
+    assert list(rank_configurations(frame, basis="weighted")["varied"]) == ["0.5:1", "1:1"]
+    same_weights = frame.assign(classification_weight=1.0)
+    assert rank_configurations(same_weights)["loss_basis"].iloc[0] == "weighted"
+    before_unweighted_losses = frame.assign(eval_loss_unweighted=np.nan)
+    assert loss_basis(before_unweighted_losses) == "weighted"
+    assert "predate" in loss_basis_note(before_unweighted_losses, "weighted")

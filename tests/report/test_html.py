@@ -13,7 +13,9 @@ MODELS = ["ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320"]
 ODD_NAMES = ["weights/ratio", "../../escape", 'it\'s "quoted"', "<script>alert(2)</script>", "größe ☃"]
 
 
-def study_runs(phases: list[str], killed: bool = True, title: str = "study") -> StudyRuns:
+def study_runs(phases: list[str], killed: bool = True, title: str = "study", unweighted: bool = False) -> StudyRuns:
+    """Each phase: weights 1:1 and 0.5:1, and a killed 1:1 run. The 0.5:1 run has the lower weighted
+    eval loss; with `unweighted`, its unweighted loss (classification at weight 1) is the higher."""
     runs, metrics = [], []
     start = 0
     for phase in phases:
@@ -56,6 +58,12 @@ def study_runs(phases: list[str], killed: bool = True, title: str = "study") -> 
                     ):
                         metrics.append((run_id, key, step, value))
                 metrics += [(run_id, "train/loss_total", s, loss) for s in range(1, steps[-1] + 1, 10)]
+                if unweighted:
+                    fair = loss if weight == 1.0 else 0.8
+                    metrics += [
+                        (run_id, "eval/loss_total_unweighted", s, fair + 2 * np.exp(-i)) for i, s in enumerate(steps)
+                    ]
+                    metrics += [(run_id, "train/loss_total_unweighted", s, fair) for s in range(1, steps[-1] + 1, 10)]
     return StudyRuns(
         title,
         pd.DataFrame(runs).set_index("run_id"),
@@ -74,6 +82,17 @@ def test_a_killed_run_sharing_a_label_with_its_rerun_is_listed_and_ranked_out(tm
     assert list(recall.index) == ["0.5:1", "1:1"] and len(recall.columns) == 8  # 4 columns per model
     assert set(built.final["model"]) == set(MODELS)
     assert "Runs left out of the rankings" in built.path.read_text()
+
+
+def test_a_weights_phase_is_ranked_on_the_unweighted_loss_and_says_what_the_weighted_one_picks(tmp_path):
+    built = build_report(study_runs(["weights"], unweighted=True), tmp_path)
+    for model in MODELS:
+        ranked = built.tables[f"phase_weights_{model}"]
+        assert list(ranked["varied"]) == ["1:1", "0.5:1"]
+        assert "unweighted eval loss" in ranked["reason"].iloc[0]
+    page = built.path.read_text()
+    assert "compared unweighted" in page
+    assert "would have picked 0.5:1 instead of 1:1" in page
 
 
 def test_phase_names_never_leave_the_report_folder(tmp_path):
