@@ -356,6 +356,12 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="Optuna storage URL (default: sqlite next to the tracking db)",
     )
     parser.add_argument("--repeats", type=POSITIVE_INT, default=None, help="seeds per configuration (default 1)")
+    parser.add_argument(
+        "--noise-seeds",
+        type=POSITIVE_INT,
+        default=None,
+        help="seeds of each phase's carried-in configuration, its noise floor (default: the study's, 3; 1: none)",
+    )
     _switch(parser, "--dry-run", "print the plan and an estimated duration, run nothing")
 
 
@@ -366,7 +372,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     given = {
         key: getattr(args, key)
-        for key in ("study", "data", "profile", "storage", "repeats")
+        for key in ("study", "data", "profile", "storage", "repeats", "noise_seeds")
         if getattr(args, key) is not None
     }
     settings = SweepSettings(dry_run=args.dry_run, **given)

@@ -19,7 +19,8 @@ def wrong_detections(
     score_threshold: float = SCORE_THRESHOLD,
 ) -> dict[str, float]:
     """Detections scoring ≥ threshold that overlap no ground-truth box of their class at IoU ≥ 0.5,
-    split by where they sit: on a known distractor, on an object of another class, or elsewhere."""
+    split by where they sit: on a known distractor, on an object of another class, or elsewhere;
+    also their number per eval image."""
     counts = {"total": 0, "on_distractors": 0, "class_confusion": 0, "on_background": 0}
     per_class = {name: 0 for name in class_names.values()}
     for truth, found in zip(truths, detections):
@@ -41,7 +42,11 @@ def wrong_detections(
                 counts["class_confusion"] += 1
             else:
                 counts["on_background"] += 1
-    metrics = {"eval/wrong_detections": float(counts["total"])}
+    metrics = {
+        "eval/wrong_detections": float(counts["total"]),
+        # per eval image: comparable across eval splits, and a rate the ranking can give a noise floor
+        "eval/wrong_detection_rate": counts["total"] / max(len(truths), 1),
+    }
     metrics.update({f"eval/wrong_detections_{key}": float(value) for key, value in counts.items() if key != "total"})
     metrics.update({f"eval/wrong_detections/{name}": float(value) for name, value in per_class.items()})
     return metrics

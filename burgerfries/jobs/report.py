@@ -29,6 +29,7 @@ REPORT_METRICS = (
     "eval/AR_10",
     "eval/AR_100",
     "eval/wrong_detections",
+    "eval/wrong_detection_rate",
     "train/loss_total",
     "train/steps_per_sec",
     "eval/loss_total_unweighted",
@@ -109,15 +110,27 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
         raise ValueError(f"run {parent_run_id!r} not found in {mlflow.get_tracking_uri()}") from error
     experiment_ids = [parent.info.experiment_id]
     phases = client.search_runs(experiment_ids, f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=1000)
-    trials: list[Run] = []
+    rows: list[dict[str, object]] = []
     for phase in phases:
-        trials.extend(_training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'"))
-    if not trials:
+        trials = _training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'")
+        rows.extend({**_run_row(run), "reused_from": ""} for run in trials)
+        for key, value in phase.data.tags.items():
+            if key.startswith("reused/"):  # runs of earlier phases this phase counted as its own
+                for run_id, label in json.loads(value).items():
+                    row = _run_row(client.get_run(run_id))
+                    row.update(reused_from=row["phase"], phase=phase.data.tags["phase"], varied=label)
+                    rows.append(row)
+    if not rows:
         raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
-    frame = pd.DataFrame([_run_row(run) for run in trials]).set_index("run_id")
+    # A reused run appears once per phase it counts in: the index (run id) repeats across phases.
+    frame = pd.DataFrame(rows).set_index("run_id")
     title = parent.data.tags.get("study", parent.info.run_name or parent_run_id)
     return StudyRuns(
-        title, frame, metrics_of(client, list(frame.index)), parent_run_id, tracking_uri=mlflow.get_tracking_uri()
+        title,
+        frame,
+        metrics_of(client, list(dict.fromkeys(frame.index))),
+        parent_run_id,
+        tracking_uri=mlflow.get_tracking_uri(),
     )
 
 

@@ -27,11 +27,12 @@ from burgerfries.jobs.report import read_runs, report
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, load_dataset_info, train
 from burgerfries.model.config import build_config
+from burgerfries.report.configurations import config_key
 from burgerfries.report.selection import rank_configurations, rule_from_names
 from burgerfries.report.tables import summarize_runs
 from burgerfries.sweep import DEFAULT_STUDY
 from burgerfries.sweep.definition import PARAMETERS, Phase, StudyDefinition, load_definition
-from burgerfries.sweep.plan import plan, queued_params, trial_config, varied_label
+from burgerfries.sweep.plan import config_of, phase_trials, plan, trial_config, varied_label
 from burgerfries.sweep.storage import (
     POLL_SECONDS,
     QUEUED,
@@ -46,6 +47,7 @@ from burgerfries.sweep.storage import (
     queue_trials,
     quiet_optuna,
     redact,
+    retried_trials,
     settled_trials,
     trials_in,
     worker_name,
@@ -73,6 +75,7 @@ class SweepSettings:
     profile: str | None = None  # None: the study's
     storage: str | None = None
     repeats: int = 1
+    noise_seeds: int | None = None  # None: the study's (noise_seeds, default 3)
     dry_run: bool = False
     checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
     progress: bool = True
@@ -100,10 +103,24 @@ class Sweep:
         self.profile = profile
         self.data = data
         self.rule = rule_from_names(definition.selection)
+        self.noise_seeds = definition.noise_seeds if settings.noise_seeds is None else settings.noise_seeds
+        # model → {(configuration key, seed): (MLflow run id, configuration)} of finished trials so
+        # far, so a later phase reuses a configuration already trained with the same seed
+        self.trained: dict[str, dict[tuple[str, int], tuple[str, dict[str, Any]]]] = {
+            model: {} for model in definition.models
+        }
         self.storage_url = settings.storage or default_storage(mlflow.get_tracking_uri())
         self.storage = open_storage(self.storage_url)
         key = json.dumps(
-            [STORAGE_LAYOUT, definition.fingerprint, dataset_hash, profile, settings.repeats, definition.num_steps],
+            [
+                STORAGE_LAYOUT,
+                definition.fingerprint,
+                dataset_hash,
+                profile,
+                settings.repeats,
+                definition.num_steps,
+                self.noise_seeds,
+            ],
             sort_keys=True,
         )
         self.key = hashlib.sha256(key.encode()).hexdigest()[:12]
@@ -120,7 +137,7 @@ class Sweep:
                 # Another worker took the last queued trial between our look and our ask: Optuna
                 # then samples a new one, which no configuration asked for.
                 raise optuna.TrialPruned("no queued trial left")
-            config = trial_config(self.definition, phase, inherited, trial, self.settings.repeats)
+            config = trial_config(self.definition, phase, inherited, trial, self.settings.repeats, self.noise_seeds)
             trial.set_user_attr("config", config)
             trial.set_user_attr("worker", worker_name())
             varied = varied_label(phase, config)
@@ -162,15 +179,37 @@ class Sweep:
 
         return objective
 
-    def open_phase(self, phase: Phase, model: str) -> optuna.Study:
-        """The (phase, model) study, its trials queued by whichever worker opened it first."""
+    def open_phase(
+        self, phase: Phase, model: str, inherited: dict[str, Any], phase_id: str
+    ) -> tuple[optuna.Study, dict[str, str]]:
+        """The (phase, model) study, its trials queued by whichever worker opened it first, and the
+        runs it reuses ({run id: label}): configurations already trained with the same seed."""
         study = open_study(self.storage, f"{self.prefix}:{phase.name}:{model}", searched=not phase.is_grid)
-        self.once(
-            f"{phase.name}:{model}:queue",
-            lambda: queue_trials(study, queued_params(phase, self.settings.repeats)),
-            f"queue the trials of phase {phase.name} for {model}",
-        )
-        return study
+
+        def queue() -> dict[str, Any]:
+            entries, reused = [], {}
+            for entry in phase_trials(self.definition, phase, inherited, self.settings.repeats, self.noise_seeds):
+                config = config_of(self.definition, phase, inherited, entry)
+                earlier = self.trained[model].get(self._trained_key(model, config)) if config else None
+                if earlier is None:
+                    entries.append(entry)
+                else:
+                    reused[earlier[0]] = varied_label(phase, config)
+            queue_trials(study, entries)
+            if reused:
+                self.runs.record_reused(phase_id, model, reused)
+            return {"queued": len(entries), "reused": reused}
+
+        queued = self.once(f"{phase.name}:{model}:queue", queue, f"queue the trials of phase {phase.name} for {model}")
+        return study, queued["reused"]
+
+    def _trained_key(self, model: str, config: dict[str, Any]) -> tuple[str, int]:
+        return config_key({**config, "model": model}), int(config["seed"])
+
+    def _remember_trained(self, model: str, study: optuna.Study) -> None:
+        for trial in completed_trials(study):
+            config = trial.user_attrs["config"]
+            self.trained[model][self._trained_key(model, config)] = (trial.user_attrs["mlflow_run_id"], config)
 
     def run_phase(self, phase: Phase, studies: dict[str, optuna.Study], inherited: dict[str, dict], label: str) -> None:
         """Train queued trials (this worker's share) until none waits, then wait for the trials
@@ -182,7 +221,7 @@ class Sweep:
                 fail_dead_trials(study)
                 self.runs.mark_killed(failed_run_ids(study))
                 while trials_in(study, TrialState.WAITING):
-                    total = len(queued_params(phase, self.settings.repeats))
+                    total = len(trials_in(study)) - len(retried_trials(study))
                     print(f"{label} · {model}: trial {len(settled_trials(study)) + 1} of {total}", flush=True)
                     study.optimize(
                         self._objective(phase, model, inherited[model], label),
@@ -199,21 +238,25 @@ class Sweep:
                 waiting_said = True
             time.sleep(POLL_SECONDS)
 
-    def _winner(self, study: optuna.Study, phase: Phase, model: str) -> dict[str, Any] | None:
+    def _winner(self, study: optuna.Study, phase: Phase, model: str, reused: dict[str, str]) -> dict[str, Any] | None:
         """The phase's best configuration for this model, ranked exactly as the report ranks it."""
-        complete = completed_trials(study)
-        if not complete:
+        configs = {t.user_attrs["mlflow_run_id"]: t.user_attrs["config"] for t in completed_trials(study)}
+        by_run = {run_id: config for run_id, config in self.trained[model].values()}
+        configs.update({run_id: by_run[run_id] for run_id in reused})
+        if not configs:
             print(f"phase {phase.name} · {model}: no trial finished; keeping the inherited configuration")
             return None
-        configs = {t.user_attrs["mlflow_run_id"]: t.user_attrs["config"] for t in complete}
         runs, metrics = read_runs(list(configs))
+        runs = runs.assign(phase=phase.name, varied=[varied_label(phase, configs[run_id]) for run_id in runs.index])
         ranked = rank_configurations(summarize_runs(runs, metrics, self.definition.analysis), self.rule)
         winner_id = ranked["run_id"].iloc[0]
         config = {k: v for k, v in configs[winner_id].items() if k != "seed"}
         return {"run_id": winner_id, "config": config, "reason": ranked["reason"].iloc[0]}
 
-    def _choose_winner(self, study: optuna.Study, phase: Phase, model: str, phase_id: str) -> dict[str, Any] | None:
-        won = self._winner(study, phase, model)
+    def _choose_winner(
+        self, study: optuna.Study, phase: Phase, model: str, phase_id: str, reused: dict[str, str]
+    ) -> dict[str, Any] | None:
+        won = self._winner(study, phase, model, reused)
         if won is not None:
             self.runs.record_winner(phase_id, model, won)
         return won
@@ -247,6 +290,7 @@ class Sweep:
                 "profile": self.profile,
                 "storage": redact(self.storage_url),
                 "repeats": self.settings.repeats,
+                "noise_seeds": self.noise_seeds,
             },
             partial(self.once, "parent", what="create the parent run"),
         )
@@ -260,12 +304,16 @@ class Sweep:
                 phase_id = self.runs.start_phase(
                     parent_id, phase, partial(self.once, f"{phase.name}:run", what=f"create phase {phase.name}")
                 )
-                studies = {model: self.open_phase(phase, model) for model in self.definition.models}
+                opened = {
+                    model: self.open_phase(phase, model, inherited[model], phase_id) for model in self.definition.models
+                }
+                studies = {model: study for model, (study, _) in opened.items()}
                 self.run_phase(phase, studies, inherited, f"phase {index + 1}/{len(phases)} {phase.name}")
-                for model, study in studies.items():
+                for model, (study, reused) in opened.items():
+                    self._remember_trained(model, study)
                     won = self.once(
                         f"{phase.name}:{model}:winner",
-                        partial(self._choose_winner, study, phase, model, phase_id),
+                        partial(self._choose_winner, study, phase, model, phase_id, reused),
                         f"choose the winner of phase {phase.name} for {model}",
                     )
                     if won is None:
@@ -317,8 +365,14 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
     data = Path(data).resolve()
     summary = json.loads((data / "dataset.json").read_text()) if (data / "dataset.json").is_file() else {}
     if settings.dry_run:
-        text = plan(definition, profile, settings.repeats, measure_seconds_per_step(definition, profile, data))
+        text = plan(
+            definition,
+            profile,
+            settings.repeats,
+            measure_seconds_per_step(definition, profile, data),
+            settings.noise_seeds,
+        )
         print(text)
         return SweepResult(None, plan=text)
-    print(plan(definition, profile, settings.repeats))
+    print(plan(definition, profile, settings.repeats, noise_seeds=settings.noise_seeds))
     return Sweep(definition, settings, profile, data, summary.get("hash", "")).run()

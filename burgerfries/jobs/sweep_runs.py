@@ -107,6 +107,11 @@ class SweepRuns:
         self.client.set_tag(phase_id, f"winner_reason/{model}", won["reason"][:5000])
         self.client.set_tag(phase_id, f"winner_config/{model}", json.dumps(won["config"]))
 
+    def record_reused(self, phase_id: str, model: str, reused: dict[str, str]) -> None:
+        """Runs of earlier phases that this phase counts as its own ({run id: label here}): the
+        same configuration and seed, trained once (the report reads them into this phase too)."""
+        self.client.set_tag(phase_id, f"reused/{model}", json.dumps(reused))
+
     def record_final(self, parent_id: str, model: str, run_id: str, config: dict[str, Any], reason: str) -> None:
         self.client.set_tag(parent_id, f"final/{model}", run_id)
         self.client.set_tag(parent_id, f"final_config/{model}", json.dumps(config))

@@ -26,8 +26,10 @@ from burgerfries.report.selection import (
     WEIGHTED,
     Criterion,
     fair_rule,
+    lead_sentence,
     loss_basis,
     loss_basis_note,
+    noise_floor,
     rank_configurations,
     rank_runs,
 )
@@ -43,6 +45,7 @@ from burgerfries.report.tables import (
     recall_table,
     summarize_runs,
     unranked_runs,
+    with_intervals,
 )
 
 PACKAGES = ("burgerfries", "tensorflow", "keras", "mlflow", "optuna", "pycocotools", "pandas", "plotly")
@@ -92,14 +95,41 @@ def _phase_title(phase: str, summaries: pd.DataFrame) -> str:
     return f"{phase or 'runs'}" + (f" — {varied}" if varied else "")
 
 
-def _curves(study: StudyRuns, ranked: pd.DataFrame, train_smoothing: float) -> str:
-    """Eval and (smoothed) train total loss, and mAP@0.5, against step, with both plateau points."""
+def _band(figure: go.Figure, study: StudyRuns, run_ids: list[str], key: str, name: str) -> None:
+    """The span (min to max at each step) of a configuration's runs, shaded."""
+    metrics = study.metrics[study.metrics["run_id"].isin(run_ids) & (study.metrics["key"] == key)]
+    spread = metrics.groupby("step")["value"].agg(["min", "max"]).sort_index()
+    if spread.empty:
+        return
+    figure.add_trace(
+        go.Scatter(x=spread.index, y=spread["max"], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=spread.index,
+            y=spread["min"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            opacity=0.3,
+            name=f"{name}: span of {len(run_ids)} runs",
+        )
+    )
+
+
+def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_smoothing: float) -> str:
+    """Eval and (smoothed) train total loss — unweighted where the phase ranks by it — and mAP@0.5,
+    against step, with both plateau points; a configuration's best run as lines, the span of its
+    runs shaded where it has several."""
     losses, precision = go.Figure(), go.Figure()
+    unweighted = "loss_basis" in ranked and ranked["loss_basis"].iloc[0] == UNWEIGHTED
+    suffix = "_unweighted" if unweighted else ""
+    finished = runs[runs["status"] == "FINISHED"] if "status" in runs else runs
     for _, row in ranked.iterrows():
         metrics = study.metrics[study.metrics["run_id"] == row["run_id"]]
         name = html.escape(f"{row['varied']} ({row['name']})")
-        train = series(metrics, "train/loss_total").dropna()
-        eval_loss = series(metrics, "eval/loss_total")
+        train = series(metrics, f"train/loss_total{suffix}").dropna()
+        eval_loss = series(metrics, f"eval/loss_total{suffix}")
         mean_ap = series(metrics, "eval/mAP_50")
         if len(train):
             losses.add_trace(
@@ -113,6 +143,10 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, train_smoothing: float) -> s
             )
         losses.add_trace(go.Scatter(x=eval_loss.index, y=eval_loss.values, mode="lines+markers", name=f"{name} eval"))
         precision.add_trace(go.Scatter(x=mean_ap.index, y=mean_ap.values, mode="lines+markers", name=name))
+        run_ids = list(dict.fromkeys(finished.index[finished["config_key"] == row["config_key"]]))
+        if len(run_ids) >= 2:
+            _band(losses, study, run_ids, f"eval/loss_total{suffix}", f"{name} eval")
+            _band(precision, study, run_ids, "eval/mAP_50", name)
         for figure, values, step, label in (
             (losses, eval_loss, row["flatten_step"], "eval loss flattens"),
             (precision, mean_ap, row["map_plateau_step"], "mAP plateaus"),
@@ -128,7 +162,8 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, train_smoothing: float) -> s
                         name=f"{name}: {label}",
                     )
                 )
-    losses.update_layout(title="Total loss (train smoothed, eval)", xaxis_title="step", yaxis_title="loss", height=380)
+    title = "Unweighted total loss" if unweighted else "Total loss"
+    losses.update_layout(title=f"{title} (train smoothed, eval)", xaxis_title="step", yaxis_title="loss", height=380)
     precision.update_layout(title="mAP@0.5", xaxis_title="step", yaxis_title="mAP@0.5", height=380)
     return "".join(figure.to_html(full_html=False, include_plotlyjs=False) for figure in (losses, precision))
 
@@ -169,6 +204,29 @@ def _provenance(study: StudyRuns) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
+def _stability(value: object) -> str:
+    if value is None or pd.isna(value):
+        return "stability unknown (no repeated runs to measure the noise with)"
+    return f"first in {float(value):.0%} of resamples of its noise"
+
+
+def _noise_sentence(noise: dict[str, float], runs: pd.DataFrame) -> str:
+    """The noise floor of one phase and model, from its configurations with repeated runs."""
+    if not noise:
+        return "Noise floor: not measured (no configuration has two finished runs)."
+    finished = runs[runs["status"] == "FINISHED"] if "status" in runs else runs
+    repeated = [label for label, members in finished.groupby("varied") if len(members) >= 2]
+    names = {
+        "eval_loss": "eval loss",
+        "eval_loss_unweighted": "unweighted eval loss",
+        "mAP_50": "mAP@0.5",
+        "avg_recall": "avg recall",
+        "wrong_detection_rate": "wrong detections per image",
+    }
+    spread = ", ".join(f"{names[key]} {noise[key]:.4f}" for key in names if key in noise)
+    return f"Noise floor (seed-to-seed σ, from {', '.join(map(str, repeated))}): {spread}."
+
+
 def _loss_note(
     summaries: pd.DataFrame, phase: str, model: str, ranked: pd.DataFrame, rule: tuple[Criterion, ...]
 ) -> str:
@@ -197,7 +255,7 @@ def build_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     summaries = summarize_runs(study.runs, study.metrics, analysis)
     ranked = rank_groups(summaries, rule)
-    finals = final_per_model(ranked, rule)
+    finals = final_per_model(ranked, rule, summaries)
     base_final = base_vs_final(ranked, finals)
     tables: dict[str, pd.DataFrame] = {"base_vs_final": base_final, "summaries": summaries}
     sections = []
@@ -207,13 +265,15 @@ def build_report(
             finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}),
             fair_rule(rule, loss_basis(finals)),
             label_column="finalist",
+            noise=noise_floor(summaries),
         )
         if len(best) == 1:
             best["reason"] = best["final_reason"]
         lines = "".join(
             f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
             f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} at step {_e(row['read_step'])}"
-            f' ({_e(row["flatten_status"])}). <span class="note">{_e(row["reason"])}</span></li>'
+            f" ({_e(row['flatten_status'])}); {_e(_stability(row['stability']))}. "
+            f'<span class="note">{_e(row["reason"])}</span></li>'
             for _, row in finals.iterrows()
         )
         top = best.iloc[0]
@@ -232,13 +292,17 @@ def build_report(
             if group_phase != phase or members.empty:
                 continue
             columns = [c for c in PHASE_TABLE_COLUMNS if c in members.columns]
-            tables[f"phase_{slug(phase or 'runs')}_{slug(model)}"] = members[columns]
+            intervals = [f"{c}_ci" for c in columns if f"{c}_ci" in members.columns]
+            tables[f"phase_{slug(phase or 'runs')}_{slug(model)}"] = members[columns + intervals]
+            group = summaries[(summaries["phase"] == group_phase) & (summaries["model"] == model)]
+            noise = noise_floor(group)
             parts.append(
                 f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>"
+                f"<p><b>{_e(lead_sentence(members, noise))}</b> {_e(_noise_sentence(noise, group))}</p>"
                 f'<p class="note">{_e(_loss_note(summaries, group_phase, model, members, rule))}</p>'
-                f"{_table(members[columns], True)}"
+                f"{_table(with_intervals(members)[columns], True)}"
             )
-            parts.append(_curves(study, members, analysis.train_smoothing))
+            parts.append(_curves(study, members, group, analysis.train_smoothing))
         phase_html.append("".join(parts))
     unranked = unranked_runs(summaries)
     if len(unranked):
@@ -251,7 +315,9 @@ def build_report(
     sections.append(
         '<h2>2. Phases</h2><p class="note">One row per configuration, read at each run\'s eval-loss '
         "flatten point (or its last evaluation when it never flattens) and averaged over its finished "
-        "runs (column runs); the winner's row is highlighted.</p>" + "".join(phase_html)
+        "runs (column runs), with the 95 % confidence interval of the mean (Student's t) where it has two "
+        "or more; the winner's row is highlighted. The shaded bands in the plots span the runs of a "
+        "configuration with several.</p>" + "".join(phase_html)
     )
     recall_parts = []
     for phase in phases:

@@ -22,6 +22,7 @@ COLUMNS = [
     "AR_100",
     "avg_recall",
     "wrong_detections",
+    "wrong_detection_rate",
     "steps_per_sec",
 ]
 
@@ -53,6 +54,7 @@ def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> d
         "AR_10": value_at(series(metrics, "eval/AR_10"), step),
         "AR_100": value_at(series(metrics, "eval/AR_100"), step),
         "wrong_detections": value_at(series(metrics, "eval/wrong_detections"), step),
+        "wrong_detection_rate": value_at(series(metrics, "eval/wrong_detection_rate"), step),
     }
     row["gap"] = row["eval_loss"] - row["train_loss"]
     row["gap_unweighted"] = row["eval_loss_unweighted"] - row["train_loss_unweighted"]

@@ -10,9 +10,12 @@ from burgerfries.report.configurations import add_configurations
 from burgerfries.report.selection import (
     DEFAULT_RULE,
     FINISHED,
+    NOISE_COLUMNS,
     Criterion,
     fair_rule,
     loss_basis,
+    noise_floor,
+    pick_stability,
     rank_configurations,
     rank_runs,
 )
@@ -34,12 +37,15 @@ PHASE_TABLE_COLUMNS = [
     "mAP_50",
     "avg_recall",
     "wrong_detections",
+    "wrong_detection_rate",
     "steps_per_sec",
     "reason",
 ]
 UNRANKED_COLUMNS = ["phase", "model", "varied", "run", "name", "status"]
 BASE_FINAL_COLUMNS = {
     "mAP_50": "mAP@0.5",
+    "wrong_detection_rate": "wrong detections per image",
+    "eval_loss_unweighted": "eval loss (unweighted)",
     "eval_loss": "eval_loss",
     "train_loss": "train_loss",
     "gap": "(eval − train) loss",
@@ -59,10 +65,13 @@ def summarize_runs(
 
 
 def phase_order(summaries: pd.DataFrame) -> list[str]:
-    """Phases in the order they ran (their first run's start time), whatever they are called."""
+    """Phases in the order they ran (their first own run's start time: a run reused from an earlier
+    phase started before the phase did), whatever they are called."""
     if "start_time" not in summaries:
         return list(dict.fromkeys(summaries["phase"]))
-    return list(summaries.groupby("phase", sort=False)["start_time"].min().sort_values().index)
+    own = summaries[summaries["reused_from"] == ""] if "reused_from" in summaries else summaries
+    order = list(own.groupby("phase", sort=False)["start_time"].min().sort_values(kind="stable").index)
+    return order + [phase for phase in dict.fromkeys(summaries["phase"]) if phase not in order]
 
 
 def rank_groups(
@@ -87,36 +96,63 @@ def unranked_runs(summaries: pd.DataFrame) -> pd.DataFrame:
 
 
 def finalists(groups: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
-    """Each (phase, model) winner, one row each, indexed by its representative run."""
+    """Each (phase, model) winner, one row each, indexed by its representative run. A run that
+    represents the winner of two phases (reused by the later one) is kept once, as the later
+    phase's winner (which has measured it with at least as many runs)."""
     rows = [ranked.iloc[0].rename(ranked.iloc[0]["run_id"]) for ranked in groups.values() if len(ranked)]
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame[~frame.index.duplicated(keep="last")] if len(frame) else frame
 
 
 def final_per_model(
-    groups: dict[tuple[str, str], pd.DataFrame], rule: tuple[Criterion, ...] = DEFAULT_RULE
+    groups: dict[tuple[str, str], pd.DataFrame],
+    rule: tuple[Criterion, ...] = DEFAULT_RULE,
+    summaries: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The final pick for each model: its phase winners ranked by the same rule."""
+    """The final pick for each model: its phase winners ranked by the same rule (noise-aware with
+    the model's noise floor, from `summaries`), with `stability`: the share of resamples in which
+    the pick still comes first (`pick_stability`; None without a noise floor)."""
     chosen = finalists(groups)
     if chosen.empty:
         return chosen
     chosen = chosen.assign(finalist=chosen["phase"].astype(str) + " " + chosen["varied"].astype(str))
     picks = []
-    for _, members in chosen.groupby("model", sort=False):
+    for model, members in chosen.groupby("model", sort=False):
+        noise = noise_floor(summaries[summaries["model"] == model]) if summaries is not None else {}
         basis = loss_basis(members)  # finalists of different phases may differ in loss weights
-        pick = (
-            rank_runs(
-                members.rename(columns={"reason": "phase_reason"}).drop(columns=["rank"]),
-                fair_rule(rule, basis),
-                label_column="finalist",
-            )
-            .iloc[:1]
-            .copy()
-            .assign(loss_basis=basis)
+        fair = fair_rule(rule, basis)
+        ranked = rank_runs(
+            members.rename(columns={"reason": "phase_reason"}).drop(columns=["rank"]),
+            fair,
+            label_column="finalist",
+            noise=noise,
         )
-        if len(members) == 1:  # one finalist: why it won its phase is the reason
+        pick = ranked.iloc[:1].copy().assign(loss_basis=basis)
+        if len(members) == 1:  # one finalist: why it won its phase is the reason, and its stability there
             pick["reason"] = pick["phase_reason"]
+            phase_ranking = groups[(pick["phase"].iloc[0], model)]
+            pick["stability"] = pick_stability(
+                phase_ranking, fair_rule(rule, phase_ranking["loss_basis"].iloc[0]), noise
+            )
+        else:
+            pick["stability"] = pick_stability(ranked, fair, noise, label_column="finalist")
         picks.append(pick)
     return pd.concat(picks)
+
+
+def with_intervals(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """For display: each quantity with a confidence interval as "mean ± half-width" where its
+    configuration has two or more runs (the `…_ci` columns), else the plain value."""
+    shown = frame.copy()
+    for column in NOISE_COLUMNS:
+        if column in shown and f"{column}_ci" in frame:
+            shown[column] = [
+                "—"
+                if pd.isna(value)
+                else (f"{value:.{digits}f}" if pd.isna(ci) else f"{value:.{digits}f} ± {ci:.{digits}f}")
+                for value, ci in zip(frame[column], frame[f"{column}_ci"])
+            ]
+    return shown
 
 
 def base_vs_final(groups: dict[tuple[str, str], pd.DataFrame], finals: pd.DataFrame) -> pd.DataFrame:
@@ -135,8 +171,11 @@ def base_vs_final(groups: dict[tuple[str, str], pd.DataFrame], finals: pd.DataFr
         for kind, row in (("base", base), ("final", final.iloc[0])):
             if row is None:
                 continue
-            entry = {"Model": f"{model} ({kind})", "configuration": configuration(row)}
-            entry.update({title: row[column] for column, title in BASE_FINAL_COLUMNS.items()})
+            entry = {"Model": f"{model} ({kind})", "configuration": configuration(row), "runs": row.get("runs", 1)}
+            for column, title in BASE_FINAL_COLUMNS.items():
+                entry[title] = row.get(column, float("nan"))
+                if column in NOISE_COLUMNS:  # the 95 % confidence interval's half-width (NaN: one run)
+                    entry[f"{title} ±"] = row.get(f"{column}_ci", float("nan"))
             rows.append(entry)
     return pd.DataFrame(rows)
 

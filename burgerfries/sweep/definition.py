@@ -26,7 +26,21 @@ PARAMETERS = {
     "localization_weight": float,
     "num_steps": int,
 }
-STUDY_KEYS = {"name", "models", "base", "selection", "phases", "num_steps", "weights", "profile", "analysis"}
+STUDY_KEYS = {
+    "name",
+    "models",
+    "base",
+    "selection",
+    "phases",
+    "num_steps",
+    "weights",
+    "profile",
+    "analysis",
+    "noise_seeds",
+}
+# Seeds of each phase's carried-in configuration: its seed-to-seed spread is the phase's noise
+# floor. 3 is the fewest that give a spread from more than one difference, at two extra trials.
+DEFAULT_NOISE_SEEDS = 3
 DEFAULT_STUDY_PROFILE = "smoke"  # a study that names no profile runs at CPU scale
 PHASE_KEYS = {"name", "grid", "search", "fixed"}
 
@@ -65,6 +79,7 @@ class StudyDefinition:
     weights: dict[str, str] = field(default_factory=dict)  # model → initial weights (e.g. a zoo archive)
     profile: str = DEFAULT_STUDY_PROFILE
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    noise_seeds: int = DEFAULT_NOISE_SEEDS
 
     @property
     def fingerprint(self) -> str:
@@ -186,6 +201,9 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     profile = data.get("profile", DEFAULT_STUDY_PROFILE)
     if profile not in PROFILES:
         raise DefinitionError(f"{where}.profile: unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    noise_seeds = data.get("noise_seeds", DEFAULT_NOISE_SEEDS)
+    if not isinstance(noise_seeds, int) or isinstance(noise_seeds, bool) or noise_seeds < 1:
+        raise DefinitionError(f"{where}.noise_seeds: expected a positive integer (1: no noise-floor runs)")
     try:
         analysis = AnalysisSettings.from_mapping(data.get("analysis"), f"{where}.analysis")
     except ValueError as error:
@@ -202,6 +220,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         {model: str(path) for model, path in weights.items()},
         profile,
         analysis,
+        noise_seeds,
     )
 
 

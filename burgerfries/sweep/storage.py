@@ -164,13 +164,21 @@ def failed_run_ids(study: optuna.Study) -> list[str]:
     return [t.user_attrs["mlflow_run_id"] for t in trials_in(study, TrialState.FAIL) if "mlflow_run_id" in t.user_attrs]
 
 
+def retried_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials of a dead worker that were queued again (their retry stands for them)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {number for t in trials for number in RetryHeartbeatStaleTrialCallback.retry_history(t)}
+    return [t for t in trials if t.number in retried]
+
+
 def settled_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Trials that settle a configuration: finished ones, and failures that are not re-queued
     (a NaN loss fails for good; a dead process's trial is retried)."""
-    trials = study.get_trials(deepcopy=False)
-    retried = {number for t in trials for number in RetryHeartbeatStaleTrialCallback.retry_history(t)}
+    retried = {t.number for t in retried_trials(study)}
     return [
-        t for t in trials if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and t.number not in retried)
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and t.number not in retried)
     ]
 
 

@@ -36,6 +36,7 @@ def log_run(client, experiment_id, name, model, weights, eval_loss, wrong, base=
             Metric("eval/AR_10", 0.6, 0, step),
             Metric("eval/AR_100", 0.7, 0, step),
             Metric("eval/wrong_detections", wrong, 0, step),
+            Metric("eval/wrong_detection_rate", wrong / 10, 0, step),  # 10 eval images
         ]
     metrics += [Metric("train/loss_total", eval_loss - 0.1, 0, s) for s in range(1, 601, 10)]
     metrics += [Metric("train/steps_per_sec", 12.0, 0, s) for s in range(1, 601, 10)]

@@ -91,10 +91,9 @@ def test_search_phase_parses():
     assert study.phases[0].num_configs == 4 and not study.phases[0].is_grid
 
 
-def write_study(path, phases, name, models=("ssd_mobilenet_v2_320x320",), num_steps=4):
-    path.write_text(
-        yaml.safe_dump({"name": name, "models": list(models), "base": BASE, "num_steps": num_steps, "phases": phases})
-    )
+def write_study(path, phases, name, models=("ssd_mobilenet_v2_320x320",), num_steps=4, noise_seeds=1):
+    study = {"name": name, "models": list(models), "base": BASE, "num_steps": num_steps, "phases": phases}
+    path.write_text(yaml.safe_dump({**study, "noise_seeds": noise_seeds}))
     return path
 
 
@@ -130,7 +129,9 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     by_phase = {}
     for run in trials:
         by_phase.setdefault(run.data.tags["phase"], []).append(run)
-    assert len(by_phase[WEIGHTS]) == 2 and len(by_phase[LR]) == 2
+    # the lr phase's carried-in point (the weights winner at lr 0.04, seed 0) was trained in the weights
+    # phase: it is reused, not trained again; only lr 1e30 is new
+    assert len(by_phase[WEIGHTS]) == 2 and len(by_phase[LR]) == 1
     parent = mlflow.MlflowClient().get_run(result.parent_run_id)
     phase_runs = mlflow.search_runs(
         experiment_names=["chain"],
@@ -138,12 +139,15 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
         output_format="list",
     )
     weights_phase = [r for r in phase_runs if r.data.tags["phase"] == WEIGHTS][0]
+    lr_phase = [r for r in phase_runs if r.data.tags["phase"] == LR][0]
+    winner_run = weights_phase.data.tags["winner/ssd_mobilenet_v2_320x320"]
+    assert yaml.safe_load(lr_phase.data.tags["reused/ssd_mobilenet_v2_320x320"]) == {winner_run: "0.04"}
     winner = yaml.safe_load(weights_phase.data.tags["winner_config/ssd_mobilenet_v2_320x320"])
     for run in by_phase[LR]:  # the lr phase starts from the weights phase's winner
         assert float(run.data.params["classification_weight"]) == winner["classification_weight"]
         assert float(run.data.params["localization_weight"]) == winner["localization_weight"]
     statuses = {run.data.params["learning_rate"]: run.info.status for run in by_phase[LR]}
-    assert statuses == {"0.04": "FINISHED", "1e+30": "FAILED"}
+    assert statuses == {"1e+30": "FAILED"}
     assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04  # 1e30 failed
     assert set(result.winners) == {"ssd_mobilenet_v2_320x320"}
     assert result.report_path.is_file()
@@ -229,5 +233,71 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     )
     assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
-    assert "20 trials in all" in text
-    assert "estimated duration:" in text
+    # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
+    assert "32 trials at most" in text
+    assert "estimated duration: at most" in text
+
+
+def test_each_phase_queues_noise_seeds_of_its_carried_in_configuration_and_repeats_of_every_other():
+    from burgerfries.sweep.plan import CARRIED, config_of, phase_trials
+
+    study = parse_definition(
+        definition(
+            phases=[{"name": "batch", "grid": {"batch_size": [2, 3]}}, {"name": "lr", "grid": {"learning_rate": [0.1]}}]
+        ),
+        Path("s.yaml"),
+    )
+    batch, lr = study.phases
+    # batch 2 is the base: it gets 3 seeds, batch 3 one
+    assert phase_trials(study, batch, {}, repeats=1, noise_seeds=3) == [
+        {"point": 0, "seed": 0},
+        {"point": 0, "seed": 1},
+        {"point": 0, "seed": 2},
+        {"point": 1, "seed": 0},
+    ]
+    # --repeats 2: every configuration twice, the carried-in one still 3 times
+    assert [e["point"] for e in phase_trials(study, batch, {}, repeats=2, noise_seeds=3)] == [0, 0, 0, 1, 1]
+    # the carried-in lr (0.04) is not in the lr grid: it joins the phase with its seeds
+    entries = phase_trials(study, lr, {"batch_size": 3}, repeats=1, noise_seeds=2)
+    assert entries == [{"point": CARRIED, "seed": 0}, {"point": CARRIED, "seed": 1}, {"point": 0, "seed": 0}]
+    assert config_of(study, lr, {"batch_size": 3}, entries[0])["learning_rate"] == 0.04
+    assert phase_trials(study, lr, {}, repeats=1, noise_seeds=1) == [{"point": 0, "seed": 0}]
+
+
+def test_noise_floor_runs_are_trained_once_and_reused_by_the_next_phase(
+    synthetic_data, tracking_uri, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    phases = [
+        {"name": "weights", "grid": [{"classification_weight": 1.0}, {"classification_weight": 0.5}]},
+        {"name": "lr", "grid": {"learning_rate": [0.04, 0.02]}},
+    ]
+    study = write_study(tmp_path / "noise.yaml", phases, "noise", noise_seeds=2)
+    result = run_sweep(SweepSettings(study=study, data=synthetic_data, profile="tiny", progress=False))
+    trials = finished_runs("noise")
+    assert all(run.info.status == "FINISHED" for run in trials)
+    trained = [
+        (run.data.params["classification_weight"], run.data.params["learning_rate"], run.data.params["seed"])
+        for run in trials
+    ]
+    assert len(trained) == len(set(trained))  # no configuration trained twice with the same seed
+    weights_runs = sorted(
+        (r.data.params["classification_weight"], r.data.params["seed"])
+        for r in trials
+        if r.data.tags["phase"] == "weights"
+    )
+    assert weights_runs == [("0.5", "0"), ("1.0", "0"), ("1.0", "1")]
+    phase_runs = mlflow.search_runs(
+        experiment_names=["noise"],
+        filter_string=f"tags.mlflow.parentRunId = '{result.parent_run_id}'",
+        output_format="list",
+    )
+    lr_phase = next(r for r in phase_runs if r.data.tags["phase"] == "lr")
+    reused = yaml.safe_load(lr_phase.data.tags["reused/ssd_mobilenet_v2_320x320"])
+    assert reused and set(reused.values()) == {"0.04"}  # the weights winner's runs, counted as lr 0.04
+    own_lr = [r for r in trials if r.data.tags["phase"] == "lr"]
+    assert len(own_lr) + len(reused) == 3  # lr 0.04 with two seeds (reused or new) and lr 0.02 once
+    table = (result.report_path.parent / "phase_lr_ssd_mobilenet_v2_320x320.csv").read_text()
+    assert "eval_loss_ci" in table
+    page = result.report_path.read_text()
+    assert "Noise floor (seed-to-seed σ, from 1)" in page  # the weights phase's base, two seeds

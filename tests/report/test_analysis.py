@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 
 from burgerfries.report.plateau import plateau_point
-from burgerfries.report.selection import loss_basis, loss_basis_note, rank_configurations, rank_runs, rule_from_names
+from burgerfries.report.selection import (
+    loss_basis,
+    loss_basis_note,
+    noise_floor,
+    pick_stability,
+    rank_configurations,
+    rank_runs,
+    rule_from_names,
+)
 from burgerfries.report.summary import summarize_run
 
 STEPS = list(range(100, 1100, 100))
@@ -74,7 +82,7 @@ def runs(**columns):
 
 
 def test_rule_wrong_detections_first_then_eval_loss():
-    frame = runs(wrong_detections=[1.0, 0.0, 0.0], eval_loss=[0.1, 0.5, 0.4], gap=[0.0] * 3, avg_recall=[0.5] * 3)
+    frame = runs(wrong_detection_rate=[1.0, 0.0, 0.0], eval_loss=[0.1, 0.5, 0.4], gap=[0.0] * 3, avg_recall=[0.5] * 3)
     ranked = rank_runs(frame)
     assert list(ranked.index) == ["run2", "run1", "run0"]
     assert "eval loss" in ranked.loc["run2", "reason"]
@@ -82,22 +90,24 @@ def test_rule_wrong_detections_first_then_eval_loss():
 
 
 def test_rule_ties_broken_by_gap_then_recall():
-    frame = runs(wrong_detections=[0.0] * 3, eval_loss=[0.5] * 3, gap=[0.3, -0.1, 0.1], avg_recall=[0.9, 0.2, 0.8])
+    frame = runs(wrong_detection_rate=[0.0] * 3, eval_loss=[0.5] * 3, gap=[0.3, -0.1, 0.1], avg_recall=[0.9, 0.2, 0.8])
     ranked = rank_runs(frame)
     # |−0.1| ties |0.1| (the gap counts in size, either way), so the higher recall decides; |0.3| is last
     assert list(ranked.index) == ["run2", "run1", "run0"]
     assert "avg recall" in ranked.loc["run2", "reason"] and "gap" in ranked.loc["run1", "reason"]
-    frame = runs(wrong_detections=[0.0] * 2, eval_loss=[0.5] * 2, gap=[0.1, 0.1], avg_recall=[0.4, 0.7])
+    frame = runs(wrong_detection_rate=[0.0] * 2, eval_loss=[0.5] * 2, gap=[0.1, 0.1], avg_recall=[0.4, 0.7])
     ranked = rank_runs(frame)
     assert list(ranked.index) == ["run1", "run0"] and "avg recall" in ranked.loc["run1", "reason"]
 
 
 def test_runs_without_evaluation_rank_last_and_rules_are_configurable():
-    frame = runs(wrong_detections=[np.nan, 3.0], eval_loss=[np.nan, 0.9], gap=[np.nan, 0.0], avg_recall=[np.nan, 0.1])
+    frame = runs(
+        wrong_detection_rate=[np.nan, 3.0], eval_loss=[np.nan, 0.9], gap=[np.nan, 0.0], avg_recall=[np.nan, 0.1]
+    )
     ranked = rank_runs(frame)
     assert list(ranked.index) == ["run1", "run0"] and "no evaluation" in ranked.loc["run0", "reason"]
     by_recall = rank_runs(
-        runs(wrong_detections=[0.0, 0.0], eval_loss=[0.1, 0.9], gap=[0, 0], avg_recall=[0.1, 0.9]),
+        runs(wrong_detection_rate=[0.0, 0.0], eval_loss=[0.1, 0.9], gap=[0, 0], avg_recall=[0.1, 0.9]),
         rule_from_names(["avg_recall"]),
     )
     assert list(by_recall.index) == ["run1", "run0"]
@@ -107,7 +117,11 @@ def test_runs_without_evaluation_rank_last_and_rules_are_configurable():
 
 def test_a_run_that_finds_nothing_does_not_win_on_having_no_wrong_detections():
     frame = runs(
-        AR_100=[0.01, 0.6], wrong_detections=[0.0, 4.0], eval_loss=[0.3, 0.9], gap=[0.0, 0.0], avg_recall=[0.01, 0.5]
+        AR_100=[0.01, 0.6],
+        wrong_detection_rate=[0.0, 4.0],
+        eval_loss=[0.3, 0.9],
+        gap=[0.0, 0.0],
+        avg_recall=[0.01, 0.5],
     )
     ranked = rank_runs(frame)
     assert list(ranked.index) == ["run1", "run0"]
@@ -120,7 +134,7 @@ def test_runs_that_differ_in_loss_weights_are_ranked_on_the_unweighted_loss():
         classification_weight=[0.5, 1.0],
         localization_weight=[1.0, 1.0],
         AR_100=[0.6, 0.6],
-        wrong_detections=[0.0, 0.0],
+        wrong_detection_rate=[0.0, 0.0],
         eval_loss=[0.4, 0.6],
         gap=[0.0, 0.0],
         eval_loss_unweighted=[0.7, 0.6],
@@ -139,3 +153,56 @@ def test_runs_that_differ_in_loss_weights_are_ranked_on_the_unweighted_loss():
     before_unweighted_losses = frame.assign(eval_loss_unweighted=np.nan)
     assert loss_basis(before_unweighted_losses) == "weighted"
     assert "predate" in loss_basis_note(before_unweighted_losses, "weighted")
+
+
+def seeded_runs(eval_losses: dict[str, list[float]], avg_recall: dict[str, float]) -> pd.DataFrame:
+    """Finished runs of configurations (label → one eval loss per seed), same weights, no wrong detections."""
+    rows = []
+    for label, losses in eval_losses.items():
+        for seed, loss in enumerate(losses):
+            rows.append(
+                {
+                    "config_key": label,
+                    "varied": label,
+                    "status": "FINISHED",
+                    "phase": "lr",
+                    "AR_100": 0.6,
+                    "wrong_detection_rate": 0.0,
+                    "eval_loss": loss,
+                    "gap": 0.0,
+                    "avg_recall": avg_recall[label],
+                    "seed": seed,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.index = [f"run{i}" for i in range(len(frame))]
+    return frame
+
+
+def test_a_difference_within_the_noise_floor_falls_through_to_the_next_criterion():
+    # the base's three seeds spread by 0.05; 0.02 lower eval loss is within noise, so recall decides
+    frame = seeded_runs({"0.04": [0.45, 0.50, 0.55], "0.03": [0.48]}, {"0.04": 0.7, "0.03": 0.5})
+    assert noise_floor(frame)["eval_loss"] == pytest.approx(0.05)
+    ranked = rank_configurations(frame)
+    assert list(ranked["varied"]) == ["0.04", "0.03"] and list(ranked["runs"]) == [3, 1]
+    assert "eval loss within noise" in ranked["reason"].iloc[0] and "avg recall" in ranked["reason"].iloc[0]
+    assert ranked["eval_loss_ci"].iloc[0] == pytest.approx(4.303 * 0.05 / np.sqrt(3), rel=1e-3)
+    assert np.isnan(ranked["eval_loss_ci"].iloc[1])
+    # far outside the noise, eval loss decides again
+    clear = rank_configurations(seeded_runs({"0.04": [0.45, 0.50, 0.55], "0.03": [0.20]}, {"0.04": 0.7, "0.03": 0.5}))
+    assert list(clear["varied"]) == ["0.03", "0.04"] and "within noise" not in clear["reason"].iloc[0]
+    # one run per configuration: no noise floor, exact comparison (as before seed repeats)
+    single = seeded_runs({"0.04": [0.50], "0.03": [0.48]}, {"0.04": 0.7, "0.03": 0.5})
+    assert noise_floor(single) == {} and list(rank_configurations(single)["varied"]) == ["0.03", "0.04"]
+
+
+def test_pick_stability_is_high_for_a_clear_winner_and_unknown_without_a_noise_floor():
+    frame = seeded_runs({"0.04": [0.45, 0.50, 0.55], "0.03": [0.20]}, {"0.04": 0.7, "0.03": 0.5})
+    ranked = rank_configurations(frame)
+    stability = pick_stability(ranked, rule_from_names(["eval_loss"]), noise_floor(frame))
+    assert 0.9 <= stability <= 1.0
+    close = seeded_runs({"0.04": [0.45, 0.50, 0.55], "0.03": [0.49]}, {"0.04": 0.5, "0.03": 0.5})
+    rule = rule_from_names(["eval_loss"])
+    close_ranked = rank_configurations(close, rule, noise={})  # ranked exactly, resampled with the noise
+    assert 0.2 < pick_stability(close_ranked, rule, noise_floor(close)) < 0.9
+    assert pick_stability(ranked, rule, {}) is None
