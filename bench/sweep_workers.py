@@ -85,7 +85,7 @@ def main() -> None:
     from burgerfries.data.prepare import prepare_dataset
 
     data = folder / "data"
-    prepare_dataset("synthetic", data, num_images=12, seed=2, progress=False)
+    prepare_dataset("synthetic", data, num_images=12, seed=2, eval_images=0, progress=False)
     stamp = time.strftime("%Y%m%d%H%M%S")
     for index, workers in enumerate(int(n) for n in args.workers.split(",")):
         run_study(f"bench_workers_{stamp}_{index}_{workers}", workers, args, data, folder)

@@ -66,7 +66,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as workdir:
         data = Path(workdir) / "data"
-        prepare_dataset("synthetic", data, num_images=63, progress=False)
+        prepare_dataset("synthetic", data, num_images=63, eval_images=0, progress=False)
         print("| model | profile | batch | s/step | images/s |")
         print("|---|---|---|---|---|")
         for model in args.models.split(","):

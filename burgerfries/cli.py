@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from burgerfries.model import MODEL_NAMES
+from burgerfries.model import MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.tf_startup import start_tensorflow
 
@@ -124,7 +124,15 @@ def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the split and of the synthetic scenes"
     )
-    parser.add_argument("--num-images", type=POSITIVE_INT, default=63, help="synthetic scenes to draw (default 63)")
+    parser.add_argument(
+        "--num-images", type=POSITIVE_INT, default=63, help="synthetic training scenes to draw (default 63)"
+    )
+    parser.add_argument(
+        "--eval-images",
+        type=NON_NEGATIVE_INT,
+        default=None,
+        help="synthetic held-out scenes (default 60; 0: split --num-images by --eval-fraction)",
+    )
     parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
     _switch(parser, "--resplit", "ignore train/ and test|eval|val/ folders and split by --seed instead")
     _switch(parser, "--strict", "exit non-zero if anything was repaired or skipped")
@@ -136,7 +144,9 @@ def data_prep_command(args: argparse.Namespace) -> int:
     from burgerfries.jobs.data_prep import run_data_prep
 
     given = {
-        key: getattr(args, key) for key in ("seed", "num_images", "eval_fraction") if getattr(args, key) is not None
+        key: getattr(args, key)
+        for key in ("seed", "num_images", "eval_fraction", "eval_images")
+        if getattr(args, key) is not None
     }
     try:
         prepared = run_data_prep(
@@ -204,6 +214,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "or an OD-API checkpoint or zoo archive",
     )
     parser.add_argument(
+        "--restore",
+        type=_choice(list(RESTORE_MODES)),
+        default=None,
+        help="how much of an OD-API checkpoint --weights restores: detection (default; the feature extractor, "
+        "as the OD API's fine_tune_checkpoint_type: detection), detection_and_box_predictor (also the box "
+        "predictor but its class heads), full (everything whose shape matches)",
+    )
+    parser.add_argument(
         "--checkpoint-every",
         type=NON_NEGATIVE_INT,
         default=None,
@@ -235,7 +253,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     given = {
         key: getattr(args, key)
-        for key in ("model", "profile", "seed", "checkpoint_every")
+        for key in ("model", "profile", "seed", "checkpoint_every", "restore")
         if getattr(args, key) is not None
     }
     try:

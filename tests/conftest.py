@@ -28,7 +28,7 @@ def synthetic_data(tmp_path_factory):
     from burgerfries.data.prepare import prepare_dataset
 
     out = tmp_path_factory.mktemp("synthetic_data")
-    prepare_dataset("synthetic", out, num_images=12, seed=2, progress=False)
+    prepare_dataset("synthetic", out, num_images=12, seed=2, eval_images=0, progress=False)
     return out
 
 

@@ -21,6 +21,9 @@ from burgerfries.data.synthetic import write_synthetic_dataset
 from burgerfries.data.tfrecord import write_records
 
 SYNTHETIC = "synthetic"
+# Held-out synthetic scenes: enough that a 0.05 difference in mAP@0.5 is larger than the eval
+# split's resampling noise (measured in bench/RESULTS.md, "Eval split size").
+SYNTHETIC_EVAL_SCENES = 60
 
 
 class StrictModeError(RuntimeError):
@@ -103,13 +106,17 @@ def prepare_dataset(
     strict: bool = False,
     keep_folder_split: bool = True,
     progress: bool = True,
+    eval_images: int = SYNTHETIC_EVAL_SCENES,
 ) -> PreparedDataset:
     """Build the training-ready folder; raise StrictModeError (after writing the skip report)
-    when `strict` and anything had to be repaired, dropped or skipped."""
+    when `strict` and anything had to be repaired, dropped or skipped.
+
+    The synthetic source draws `num_images` training scenes and `eval_images` held-out scenes
+    (0: `num_images` scenes split by `eval_fraction`, as for a LabelImg folder)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if str(source) == SYNTHETIC:
-        folder = write_synthetic_dataset(out / "synthetic_source", num_images, seed, progress)
+        folder = write_synthetic_dataset(out / "synthetic_source", num_images, seed, progress, eval_images)
         classes = classes or list(SYNTHETIC_CLASSES)
     else:
         folder = Path(source)

@@ -318,17 +318,24 @@ def render_scene(seed: int, index: int) -> Scene:
     return scene
 
 
-def write_synthetic_dataset(folder: Path, num_images: int = 63, seed: int = 0, progress: bool = True) -> Path:
-    """Write `num_images` scenes as LabelImg JPEG + XML pairs into `folder` and return it."""
+def write_synthetic_dataset(
+    folder: Path, num_images: int = 63, seed: int = 0, progress: bool = True, eval_images: int = 0
+) -> Path:
+    """Write `num_images` scenes as LabelImg JPEG + XML pairs into `folder` and return it; with
+    `eval_images`, the training scenes go to `train/` and that many more scenes (other scene
+    indices, so no scene is in both) to `eval/`, a split that data_prep keeps."""
     folder.mkdir(parents=True, exist_ok=True)
-    for index in tqdm(range(num_images), desc="drawing synthetic scenes", unit="img", disable=not progress):
+    total = num_images + eval_images
+    for index in tqdm(range(total), desc="drawing synthetic scenes", unit="img", disable=not progress):
         scene = render_scene(seed, index)
         name = f"scene_{index:04d}"
+        where = folder if not eval_images else folder / ("train" if index < num_images else "eval")
+        where.mkdir(exist_ok=True)
         buffer = io.BytesIO()
         scene.image.save(buffer, format="JPEG", quality=int(np.random.default_rng([seed, index, 1]).integers(80, 96)))
-        (folder / f"{name}.jpg").write_bytes(buffer.getvalue())
+        (where / f"{name}.jpg").write_bytes(buffer.getvalue())
         write_voc(
-            folder / f"{name}.xml",
+            where / f"{name}.xml",
             f"{name}.jpg",
             scene.image.width,
             scene.image.height,

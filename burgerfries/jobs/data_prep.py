@@ -9,7 +9,7 @@ import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
 
-from burgerfries.data.prepare import PreparedDataset, StrictModeError, prepare_dataset
+from burgerfries.data.prepare import SYNTHETIC_EVAL_SCENES, PreparedDataset, StrictModeError, prepare_dataset
 from burgerfries.tracking import log_artifact_files, log_params, resolve_experiment, tracked_run
 
 EXPERIMENT = "data_prep"
@@ -25,6 +25,7 @@ def run_data_prep(
     strict: bool = False,
     keep_folder_split: bool = True,
     experiment: str | None = None,
+    eval_images: int = SYNTHETIC_EVAL_SCENES,
 ) -> PreparedDataset:
     out = Path(out).resolve()
     with tracked_run(
@@ -39,13 +40,24 @@ def run_data_prep(
                 "classes": ",".join(classes or []) or "(from XML)",
                 "seed": seed,
                 "num_images": num_images if source == "synthetic" else "(all)",
+                "eval_images": eval_images if source == "synthetic" else "(split)",
                 "eval_fraction": eval_fraction,
                 "strict": strict,
                 "keep_folder_split": keep_folder_split,
             }
         )
         try:
-            prepared = prepare_dataset(source, out, classes, seed, num_images, eval_fraction, strict, keep_folder_split)
+            prepared = prepare_dataset(
+                source,
+                out,
+                classes,
+                seed,
+                num_images,
+                eval_fraction,
+                strict,
+                keep_folder_split,
+                eval_images=eval_images,
+            )
         except StrictModeError:
             log_artifact_files([out / "skip_report.csv"])
             raise

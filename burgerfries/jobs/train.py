@@ -22,6 +22,7 @@ from burgerfries.data.label_map import read_label_map
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
+from burgerfries.model.odapi_weights import DETECTION
 from burgerfries.model.ssd import Detector
 from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve_experiment, tracked_run
 from burgerfries.training.assemble import assemble
@@ -43,6 +44,7 @@ class TrainSettings:
     profile: str = DEFAULT_PROFILE
     seed: int = 0
     weights: Path | None = None
+    restore: str = DETECTION  # how much of an OD-API checkpoint `weights` restores (odapi_weights.RESTORE_MODES)
     checkpoint_every: int = 0  # 0: only at evaluation steps and the end
     eval_every: int | None = None  # None: EVALUATIONS_PER_RUN evaluations over the run; 0: the last step only
     overrides: dict = field(default_factory=dict)
@@ -95,20 +97,21 @@ def short_params(settings: TrainSettings, config: dict, eval_every: int) -> dict
         "seed": settings.seed,
         "data": str(Path(settings.data).resolve()),
         "weights": str(settings.weights or ""),
+        "restore": settings.restore if settings.weights else "",
         "checkpoint_every": settings.checkpoint_every,
         "eval_every": eval_every,
     }
 
 
-def initial_weights(detector: Detector, weights: Path) -> str:
-    """Load `--weights`: an OD-API checkpoint or zoo archive (fine-tuning as
-    `fine_tune_checkpoint_type: detection`, the report logged to the active run), or our own."""
+def initial_weights(detector: Detector, weights: Path, restore: str = DETECTION) -> str:
+    """Load `--weights`: an OD-API checkpoint or zoo archive (restoring as much as `restore` says,
+    the report logged to the active run), or our own."""
     from burgerfries.model.odapi_weights import is_odapi_checkpoint, load_odapi_checkpoint, pipeline_differences
 
     if not is_odapi_checkpoint(weights):
         return load_initial_weights(detector.model, weights)
     kind = detector.ssd["feature_extractor"]["type"]
-    report = load_odapi_checkpoint(detector.model, kind, weights)
+    report = load_odapi_checkpoint(detector.model, kind, weights, restore)
     lines = [f"restored {name}" for name in report.restored] + [
         f"skipped {name}: {why}" for name, why in report.skipped
     ]
@@ -166,7 +169,7 @@ def train(
             checkpoint.restore(manager.latest_checkpoint)
             print(f"resuming run {run_id} from {manager.latest_checkpoint} at step {int(step_var.numpy())}")
         elif settings.weights:
-            description = initial_weights(setup.detector, settings.weights)
+            description = initial_weights(setup.detector, settings.weights, settings.restore)
             print(f"initial weights: {description}")
             mlflow.set_tag("initial_weights", description)
 

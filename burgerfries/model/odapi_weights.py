@@ -6,9 +6,15 @@ checkpoint (`model/_feature_extractor/...`). MobileNetV2's layers are indexed by
 `classification_backbone/layer_with_weights-N`, N counting the application's layers that hold
 weights in order; our backbone builds the same layers in the same order (`backbone_layer_names`).
 
-`fine_tune_checkpoint_type: detection` (the zoo default) restores the feature extractor and the
-box predictor's shared layers and skips heads whose shapes depend on num_classes (the zoo has 90
-classes) — every restored and skipped variable is listed in the returned report.
+What is restored (`RESTORE_MODES`, every restored and skipped variable listed in the report):
+- `detection` — the OD API's `fine_tune_checkpoint_type: detection` (the zoo configs' setting; its
+  `ssd_meta_arch` restores `_feature_extractor` only): the backbone and the SSD extra layers, or the
+  backbone, the FPN and its coarse layers. The whole box predictor — box and class heads, and
+  FPNLite's shared prediction tower with its batch norms — keeps its initialisers.
+- `detection_and_box_predictor` — also the box predictor's layers, except the class heads, whose
+  shape depends on num_classes (the zoo has 90 classes); what `detection` did here before.
+- `full` — every variable whose shape matches, class heads included (the OD API's `full`), e.g.
+  to reproduce a checkpoint's own outputs.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from burgerfries.model import RESTORE_MODES
 from burgerfries.model.mobilenet_v2 import BLOCKS
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -31,6 +38,9 @@ KIND_NAMES = {
     "ssd_mobilenet_v2_keras": "ssd_mobilenet_v2_320x320",
     "ssd_mobilenet_v2_fpn_keras": "ssd_mobilenet_v2_fpnlite_320x320",
 }
+
+
+DETECTION = RESTORE_MODES[0]
 
 
 class CheckpointMismatchError(ValueError):
@@ -164,15 +174,13 @@ def is_odapi_checkpoint(path: Path) -> bool:
     return any(name.startswith(FEATURE) for name, _ in tf.train.list_variables(prefix))
 
 
-def load_odapi_checkpoint(
-    model: keras.Model, model_kind: str, path: Path, restore_heads: bool = False
-) -> RestoreReport:
-    """Copy an OD-API checkpoint's variables into `model`.
-
-    restore_heads=False is `fine_tune_checkpoint_type: detection`: the class head (and the box head
-    when its shape differs) are left to their initialisers. A checkpoint of the other model, or one
-    from which nothing can be restored, is an error.
+def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, restore: str = DETECTION) -> RestoreReport:
+    """Copy an OD-API checkpoint's variables into `model`, as much as `restore` (one of
+    RESTORE_MODES, see the module) says; a variable whose shape differs is never restored. A
+    checkpoint of the other model, or one from which nothing can be restored, is an error.
     """
+    if restore not in RESTORE_MODES:
+        raise ValueError(f"restore {restore!r}: expected one of {', '.join(RESTORE_MODES)}")
     prefix, pipeline_config = resolve_odapi_checkpoint(path)
     reader = tf.train.load_checkpoint(prefix)
     shapes = reader.get_variable_to_shape_map()
@@ -205,8 +213,11 @@ def load_odapi_checkpoint(
                     )
                 )
                 continue
-            if is_class_head and not restore_heads:
-                report.skipped.append((variable.path, "class head (fine_tune_checkpoint_type: detection)"))
+            if restore == DETECTION and not source.startswith(FEATURE):
+                report.skipped.append((variable.path, "box predictor (restore detection: feature extractor only)"))
+                continue
+            if is_class_head and restore != "full":
+                report.skipped.append((variable.path, f"class head (restore {restore})"))
                 continue
             variable.assign(value)
             report.restored.append(variable.path)

@@ -15,6 +15,7 @@ Resume and dead workers: trials send heartbeats; once a trial's heartbeat is old
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 import warnings
@@ -33,6 +34,7 @@ HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 20
 MAX_RETRY = 2
 POLL_SECONDS = 2.0
+SCHEMA_ATTEMPTS = 10
 WAIT_FOR_ANOTHER_WORKER_SECONDS = 3600
 QUEUED = "queued"  # user attribute of every trial a sweep queued (a retry inherits it)
 
@@ -68,13 +70,24 @@ def open_storage(url: str) -> RDBStorage:
         ) from None
     if url.startswith("postgresql"):
         engine_kwargs = {"pool_pre_ping": True, "pool_recycle": 300}
-    return RDBStorage(
-        url,
-        engine_kwargs=engine_kwargs,
-        heartbeat_interval=HEARTBEAT_SECONDS,
-        grace_period=GRACE_SECONDS,
-        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
-    )
+    attempt = 1
+    while True:
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.OperationalError):
+            # Workers started together on an empty database all create Optuna's tables; all but
+            # one collide ("already exists", optuna#1092). Once one has committed them, a retry
+            # finds them and goes on.
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            attempt += 1
+            time.sleep(random.uniform(0.5, 2.0))
 
 
 def redact(url: str) -> str:

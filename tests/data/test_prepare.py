@@ -51,9 +51,9 @@ def test_synthetic_set_is_deterministic_and_tight():
 
 
 def test_split_and_hash_are_deterministic(tmp_path):
-    one = prepare_dataset("synthetic", tmp_path / "one", num_images=20, seed=3, progress=False)
-    two = prepare_dataset("synthetic", tmp_path / "two", num_images=20, seed=3, progress=False)
-    other = prepare_dataset("synthetic", tmp_path / "other", num_images=20, seed=4, progress=False)
+    one = prepare_dataset("synthetic", tmp_path / "one", num_images=20, seed=3, eval_images=0, progress=False)
+    two = prepare_dataset("synthetic", tmp_path / "two", num_images=20, seed=3, eval_images=0, progress=False)
+    other = prepare_dataset("synthetic", tmp_path / "other", num_images=20, seed=4, eval_images=0, progress=False)
 
     def splits(prepared):
         return [(f["file"], f["split"]) for f in prepared.summary["files"]]
@@ -91,10 +91,17 @@ def test_macncheese_ingests_every_image_in_both_layouts(shared_dir, tmp_path):
 
 def test_cli_tracks_a_finished_run_with_artifacts(tracking_uri, tmp_path, capsys):
     out = tmp_path / "prepared"
-    assert main(["data-prep", "synthetic", "--out", str(out), "--num-images", "12"]) == 0
+    command = ["data-prep", "synthetic", "--out", str(out), "--num-images", "12", "--eval-images", "5"]
+    assert main(command) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out.resolve())
     summary = json.loads((out / "dataset.json").read_text())
-    assert summary["num_images"]["train"] + summary["num_images"]["eval"] == 12
+    # 12 training scenes, 5 more held out: other scenes, never the same one twice
+    assert summary["num_images"] == {"train": 12, "eval": 5}
+    scenes = {
+        split: {f["file"].rsplit("/", 1)[-1] for f in summary["files"] if f["split"] == split}
+        for split in ("train", "eval")
+    }
+    assert not scenes["train"] & scenes["eval"]
     run = mlflow.search_runs(experiment_names=["data_prep"], output_format="list")[0]
     assert run.info.status == "FINISHED"
     assert run.data.tags["dataset_hash"] == summary["hash"]

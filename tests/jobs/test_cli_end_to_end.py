@@ -11,7 +11,7 @@ def last_line(capsys):
 
 def test_cli_end_to_end(tracking_uri, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["data-prep", "--out", "data", "--num-images", "10"]) == 0
+    assert main(["data-prep", "--out", "data", "--num-images", "8", "--eval-images", "3"]) == 0
     capsys.readouterr()
     assert (
         main(

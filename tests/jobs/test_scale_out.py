@@ -203,6 +203,18 @@ def assert_each_configuration_finished_once(name: str) -> dict[str, list]:
     return by_role
 
 
+def test_workers_starting_together_on_an_empty_database_all_open_the_storage(postgres):
+    import psycopg
+
+    with psycopg.connect(f"{postgres}/postgres", autocommit=True) as connection:
+        connection.execute("CREATE DATABASE fresh")
+    code = f"from burgerfries.sweep.storage import open_storage; open_storage('{postgres}/fresh')"
+    starting = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for process in starting:  # each creates Optuna's tables unless another already has
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+
+
 def test_two_workers_share_every_phase_and_a_late_worker_only_reports(postgres, on_server, synthetic_data, tmp_path):
     study = write_study(tmp_path, "two_workers", num_steps=8)
     storage = f"{postgres}/optuna"

@@ -24,7 +24,7 @@ NO_AUGMENTATION = {"train_config.data_augmentation_options": "[]"}
 def handful(tmp_path_factory):
     """8 synthetic scenes, evaluated on the same images: a memorisation check."""
     out = tmp_path_factory.mktemp("handful")
-    prepare_dataset("synthetic", out, num_images=8, seed=1, eval_fraction=0.0, progress=False)
+    prepare_dataset("synthetic", out, num_images=8, seed=1, eval_fraction=0.0, eval_images=0, progress=False)
     shutil.copy(out / "train.record", out / "eval.record")
     return out
 
@@ -145,6 +145,6 @@ def test_initial_weights_from_a_file_and_a_checkpoint(synthetic_data, tracking_u
 
 
 def test_evaluation_needs_an_eval_split(tmp_path):
-    prepare_dataset("synthetic", tmp_path, num_images=4, eval_fraction=0.0, progress=False)
+    prepare_dataset("synthetic", tmp_path, num_images=4, eval_fraction=0.0, eval_images=0, progress=False)
     with pytest.raises(ValueError, match="0 examples"):
         Evaluation(tmp_path)

@@ -21,7 +21,7 @@ def loaded(request, shared_dir):
     model = request.param
     fixture = shared_dir / "fixtures" / "odapi_checkpoints" / model
     detector = build_detector(build_config(model, "full", num_classes=2))
-    report = load_odapi_checkpoint(detector.model, MODELS[model], fixture, restore_heads=True)
+    report = load_odapi_checkpoint(detector.model, MODELS[model], fixture, restore="full")
     return model, fixture, detector, report
 
 
@@ -100,20 +100,40 @@ def test_matching_allows_near_tied_swaps_and_nothing_else():
     assert len(matched(moved, theirs, count=3)) == 1
 
 
-def test_detection_fine_tuning_skips_class_heads_and_refuses_the_other_model(shared_dir):
+def test_detection_restores_the_feature_extractor_only_and_refuses_the_other_model(shared_dir):
     fixture = shared_dir / "fixtures" / "odapi_checkpoints" / "ssd_mobilenet_v2_320x320"
-    detector = build_detector(
-        build_config("ssd_mobilenet_v2_320x320", "full", num_classes=5)
-    )  # 5 classes: heads differ
-    report = load_odapi_checkpoint(detector.model, "ssd_mobilenet_v2_keras", fixture)
+    detector = build_detector(build_config("ssd_mobilenet_v2_320x320", "full", num_classes=5))  # heads differ
+    before = {weight.path: weight.numpy().copy() for weight in detector.model.weights}
+    report = load_odapi_checkpoint(detector.model, "ssd_mobilenet_v2_keras", fixture)  # restore=detection
     skipped = {name.split("/")[0] for name, _ in report.skipped}
-    assert skipped == {f"class_predictions_{i}" for i in range(6)}
-    assert report.restored
+    # the whole box predictor keeps its initialisers: box and class heads of all six feature maps
+    assert skipped == {f"{head}_{i}" for head in ("class_predictions", "box_encodings") for i in range(6)}
+    for weight in detector.model.weights:
+        unchanged = np.array_equal(weight.numpy(), before[weight.path])
+        assert unchanged == (weight.path.split("/")[0] in skipped), weight.path
+    # the earlier behaviour, by its name: the box heads too, not the class heads
+    with_predictor = build_detector(build_config("ssd_mobilenet_v2_320x320", "full", num_classes=5))
+    report = load_odapi_checkpoint(
+        with_predictor.model, "ssd_mobilenet_v2_keras", fixture, "detection_and_box_predictor"
+    )
+    assert {name.split("/")[0] for name, _ in report.skipped} == {f"class_predictions_{i}" for i in range(6)}
     fpn = build_detector(build_config("ssd_mobilenet_v2_fpnlite_320x320", "tiny", num_classes=2))
     with pytest.raises(
         CheckpointMismatchError, match="ssd_mobilenet_v2_320x320 checkpoint.*ssd_mobilenet_v2_fpnlite_320x320"
     ):
         load_odapi_checkpoint(fpn.model, "ssd_mobilenet_v2_fpn_keras", fixture)
+
+
+def test_detection_leaves_fpnlites_shared_prediction_tower_to_its_initialisers(shared_dir):
+    fixture = shared_dir / "fixtures" / "odapi_checkpoints" / "ssd_mobilenet_v2_fpnlite_320x320"
+    detector = build_detector(build_config("ssd_mobilenet_v2_fpnlite_320x320", "full", num_classes=2))
+    report = load_odapi_checkpoint(detector.model, "ssd_mobilenet_v2_fpn_keras", fixture)
+    reasons = {name.split("/")[0]: why for name, why in report.skipped}
+    assert reasons and all("box predictor" in why for why in reasons.values())
+    full = load_odapi_checkpoint(detector.model, "ssd_mobilenet_v2_fpn_keras", fixture, "full")
+    restored_by_full_only = {name.split("/")[0] for name in full.restored} - {n.split("/")[0] for n in report.restored}
+    assert restored_by_full_only == set(reasons)  # exactly the predictor: tower, its batch norms, heads
+    assert any("batchnorm" in name.lower() for name in reasons), sorted(reasons)
 
 
 def test_train_fine_tunes_from_an_odapi_checkpoint(shared_dir, tracking_uri, tmp_path):
@@ -123,7 +143,7 @@ def test_train_fine_tunes_from_an_odapi_checkpoint(shared_dir, tracking_uri, tmp
     from burgerfries.jobs.train import TrainSettings, train
 
     data = tmp_path / "data"
-    prepare_dataset("synthetic", data, num_images=6, progress=False)
+    prepare_dataset("synthetic", data, num_images=6, eval_images=0, progress=False)
     fixture = shared_dir / "fixtures" / "odapi_checkpoints" / "ssd_mobilenet_v2_320x320"
     result = train(
         TrainSettings(
