@@ -1,0 +1,139 @@
+"""Where a sweep trial's time goes, per model, at the smoke profile and the base configuration
+(batch 10, lr 0.04, 1:1): the first step (tracing and graph optimisation), the median step, one
+evaluation of the eval split, and the trial's wall time against its training steps.
+
+    python bench/trial_cost.py [--eval-images 60] [--num-steps 300] [--models ...]
+
+The step breakdown times, on batches already in memory: the forward pass alone, forward + target
+assignment + loss, + gradients, and the whole step (+ the SGD update); and the input pipeline alone.
+The trial is a real `train()` call with six evaluations on a data_prep folder with `--eval-images`
+held-out scenes; overhead = wall time − steps × median step time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import mlflow  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from burgerfries.data.prepare import prepare_dataset  # noqa: E402
+from burgerfries.evaluation.evaluator import Evaluation  # noqa: E402
+from burgerfries.jobs.train import TrainSettings, train  # noqa: E402
+from burgerfries.model import MODEL_NAMES  # noqa: E402
+from burgerfries.model.config import build_config  # noqa: E402
+from burgerfries.training.assemble import assemble  # noqa: E402
+from burgerfries.training.step import batch_losses  # noqa: E402
+
+BASE = {"batch_size": 10, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
+
+
+def median_seconds(function, batches, repeats: int = 8) -> float:
+    function(*batches[0])  # trace
+    times = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        output = function(*batches[index % len(batches)])
+        tf.nest.map_structure(lambda t: t.numpy(), output)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def breakdown(model: str, profile: str, data: Path) -> dict[str, float]:
+    config = build_config(model, profile, 2, BASE)
+    setup = assemble(config, data / "train.record")
+    pipeline = iter(setup.batches())
+    started = time.perf_counter()
+    batches = [next(pipeline) for _ in range(8)]
+    input_seconds = (time.perf_counter() - started) / 8
+    detector, variables = setup.detector, setup.detector.model.trainable_variables
+
+    @tf.function(autograph=False)
+    def forward(images, boxes, labels, valid):
+        return detector.model(images, training=True)
+
+    @tf.function(autograph=False)
+    def forward_loss(images, boxes, labels, valid):
+        return batch_losses(detector, images, boxes, labels, valid, training=True)[0]["loss_total"]
+
+    @tf.function(autograph=False)
+    def gradients(images, boxes, labels, valid):
+        with tf.GradientTape() as tape:
+            loss = batch_losses(detector, images, boxes, labels, valid, training=True)[0]["loss_total"]
+        return tape.gradient(loss, variables)
+
+    started = time.perf_counter()
+    setup.train_step.get_concrete_function(*batches[0])
+    trace = time.perf_counter() - started
+    started = time.perf_counter()
+    setup.train_step(*batches[0])
+    first_call = time.perf_counter() - started
+    return {
+        "input (batch from the pipeline)": input_seconds,
+        "forward": median_seconds(forward, batches),
+        "forward + targets + loss": median_seconds(forward_loss, batches),
+        "+ gradients": median_seconds(gradients, batches),
+        "whole step (+ SGD update)": median_seconds(setup.train_step, batches),
+        "trace of the step": trace,
+        "first call after tracing": first_call,
+    }
+
+
+def trial(model: str, data: Path, workdir: Path, num_steps: int) -> dict[str, float]:
+    evaluation = Evaluation(data)
+    settings = TrainSettings(
+        data=data, model=model, profile="smoke", num_steps=num_steps, checkpoint_root=workdir / "ck", **BASE
+    )
+    started = time.perf_counter()
+    result = train(settings, evaluation, progress=False)
+    wall = time.perf_counter() - started
+    history = mlflow.MlflowClient().get_metric_history(result.run_id, "train/steps_per_sec")
+    step_seconds = statistics.median(1.0 / m.value for m in history if m.step > 1)
+    started = time.perf_counter()
+    evaluation(result.detector)  # traced and cached already: the cost of one more evaluation
+    one_evaluation = time.perf_counter() - started
+    return {"wall": wall, "median step": step_seconds, "one evaluation": one_evaluation, "steps": num_steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--eval-images", type=int, default=60)
+    parser.add_argument("--num-steps", type=int, default=300)
+    parser.add_argument("--models", default=",".join(MODEL_NAMES))
+    parser.add_argument("--profiles", default="smoke,full", help="profiles of the step breakdown")
+    parser.add_argument("--skip-trial", action="store_true")
+    args = parser.parse_args()
+    print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, TF {tf.__version__}")
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        data = workdir / "data"
+        prepare_dataset("synthetic", data, eval_images=args.eval_images, progress=False)
+        mlflow.set_tracking_uri(f"sqlite:///{workdir / 'bench.db'}")
+        os.environ["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
+        for model in args.models.split(","):
+            for profile in args.profiles.split(","):
+                parts = breakdown(model, profile, data)
+                print(f"\n{model}, {profile}, batch 10 (seconds)")
+                for name, seconds in parts.items():
+                    print(f"  {name}: {seconds:.3f}")
+            if not args.skip_trial:
+                cost = trial(model, data, workdir, args.num_steps)
+                steps = cost["steps"] * cost["median step"]
+                overhead = cost["wall"] - steps
+                print(
+                    f"  trial ({cost['steps']} smoke steps, 6 evaluations of {args.eval_images} images): "
+                    f"wall {cost['wall']:.1f} s, steps {steps:.1f} s, overhead {overhead:.1f} s "
+                    f"({overhead / cost['wall']:.0%} of the trial); one evaluation {cost['one evaluation']:.2f} s",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
