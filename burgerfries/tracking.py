@@ -47,6 +47,16 @@ def resolve_experiment(explicit: str | None, default: str) -> str | None:
     return default
 
 
+def activate_experiment(name: str) -> str:
+    """Make the experiment `name` (created if missing) the active one; returns its id.
+
+    When two processes create the same experiment at once, MLflow's `set_experiment` returns the
+    one the other created without making it active (its RESOURCE_ALREADY_EXISTS branch), and runs
+    started next land in the Default experiment. Activating it by id closes that gap."""
+    experiment = mlflow.set_experiment(name)
+    return mlflow.set_experiment(experiment_id=experiment.experiment_id).experiment_id
+
+
 @contextmanager
 def tracked_run(
     experiment: str | None = None,
@@ -58,7 +68,7 @@ def tracked_run(
     """Start (or, under `mlflow run`, continue) a run; an exception marks it FAILED, Ctrl-C KILLED."""
     configure_tracking()
     if experiment and not os.environ.get("MLFLOW_RUN_ID") and not run_id and not nested:
-        mlflow.set_experiment(experiment)
+        activate_experiment(experiment)
     tags = {"code_version": code_version(), **dict(tags or {})} if not run_id else dict(tags or {})
     run = mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name, tags=tags, nested=nested)
     try:

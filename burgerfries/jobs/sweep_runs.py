@@ -12,7 +12,7 @@ from typing import Any
 import mlflow
 
 from burgerfries.sweep.definition import Phase, StudyDefinition
-from burgerfries.tracking import log_params
+from burgerfries.tracking import activate_experiment, log_params
 
 
 class SweepRuns:
@@ -28,7 +28,7 @@ class SweepRuns:
         entry_run = os.environ.get("MLFLOW_RUN_ID")
         if entry_run:
             return self.client.get_run(entry_run).info.experiment_id
-        return mlflow.set_experiment(self.definition.name).experiment_id
+        return activate_experiment(self.definition.name)
 
     def find_parent(self) -> str | None:
         """The parent run of this sweep key, if one exists (for a worker that arrives after the end)."""
