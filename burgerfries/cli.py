@@ -131,7 +131,7 @@ def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-images",
         type=NON_NEGATIVE_INT,
         default=None,
-        help="synthetic held-out scenes (default 60; 0: split --num-images by --eval-fraction)",
+        help="synthetic held-out scenes (default 90; 0: split --num-images by --eval-fraction)",
     )
     parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
     _switch(parser, "--resplit", "ignore train/ and test|eval|val/ folders and split by --seed instead")
