@@ -36,7 +36,7 @@ def test_cli_end_to_end(tracking_uri, tmp_path, capsys, monkeypatch):
     assert last_line(capsys) == run_id
     assert main(["export", "--run-id", run_id, "--out", "export"]) == 0
     assert last_line(capsys).endswith("export")
-    image = next((tmp_path / "data" / "synthetic_source").glob("*.jpg"))
+    image = next((tmp_path / "data" / "synthetic_source").rglob("*.jpg"))
     assert main(["predict", str(image), "--model", f"runs:/{run_id}/model", "--out", "pictures"]) == 0
     assert (tmp_path / "pictures" / f"{image.stem}.png").is_file()
     # a run that is not a training run cannot be evaluated, and says why
