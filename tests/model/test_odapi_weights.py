@@ -152,6 +152,8 @@ def test_train_fine_tunes_from_an_odapi_checkpoint(shared_dir, tracking_uri, tmp
         progress=False,
     )
     run = mlflow.MlflowClient().get_run(result.run_id)
-    assert run.data.metrics["init/restored_variables"] == 324 - 12  # everything but the 6 class heads' kernel+bias
-    assert run.data.metrics["init/skipped_variables"] == 12
+    # restore detection: all but the box predictor (6 box and 6 class heads, kernel + bias each)
+    assert run.data.metrics["init/restored_variables"] == 324 - 24
+    assert run.data.metrics["init/skipped_variables"] == 24
+    assert run.data.params["restore"] == "detection"
     assert run.data.tags["initial_weights"].startswith("OD API checkpoint")
