@@ -111,15 +111,18 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
     experiment_ids = [parent.info.experiment_id]
     phases = client.search_runs(experiment_ids, f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=1000)
     rows: list[dict[str, object]] = []
+    reused: list[tuple[str, str, str]] = []  # (run id, the phase that reuses it, its label there)
     for phase in phases:
         trials = _training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'")
         rows.extend({**_run_row(run), "reused_from": ""} for run in trials)
         for key, value in phase.data.tags.items():
             if key.startswith("reused/"):  # runs of earlier phases this phase counted as its own
-                for run_id, label in json.loads(value).items():
-                    row = _run_row(client.get_run(run_id))
-                    row.update(reused_from=row["phase"], phase=phase.data.tags["phase"], varied=label)
-                    rows.append(row)
+                reused.extend((run_id, phase.data.tags["phase"], label) for run_id, label in json.loads(value).items())
+    read = {row["run_id"]: row for row in rows}  # a reused run was read with its own phase
+    for run_id, phase_name, label in reused:
+        row = dict(read[run_id]) if run_id in read else _run_row(client.get_run(run_id))
+        row.update(reused_from=row["phase"], phase=phase_name, varied=label)
+        rows.append(row)
     if not rows:
         raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
     # A reused run appears once per phase it counts in: the index (run id) repeats across phases.

@@ -26,6 +26,7 @@ from burgerfries.report.selection import (
     WEIGHTED,
     Criterion,
     fair_rule,
+    finished_runs,
     lead_sentence,
     loss_basis,
     loss_basis_note,
@@ -124,7 +125,7 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
     losses, precision = go.Figure(), go.Figure()
     unweighted = "loss_basis" in ranked and ranked["loss_basis"].iloc[0] == UNWEIGHTED
     suffix = "_unweighted" if unweighted else ""
-    finished = runs[runs["status"] == "FINISHED"] if "status" in runs else runs
+    finished = finished_runs(runs)
     for _, row in ranked.iterrows():
         metrics = study.metrics[study.metrics["run_id"] == row["run_id"]]
         name = html.escape(f"{row['varied']} ({row['name']})")
@@ -214,7 +215,7 @@ def _noise_sentence(noise: dict[str, float], runs: pd.DataFrame) -> str:
     """The noise floor of one phase and model, from its configurations with repeated runs."""
     if not noise:
         return "Noise floor: not measured (no configuration has two finished runs)."
-    finished = runs[runs["status"] == "FINISHED"] if "status" in runs else runs
+    finished = finished_runs(runs)
     repeated = [label for label, members in finished.groupby("varied") if len(members) >= 2]
     names = {
         "eval_loss": "eval loss",
@@ -227,12 +228,10 @@ def _noise_sentence(noise: dict[str, float], runs: pd.DataFrame) -> str:
     return f"Noise floor (seed-to-seed σ, from {', '.join(map(str, repeated))}): {spread}."
 
 
-def _loss_note(
-    summaries: pd.DataFrame, phase: str, model: str, ranked: pd.DataFrame, rule: tuple[Criterion, ...]
-) -> str:
-    """Which loss this phase's table ranks by and why; where that is the unweighted loss, what the
-    weighted total would have picked (the original study ranked its loss weights that way)."""
-    runs = summaries[(summaries["phase"] == phase) & (summaries["model"] == model)]
+def _loss_note(runs: pd.DataFrame, ranked: pd.DataFrame, rule: tuple[Criterion, ...]) -> str:
+    """Which loss this phase's table (`ranked`, from `runs` of one phase and model) ranks by and
+    why; where that is the unweighted loss, what the weighted total would have picked (the
+    original study ranked its loss weights that way)."""
     basis = ranked["loss_basis"].iloc[0]
     note = loss_basis_note(runs, basis)
     if basis == UNWEIGHTED:
@@ -299,7 +298,7 @@ def build_report(
             parts.append(
                 f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>"
                 f"<p><b>{_e(lead_sentence(members, noise))}</b> {_e(_noise_sentence(noise, group))}</p>"
-                f'<p class="note">{_e(_loss_note(summaries, group_phase, model, members, rule))}</p>'
+                f'<p class="note">{_e(_loss_note(group, members, rule))}</p>'
                 f"{_table(with_intervals(members)[columns], True)}"
             )
             parts.append(_curves(study, members, group, analysis.train_smoothing))

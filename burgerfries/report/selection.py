@@ -22,7 +22,7 @@ finds objects. Runs without evaluations rank last.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -34,12 +34,13 @@ class Criterion:
     column: str
     higher_is_better: bool
     label: str
+    by_size: bool = False  # compare |value| (the eval − train gap: over- and under-fitting alike)
 
     def key(self, row: pd.Series) -> float:
         value = float(row.get(self.column, float("nan")))
         if self.column == "AR_100":
             return float(value < MIN_RECALL)
-        if self.column in ("gap", "gap_unweighted"):
+        if self.by_size:
             value = abs(value)
         return -value if self.higher_is_better else value
 
@@ -47,7 +48,7 @@ class Criterion:
         value = float(row.get(self.column, float("nan")))
         if self.column == "wrong_detection_rate":
             return f"{value:.3f} wrong detections per image"
-        if self.column in ("gap", "gap_unweighted"):
+        if self.by_size:
             return f"|eval − train| {abs(value):.4f}"
         if self.column == "AR_100":
             return f"AR@100 {value:.3f}" + (" (detects almost nothing)" if value < MIN_RECALL else "")
@@ -60,7 +61,7 @@ DEFAULT_RULE = (
     Criterion("AR_100", False, "finding objects at all"),
     Criterion("wrong_detection_rate", False, "wrong detections"),
     Criterion("eval_loss", False, "eval loss"),
-    Criterion("gap", False, "eval − train gap"),
+    Criterion("gap", False, "eval − train gap", by_size=True),
     Criterion("avg_recall", True, "avg recall"),
 )
 # The names sweep YAML files use (`selection:`)
@@ -78,11 +79,26 @@ NOISE_COLUMNS = (
 )
 
 
+FINISHED = "FINISHED"
+
+
+def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of runs that finished (all rows when the frame has no status)."""
+    return runs[runs["status"] == FINISHED] if "status" in runs else runs
+
+
 WEIGHT_COLUMNS = ["classification_weight", "localization_weight"]
 WEIGHTED = "weighted"
 UNWEIGHTED = "unweighted"
 # The loss criteria and their weight-1 counterparts (summary columns).
 UNWEIGHTED_COLUMNS = {"eval_loss": "eval_loss_unweighted", "gap": "gap_unweighted"}
+
+
+def _weightings(summaries: pd.DataFrame) -> int:
+    """How many different (classification, localization) loss weightings these runs trained with."""
+    if not all(column in summaries for column in WEIGHT_COLUMNS):
+        return 1
+    return len(summaries[WEIGHT_COLUMNS].apply(pd.to_numeric, errors="coerce").drop_duplicates())
 
 
 def loss_basis(summaries: pd.DataFrame) -> str:
@@ -93,10 +109,7 @@ def loss_basis(summaries: pd.DataFrame) -> str:
     whatever the detectors learned. Runs logged before the unweighted losses existed have none;
     they are ranked on the weighted loss, and `loss_basis_note` says so.
     """
-    if not all(column in summaries for column in WEIGHT_COLUMNS):
-        return WEIGHTED
-    weights = summaries[WEIGHT_COLUMNS].apply(pd.to_numeric, errors="coerce").drop_duplicates()
-    if len(weights) < 2:
+    if _weightings(summaries) < 2:
         return WEIGHTED
     evaluated = summaries[summaries["eval_loss"].notna()] if "eval_loss" in summaries else summaries
     unweighted = evaluated.get("eval_loss_unweighted")
@@ -113,8 +126,7 @@ def loss_basis_note(summaries: pd.DataFrame, basis: str) -> str:
             "at weight 1, plus regularization): these runs differ in loss weights, and the weighted total "
             "shrinks with the weights themselves."
         )
-    weights = summaries[WEIGHT_COLUMNS].apply(pd.to_numeric, errors="coerce").drop_duplicates()
-    if len(weights) > 1:
+    if _weightings(summaries) > 1:
         return (
             "These runs differ in loss weights but logged no unweighted loss (they predate it), so they are "
             "compared on the weighted total, which favours smaller weights."
@@ -127,7 +139,7 @@ def fair_rule(rule: tuple[Criterion, ...], basis: str) -> tuple[Criterion, ...]:
     if basis != UNWEIGHTED:
         return rule
     return tuple(
-        Criterion(UNWEIGHTED_COLUMNS[c.column], c.higher_is_better, f"unweighted {c.label}")
+        replace(c, column=UNWEIGHTED_COLUMNS[c.column], label=f"unweighted {c.label}")
         if c.column in UNWEIGHTED_COLUMNS
         else c
         for c in rule
@@ -145,7 +157,7 @@ def noise_floor(runs: pd.DataFrame) -> dict[str, float]:
     """The pooled seed-to-seed standard deviation of each quantity in NOISE_COLUMNS, over the
     configurations with at least two finished runs (grouped by phase and configuration, so a run
     reused by a later phase counts once per group); {} when no configuration has two."""
-    finished = runs[runs["status"] == FINISHED] if "status" in runs else runs
+    finished = finished_runs(runs)
     keys = [key for key in ("phase", "config_key") if key in finished]
     if not keys or finished.empty:
         return {}
@@ -222,7 +234,7 @@ def rank_runs(
         if key_a == key_b:
             return True
         sigma = noise.get(criterion.column)
-        if sigma is None or math.isinf(key_a) or math.isinf(key_b) or criterion.column == "AR_100":
+        if sigma is None or math.isinf(key_a) or math.isinf(key_b):
             return False
         return abs(key_a - key_b) <= NOISE_Z * sigma * math.sqrt(1 / counts[a] + 1 / counts[b])
 
@@ -321,9 +333,6 @@ def _why_ahead(
     )
 
 
-FINISHED = "FINISHED"
-
-
 def rank_configurations(
     summaries: pd.DataFrame,
     rule: tuple[Criterion, ...] = DEFAULT_RULE,
@@ -335,7 +344,7 @@ def rank_configurations(
     means over its finished runs, `runs` (how many), `run_id` (its best run), `rank`, `reason`
     and `loss_basis` (weighted or unweighted: `loss_basis` decides unless `basis` is given).
     The noise floor is these runs' own (`noise_floor`) unless `noise` is given."""
-    finished = summaries[summaries["status"] == FINISHED] if "status" in summaries else summaries
+    finished = finished_runs(summaries)
     if finished.empty:
         return finished.assign(runs=[], run_id=[], rank=[], reason=[], loss_basis=[])
     basis = basis or loss_basis(finished)

@@ -62,15 +62,15 @@ def phase_trials(
     after the carried-in configuration's seeds (only when noise_seeds > 1).
     """
     carried_seeds = max(repeats, noise_seeds)
+    carried = carried_config(definition, phase, inherited)
     if phase.is_grid:
-        home = carried_point(phase, carried_config(definition, phase, inherited))
+        home = carried_point(phase, carried)
         points = ([CARRIED] if home == CARRIED and noise_seeds > 1 else []) + list(range(len(phase.points)))
         return [
             {"point": point, "seed": seed}
             for point in points
             for seed in range(carried_seeds if point == home else repeats)
         ]
-    carried = carried_config(definition, phase, inherited)
     entries = []
     if noise_seeds > 1:
         entries = [{**{key: carried[key] for key in phase.search_space}, "seed": s} for s in range(carried_seeds)]
