@@ -61,6 +61,8 @@ SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x
 # Part of the sweep key: a storage written by an older layout (GridSampler picking the points, no
 # queue) is not resumed by this one, which would queue every point again.
 STORAGE_LAYOUT = "queued-trials"
+# Unweighted: a search over loss weights must not favour small weights (selection.loss_basis)
+OBJECTIVE = "eval/loss_total_unweighted"
 FINAL_KNOBS = ("batch_size", "learning_rate", "classification_weight", "localization_weight")
 
 
@@ -138,6 +140,14 @@ class Sweep:
                 # then samples a new one, which no configuration asked for.
                 raise optuna.TrialPruned("no queued trial left")
             config = trial_config(self.definition, phase, inherited, trial, self.settings.repeats, self.noise_seeds)
+            # A retry inherits the dead trial's run id. If that run finished, its worker died after
+            # training but before Optuna recorded the result: use the run instead of training it twice.
+            dead_run = trial.user_attrs.get("mlflow_run_id")
+            if dead_run:
+                value = self.runs.finished_value(dead_run, OBJECTIVE)
+                if value is not None:
+                    print(f"{label} · {model}: run {dead_run} finished before its worker died; using it", flush=True)
+                    return value
             trial.set_user_attr("config", config)
             trial.set_user_attr("worker", worker_name())
             varied = varied_label(phase, config)
@@ -174,8 +184,7 @@ class Sweep:
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
             )
             final = result.eval_metrics.get(result.step, {})
-            # Unweighted: a search over loss weights must not favour small weights (selection.loss_basis)
-            return float(final.get("eval/loss_total_unweighted", float("nan")))
+            return float(final.get(OBJECTIVE, float("nan")))
 
         return objective
 

@@ -102,6 +102,13 @@ class SweepRuns:
                 self.client.set_terminated(run_id, "KILLED")
                 self.client.set_tag(run_id, "killed_reason", "sweep worker died; its trial was queued again")
 
+    def finished_value(self, run_id: str, metric: str) -> float | None:
+        """`metric` of a run that FINISHED (NaN if it never logged it), or None if it did not finish."""
+        run = self.client.get_run(run_id)
+        if run.info.status != "FINISHED":
+            return None
+        return float(run.data.metrics.get(metric, float("nan")))
+
     def record_winner(self, phase_id: str, model: str, won: dict[str, Any]) -> None:
         self.client.set_tag(phase_id, f"winner/{model}", won["run_id"])
         self.client.set_tag(phase_id, f"winner_reason/{model}", won["reason"][:5000])

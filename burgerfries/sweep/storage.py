@@ -164,7 +164,8 @@ def queue_trials(study: optuna.Study, fixed_params: list[dict[str, Any]]) -> int
 
 
 def trials_in(study: optuna.Study, *states: TrialState) -> list[FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=states)
+    """The study's trials in any of `states` (all of them when none is named)."""
+    return study.get_trials(deepcopy=False, states=states or None)
 
 
 def fail_dead_trials(study: optuna.Study) -> None:
