@@ -210,7 +210,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights",
         type=_optional_path,
         default=None,
-        help="initial weights: a .weights.h5 file, a checkpoint (prefix or folder) of an earlier run, "
+        help="initial weights: pretrained (the shipped ones for the profile, made by `burgerfries pretrain`), "
+        "none (from scratch, the default), a .weights.h5 file, a checkpoint (prefix or folder) of an earlier run, "
         "or an OD-API checkpoint or zoo archive",
     )
     parser.add_argument(
@@ -277,6 +278,53 @@ def train_command(args: argparse.Namespace) -> int:
     losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
     print(f"step {result.step}: {losses}")
     print(result.run_id)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- pretrain
+
+
+def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
+
+    parser.add_argument("--model", type=_choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
+    parser.add_argument(
+        "--profile", type=_choice(list(PROFILES)), default=None, help="default full; the shipped weights are smoke"
+    )
+    parser.add_argument(
+        "--out", type=_optional_path, default=None, help="output folder (default pretrained/PROFILE/MODEL)"
+    )
+    parser.add_argument(
+        "--data",
+        type=_optional_path,
+        default=None,
+        help="where the pretraining set is drawn (default data/pretraining; reused while seed and sizes match)",
+    )
+    parser.add_argument(
+        "--num-images", type=POSITIVE_INT, default=None, help=f"training scenes (default {PRETRAINING_IMAGES})"
+    )
+    parser.add_argument(
+        "--eval-images", type=POSITIVE_INT, default=None, help=f"held-out scenes (default {PRETRAINING_EVAL_IMAGES})"
+    )
+    parser.add_argument("--data-seed", type=NON_NEGATIVE_INT, default=None, help="the set's seed (default 0)")
+    parser.add_argument("--num-steps", type=POSITIVE_INT, default=None, help="default: the profile's")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help="default: the model YAML's")
+    parser.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=None, help="default: the model YAML's")
+    parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
+    _experiment_argument(parser, "pretrain")
+
+
+def pretrain_command(args: argparse.Namespace) -> int:
+    from burgerfries.jobs.pretrain import PretrainSettings, pretrain
+
+    names = ("model", "profile", "out", "data", "num_images", "eval_images", "data_seed", "num_steps")
+    names += ("batch_size", "learning_rate", "seed", "experiment")
+    given = {key: getattr(args, key) for key in names if getattr(args, key) is not None}
+    try:
+        pretrain(PretrainSettings(**given))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"pretrain: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -512,6 +560,11 @@ COMMANDS = {
         add_data_prep_arguments,
         data_prep_command,
         "LabelImg folder or synthetic scenes → TFRecords + label map",
+    ),
+    "pretrain": (
+        add_pretrain_arguments,
+        pretrain_command,
+        "train on the everyday-object pretraining set; write fine-tuning weights + provenance",
     ),
     "train": (add_train_arguments, train_command, "train one configuration, tracked in MLflow"),
     "evaluate": (add_evaluate_arguments, evaluate_command, "evaluate a run's checkpoint on a data folder"),

@@ -15,12 +15,19 @@ from pathlib import Path
 from burgerfries.data.contact_sheet import draw_contact_sheet
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
 from burgerfries.data.label_map import write_label_map
+from burgerfries.data.pretraining_scenes import CLASSES as PRETRAINING_CLASSES
+from burgerfries.data.pretraining_scenes import write_pretraining_dataset
 from burgerfries.data.split import split_samples
 from burgerfries.data.synthetic import CLASSES as SYNTHETIC_CLASSES
 from burgerfries.data.synthetic import write_synthetic_dataset
 from burgerfries.data.tfrecord import write_records
 
 SYNTHETIC = "synthetic"
+PRETRAINING = "pretraining"  # the everyday-object set `burgerfries pretrain` trains on
+DRAWN_SOURCES = {
+    SYNTHETIC: (write_synthetic_dataset, SYNTHETIC_CLASSES),
+    PRETRAINING: (write_pretraining_dataset, PRETRAINING_CLASSES),
+}
 # Held-out synthetic scenes: enough that a 0.05 difference in mAP@0.5 is larger than the 95 %
 # resampling noise of one detector's mAP@0.5 (90 images: ±0.045; 60: ±0.060; 13: ±0.135;
 # bench/RESULTS.md, "Eval split size").
@@ -112,13 +119,15 @@ def prepare_dataset(
     """Build the training-ready folder; raise StrictModeError (after writing the skip report)
     when `strict` and anything had to be repaired, dropped or skipped.
 
-    The synthetic source draws `num_images` training scenes and `eval_images` held-out scenes
-    (0: `num_images` scenes split by `eval_fraction`, as for a LabelImg folder)."""
+    A drawn source (`synthetic`: burger/fries scenes; `pretraining`: the everyday-object set) draws
+    `num_images` training scenes and `eval_images` held-out scenes (0: `num_images` scenes split by
+    `eval_fraction`, as for a LabelImg folder)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if str(source) == SYNTHETIC:
-        folder = write_synthetic_dataset(out / "synthetic_source", num_images, seed, progress, eval_images)
-        classes = classes or list(SYNTHETIC_CLASSES)
+    if str(source) in DRAWN_SOURCES:
+        write_scenes, drawn_classes = DRAWN_SOURCES[str(source)]
+        folder = write_scenes(out / f"{source}_source", num_images, seed, progress, eval_images)
+        classes = classes or list(drawn_classes)
     else:
         folder = Path(source)
     ingest = ingest_folder(folder, classes, progress)

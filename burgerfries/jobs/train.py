@@ -24,6 +24,7 @@ from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
 from burgerfries.model.odapi_weights import DETECTION
 from burgerfries.model.ssd import Detector
+from burgerfries.pretrained import NONE, resolve_weights
 from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve_experiment, tracked_run
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT, load_initial_weights, make_checkpoint
@@ -43,7 +44,7 @@ class TrainSettings:
     num_steps: int | None = None  # None: the profile's, else the YAML's
     profile: str = DEFAULT_PROFILE
     seed: int = 0
-    weights: Path | None = None
+    weights: Path | None = None  # None or `none`: from scratch; `pretrained`: burgerfries/pretrained's
     restore: str = DETECTION  # how much of an OD-API checkpoint `weights` restores (odapi_weights.RESTORE_MODES)
     checkpoint_every: int = 0  # 0: only at evaluation steps and the end
     eval_every: int | None = None  # None: EVALUATIONS_PER_RUN evaluations over the run; 0: the last step only
@@ -97,7 +98,7 @@ def short_params(settings: TrainSettings, config: dict, eval_every: int) -> dict
         "seed": settings.seed,
         "data": str(Path(settings.data).resolve()),
         "weights": str(settings.weights or ""),
-        "restore": settings.restore if settings.weights else "",
+        "restore": settings.restore if str(settings.weights or NONE) != NONE else "",
         "checkpoint_every": settings.checkpoint_every,
         "eval_every": eval_every,
     }
@@ -139,6 +140,7 @@ def train(
     nothing) runs at the eval steps; its pictures of the last one are logged as `eval_images/step_N/`.
     """
     label_map, summary = load_dataset_info(settings.data)
+    weights = resolve_weights(settings.weights, settings.profile, settings.model)
     config = effective_config(settings, len(label_map))
     num_steps = config["train_config"]["num_steps"]
     eval_every = default_eval_every(num_steps) if settings.eval_every is None else settings.eval_every
@@ -168,8 +170,8 @@ def train(
         if manager.latest_checkpoint:
             checkpoint.restore(manager.latest_checkpoint)
             print(f"resuming run {run_id} from {manager.latest_checkpoint} at step {int(step_var.numpy())}")
-        elif settings.weights:
-            description = initial_weights(setup.detector, settings.weights, settings.restore)
+        elif weights:
+            description = initial_weights(setup.detector, weights, settings.restore)
             print(f"initial weights: {description}")
             mlflow.set_tag("initial_weights", description)
 

@@ -226,6 +226,33 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
     return report
 
 
+def save_odapi_checkpoint(model: keras.Model, model_kind: str, prefix: Path) -> Path:
+    """Write `model`'s variables under the OD API's checkpoint names (the inverse of
+    `load_odapi_checkpoint`), so weights made here load through the same code, with the same
+    restore modes, as a zoo archive. Returns the folder; the files are `ckpt-1.*` in it.
+
+    Only variable values are written, not the OD API's object graph: the OD API itself cannot
+    restore from these files.
+    """
+    names, values = [], []
+    for layer_name, path_prefix in layer_table(model_kind).items():
+        try:
+            layer = model.get_layer(layer_name)
+        except ValueError:
+            continue
+        for variable in layer.weights:
+            names.append(f"{path_prefix}/{_variable_name(layer, variable)}{SUFFIX}")
+            values.append(tf.convert_to_tensor(variable))
+    if len(names) != len(model.weights):
+        raise CheckpointMismatchError(f"{model.name}: {len(model.weights) - len(names)} variables have no OD-API name")
+    folder = Path(prefix)
+    folder.mkdir(parents=True, exist_ok=True)
+    tf.raw_ops.SaveV2(
+        prefix=str(folder / "ckpt-1"), tensor_names=names, shape_and_slices=[""] * len(names), tensors=values
+    )
+    return folder
+
+
 PIPELINE_FIELDS = {
     "height": (r"fixed_shape_resizer\s*\{[^}]*height:\s*(\d+)", "model.ssd.image_resizer.fixed_shape_resizer.height"),
     "width": (r"fixed_shape_resizer\s*\{[^}]*width:\s*(\d+)", "model.ssd.image_resizer.fixed_shape_resizer.width"),

@@ -11,7 +11,8 @@ from voc_files import write_image, write_xml
 from burgerfries.cli import main
 from burgerfries.data.label_map import read_label_map
 from burgerfries.data.prepare import StrictModeError, prepare_dataset
-from burgerfries.data.synthetic import MIN_FILL, render_scene
+from burgerfries.data.scene_drawing import MIN_FILL
+from burgerfries.data.synthetic import render_scene
 from burgerfries.data.tfrecord import parse_example
 
 

@@ -1,0 +1,124 @@
+"""The `pretrain` job: train a model on the everyday-object pretraining set (not burger or fries;
+`data/pretraining_scenes.py`), tracked like any run, and write a starting point for fine-tuning:
+the weights in the OD API's variable layout plus `provenance.json` (command, code version, data
+seed and size, steps, wall time, its own held-out mAP, sha256 of each file).
+
+The shipped `smoke` weights (`burgerfries/pretrained/`) were made by this job; `--out
+burgerfries/pretrained/<profile>/<model>` replaces them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+
+from burgerfries.data.prepare import PRETRAINING, prepare_dataset
+from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
+from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.train import TrainSettings, train
+from burgerfries.model import MODEL_NAMES
+from burgerfries.model.config import DEFAULT_PROFILE
+from burgerfries.model.odapi_weights import save_odapi_checkpoint
+from burgerfries.pretrained import PROVENANCE, file_sha256
+from burgerfries.tracking import code_version
+
+EXPERIMENT = "pretrain"
+
+
+@dataclass
+class PretrainSettings:
+    model: str = MODEL_NAMES[0]
+    profile: str = DEFAULT_PROFILE
+    out: Path | None = None  # None: pretrained/<profile>/<model>
+    data: Path = Path("data") / "pretraining"  # the drawn set, reused while its seed and sizes match
+    num_images: int = PRETRAINING_IMAGES
+    eval_images: int = PRETRAINING_EVAL_IMAGES
+    data_seed: int = 0
+    num_steps: int | None = None  # None: the profile's
+    batch_size: int | None = None  # None: the model YAML's
+    learning_rate: float | None = None
+    seed: int = 0
+    experiment: str | None = None  # None: MLFLOW_EXPERIMENT_NAME/ID when set, else EXPERIMENT
+    progress: bool = True
+
+
+def _drawn_set(settings: PretrainSettings) -> Path:
+    """The pretraining set in `settings.data`, drawn unless the folder already holds this seed and size."""
+    summary_path = settings.data / "dataset.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        wanted = {"train": settings.num_images, "eval": settings.eval_images}
+        same = summary.get("source") == PRETRAINING and summary.get("seed") == settings.data_seed
+        if same and summary.get("num_images") == wanted:
+            print(f"pretraining set: reusing {settings.data} ({wanted['train']} + {wanted['eval']} scenes)")
+            return settings.data
+    if settings.data.exists():
+        shutil.rmtree(settings.data)
+    prepare_dataset(
+        PRETRAINING,
+        settings.data,
+        seed=settings.data_seed,
+        num_images=settings.num_images,
+        eval_images=settings.eval_images,
+        progress=settings.progress,
+    )
+    return settings.data
+
+
+def pretrain(settings: PretrainSettings) -> Path:
+    """Train on the pretraining set and write the weights and their provenance; returns the folder."""
+    started = time.monotonic()
+    data = _drawn_set(settings)
+    out = Path(settings.out or Path("pretrained") / settings.profile / settings.model)
+    result = train(
+        TrainSettings(
+            data=data,
+            model=settings.model,
+            profile=settings.profile,
+            num_steps=settings.num_steps,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            seed=settings.seed,
+            experiment=settings.experiment or EXPERIMENT,
+            run_name=f"pretrain {settings.model} {settings.profile}",
+            tags={"role": "pretrain"},
+        ),
+        Evaluation(data),
+        progress=settings.progress,
+    )
+    if out.exists():
+        shutil.rmtree(out)
+    save_odapi_checkpoint(result.detector.model, result.detector.ssd["feature_extractor"]["type"], out)
+    held_out = result.eval_metrics.get(result.step, {})
+    dataset = json.loads((data / "dataset.json").read_text(encoding="utf-8"))
+    provenance = {
+        "command": " ".join(sys.argv),
+        "code_version": code_version(),
+        "model": settings.model,
+        "profile": settings.profile,
+        "classes": dataset["classes"],
+        "data": {
+            "source": PRETRAINING,
+            "seed": settings.data_seed,
+            "num_images": dataset["num_images"],
+            "hash": dataset["hash"],
+        },
+        "steps": result.step,
+        "seed": settings.seed,
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "held_out": {key: held_out[key] for key in ("eval/mAP", "eval/mAP_50", "eval/AR_100") if key in held_out},
+        "mlflow_run_id": result.run_id,
+        "sha256": {path.name: file_sha256(path) for path in sorted(out.iterdir())},
+    }
+    (out / PROVENANCE).write_text(json.dumps(provenance, indent=1) + "\n", encoding="utf-8")
+    client = mlflow.MlflowClient()
+    for path in sorted(out.iterdir()):
+        client.log_artifact(result.run_id, str(path), "pretrained")
+    print(f"pretrained weights: {out} (held-out mAP@0.5 {held_out.get('eval/mAP_50', float('nan')):.3f})")
+    return out

@@ -1,0 +1,64 @@
+"""Pretrained starting points made by `burgerfries pretrain` and shipped with the package, one
+per (profile, model) in `<profile>/<model>/`: the weights in the OD API's variable layout
+(`ckpt-1.*`, loaded like a zoo archive, with the same restore modes) and `provenance.json` (how
+they were made, their own held-out mAP, the sha256 of each file).
+
+`--weights pretrained` (train) and `weights: pretrained` (sweep YAML) select them; `--weights
+none` trains from scratch. The keyword wins over a folder of the same name in the working
+directory (write `./pretrained` for the folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+PRETRAINED = "pretrained"
+NONE = "none"
+SHIPPED = Path(__file__).parent
+PROVENANCE = "provenance.json"
+
+
+class PretrainedWeightsError(ValueError):
+    """No shipped weights for this profile and model, or files that do not match their record."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shipped_profiles() -> list[str]:
+    return sorted(p.parent.parent.name for p in SHIPPED.glob(f"*/*/{PROVENANCE}"))
+
+
+def shipped_weights(profile: str, model: str, root: Path = SHIPPED) -> Path:
+    """The folder of the shipped weights for `profile` and `model`, after checking every file
+    against the sha256 its provenance records."""
+    folder = root / profile / model
+    provenance = folder / PROVENANCE
+    if not provenance.is_file():
+        shipped = ", ".join(shipped_profiles()) or "none"
+        raise PretrainedWeightsError(
+            f"--weights pretrained: no pretrained {model} weights ship for profile {profile!r} "
+            f"(profiles with shipped weights: {shipped}); make them with "
+            f"`burgerfries pretrain --model {model} --profile {profile}` and pass its --out folder as --weights"
+        )
+    recorded = json.loads(provenance.read_text(encoding="utf-8"))["sha256"]
+    for name, expected in recorded.items():
+        if not (folder / name).is_file() or file_sha256(folder / name) != expected:
+            raise PretrainedWeightsError(f"{folder / name}: missing or not the file its provenance records (sha256)")
+    return folder
+
+
+def resolve_weights(weights: str | Path | None, profile: str, model: str) -> Path | None:
+    """`--weights` as a path: `pretrained` → the shipped folder; `none` or nothing → None (from scratch)."""
+    if weights is None or str(weights) in ("", NONE):
+        return None
+    if str(weights) == PRETRAINED:
+        return shipped_weights(profile, model)
+    return Path(weights)
