@@ -13,6 +13,7 @@ from burgerfries.cli import COMMANDS, build_parser
 MLPROJECT = yaml.safe_load((Path(__file__).resolve().parents[1] / "MLproject").read_text())
 ENTRY_TO_COMMAND = {
     "data_prep": "data-prep",
+    "pretrain": "pretrain",
     "train": "train",
     "evaluate": "evaluate",
     "report": "report",

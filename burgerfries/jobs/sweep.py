@@ -27,6 +27,7 @@ from burgerfries.jobs.report import read_runs, report
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, load_dataset_info, train
 from burgerfries.model.config import build_config
+from burgerfries.pretrained import resolve_weights
 from burgerfries.report.configurations import config_key
 from burgerfries.report.selection import rank_configurations, rule_from_names
 from burgerfries.report.tables import summarize_runs
@@ -364,6 +365,8 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
     quiet_optuna()
     definition = load_definition(settings.study)
     profile = settings.profile or definition.profile
+    for model, weights in definition.weights.items():  # before any trial: e.g. no shipped weights for the profile
+        resolve_weights(weights, profile, model)
     configure_tracking()
     data = settings.data
     if data is None:

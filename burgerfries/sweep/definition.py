@@ -196,8 +196,13 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
         raise DefinitionError(f"{where}.num_steps: expected a positive integer")
     weights = data.get("weights", {}) or {}
+    if isinstance(weights, str):  # one setting for every model, e.g. `weights: pretrained`
+        weights = dict.fromkeys(models, weights)
     if not isinstance(weights, dict) or any(model not in models for model in weights):
-        raise DefinitionError(f"{where}.weights: expected a mapping from the study's models to checkpoint paths")
+        raise DefinitionError(
+            f"{where}.weights: expected `pretrained`, `none`, or a mapping from the study's models to "
+            "`pretrained`, `none` or checkpoint paths"
+        )
     profile = data.get("profile", DEFAULT_STUDY_PROFILE)
     if profile not in PROFILES:
         raise DefinitionError(f"{where}.profile: unknown profile {profile!r}; known: {', '.join(PROFILES)}")

@@ -157,3 +157,27 @@ def test_train_fine_tunes_from_an_odapi_checkpoint(shared_dir, tracking_uri, tmp
     assert run.data.metrics["init/skipped_variables"] == 24
     assert run.data.params["restore"] == "detection"
     assert run.data.tags["initial_weights"].startswith("OD API checkpoint")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_weights_saved_in_the_odapi_layout_load_back_by_every_restore_mode(model, tmp_path):
+    from burgerfries.model.odapi_weights import save_odapi_checkpoint
+
+    source = build_detector(build_config(model, "tiny", num_classes=12))
+    for weight in source.model.weights:  # unlike any initialiser (batch-norm variances stay positive)
+        weight.assign(weight * 1.5 + 0.01)
+    kind = source.ssd["feature_extractor"]["type"]
+    folder = save_odapi_checkpoint(source.model, kind, tmp_path / "weights")
+    copy = build_detector(build_config(model, "tiny", num_classes=12))
+    report = load_odapi_checkpoint(copy.model, kind, folder, "full")
+    assert len(report.restored) == len(source.model.weights) and not report.skipped
+    images = tf.random.stateless_uniform((1, 96, 96, 3), seed=(1, 2), maxval=255.0)
+    for ours, theirs in zip(tf.nest.flatten(source.model(images)), tf.nest.flatten(copy.model(images))):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    task = build_detector(build_config(model, "tiny", num_classes=2))  # the class heads' shape differs
+    before = {weight.path: weight.numpy().copy() for weight in task.model.weights}
+    report = load_odapi_checkpoint(task.model, kind, folder)  # detection
+    predictor = ("class_predictions", "box_encodings", "BoxPredictor", "ClassPredictor", "PredictionTower")
+    assert report.restored and all(name.startswith(predictor) for name, _ in report.skipped)
+    for weight in task.model.weights:
+        assert np.array_equal(weight.numpy(), before[weight.path]) == (weight.path in dict(report.skipped))

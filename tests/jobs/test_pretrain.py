@@ -1,0 +1,32 @@
+"""`burgerfries pretrain` end to end on a tiny set: a tracked run, weights in the OD API's layout
+with their provenance, and a task run that fine-tunes from them."""
+
+import json
+
+import mlflow
+
+from burgerfries.cli import main
+from burgerfries.pretrained import PROVENANCE, file_sha256
+
+
+def test_pretrain_writes_weights_and_provenance_that_train_fine_tunes_from(tracking_uri, tmp_path, synthetic_data):
+    out = tmp_path / "weights"
+    argv = ["pretrain", "--profile", "tiny", "--num-images", "6", "--eval-images", "3", "--num-steps", "2"]
+    assert main([*argv, "--data", str(tmp_path / "set"), "--out", str(out), "--batch-size", "2"]) == 0
+    provenance = json.loads((out / PROVENANCE).read_text())
+    assert provenance["data"]["num_images"] == {"train": 6, "eval": 3} and provenance["steps"] == 2
+    assert {"eval/mAP_50", "eval/AR_100"} <= set(provenance["held_out"])
+    assert provenance["sha256"] == {p.name: file_sha256(p) for p in out.iterdir() if p.name != PROVENANCE}
+    run = mlflow.MlflowClient().get_run(provenance["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert mlflow.get_experiment(run.info.experiment_id).name == "pretrain"
+    logged = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "pretrained")}
+    assert {f"pretrained/{name}" for name in provenance["sha256"]} | {f"pretrained/{PROVENANCE}"} == logged
+    # the drawn set is reused while its seed and sizes match
+    assert main([*argv, "--data", str(tmp_path / "set"), "--out", str(out), "--batch-size", "2"]) == 0
+    # fine-tune the two-class task from it: feature extractor restored, box predictor left
+    train = ["train", "--data", str(synthetic_data), "--profile", "tiny", "--num-steps", "1", "--batch-size", "2"]
+    assert main([*train, "--weights", str(out)]) == 0
+    (task,) = mlflow.search_runs(experiment_names=["train"], output_format="list")
+    assert task.data.tags["initial_weights"].startswith("OD API checkpoint")
+    assert task.data.metrics["init/skipped_variables"] > 0 and task.data.params["restore"] == "detection"
