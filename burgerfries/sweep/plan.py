@@ -140,6 +140,8 @@ def plan(
         f"study {definition.name} ({definition.source}), profile {profile}, repeats {repeats}, "
         f"{max(repeats, noise_seeds)} seed(s) of each phase's carried-in configuration (the noise floor)"
     ]
+    for model in definition.models:
+        lines.append(f"initial weights of {model}: {definition.weights.get(model, 'none (from scratch)')}")
     total_seconds = 0.0
     trials = 0
     base_batch = definition.base["batch_size"]

@@ -232,6 +232,7 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
     # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
     assert "32 trials at most" in text
+    assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained" in text  # as the study used the zoo
     assert "estimated duration: at most" in text
 
 
