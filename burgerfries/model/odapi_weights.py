@@ -20,6 +20,7 @@ What is restored (`RESTORE_MODES`, every restored and skipped variable listed in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,17 @@ def _variable_name(layer: keras.layers.Layer, variable: keras.Variable) -> str:
     return name
 
 
+def _named_variables(model: keras.Model, model_kind: str) -> Iterator[tuple[str, str, keras.Variable]]:
+    """(our layer name, the OD API's checkpoint name, variable) for every variable of a mapped layer."""
+    for layer_name, path_prefix in layer_table(model_kind).items():
+        try:
+            layer = model.get_layer(layer_name)
+        except ValueError:
+            continue
+        for variable in layer.weights:
+            yield layer_name, f"{path_prefix}/{_variable_name(layer, variable)}", variable
+
+
 def checkpoint_kind(variable_names: set[str]) -> str:
     if any(name.startswith(FPN_MARKER) for name in variable_names):
         return "ssd_mobilenet_v2_fpn_keras"
@@ -192,35 +204,29 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
         )
     report = RestoreReport(prefix, pipeline_config)
     head_layers = {"class_predictions", "ClassPredictor"}
-    for layer_name, path_prefix in layer_table(model_kind).items():
-        try:
-            layer = model.get_layer(layer_name)
-        except ValueError:
+    for layer_name, source, variable in _named_variables(model, model_kind):
+        if source not in stored:
+            report.skipped.append((variable.path, f"{source} not in the checkpoint"))
             continue
-        for variable in layer.weights:
-            source = f"{path_prefix}/{_variable_name(layer, variable)}"
-            if source not in stored:
-                report.skipped.append((variable.path, f"{source} not in the checkpoint"))
-                continue
-            value = reader.get_tensor(source + SUFFIX)
-            is_class_head = any(layer_name.startswith(head) for head in head_layers)
-            if tuple(value.shape) != tuple(variable.shape):
-                report.skipped.append(
-                    (
-                        variable.path,
-                        f"shape {tuple(value.shape)} in the checkpoint, "
-                        f"{tuple(variable.shape)} here (num_classes differs?)",
-                    )
+        value = reader.get_tensor(source + SUFFIX)
+        is_class_head = any(layer_name.startswith(head) for head in head_layers)
+        if tuple(value.shape) != tuple(variable.shape):
+            report.skipped.append(
+                (
+                    variable.path,
+                    f"shape {tuple(value.shape)} in the checkpoint, "
+                    f"{tuple(variable.shape)} here (num_classes differs?)",
                 )
-                continue
-            if restore == DETECTION and not source.startswith(FEATURE):
-                report.skipped.append((variable.path, "box predictor (restore detection: feature extractor only)"))
-                continue
-            if is_class_head and restore != "full":
-                report.skipped.append((variable.path, f"class head (restore {restore})"))
-                continue
-            variable.assign(value)
-            report.restored.append(variable.path)
+            )
+            continue
+        if restore == DETECTION and not source.startswith(FEATURE):
+            report.skipped.append((variable.path, "box predictor (restore detection: feature extractor only)"))
+            continue
+        if is_class_head and restore != "full":
+            report.skipped.append((variable.path, f"class head (restore {restore})"))
+            continue
+        variable.assign(value)
+        report.restored.append(variable.path)
     if not report.restored:
         raise CheckpointMismatchError(f"{prefix}: no variable could be restored into {model.name}")
     return report
@@ -235,14 +241,9 @@ def save_odapi_checkpoint(model: keras.Model, model_kind: str, prefix: Path) -> 
     restore from these files.
     """
     names, values = [], []
-    for layer_name, path_prefix in layer_table(model_kind).items():
-        try:
-            layer = model.get_layer(layer_name)
-        except ValueError:
-            continue
-        for variable in layer.weights:
-            names.append(f"{path_prefix}/{_variable_name(layer, variable)}{SUFFIX}")
-            values.append(tf.convert_to_tensor(variable))
+    for _, source, variable in _named_variables(model, model_kind):
+        names.append(source + SUFFIX)
+        values.append(tf.convert_to_tensor(variable))
     if len(names) != len(model.weights):
         raise CheckpointMismatchError(f"{model.name}: {len(model.weights) - len(names)} variables have no OD-API name")
     folder = Path(prefix)

@@ -1,0 +1,69 @@
+"""Our training step against the TF Object Detection API's, side by side in one run (A-B-A: ours,
+the OD API, ours again), on the configs `../shared/peers/odapi/make_configs.sh` writes: batch 10,
+from scratch, on the learning-curve fixture's records — SSD 300 px, SSD smoke (160 px, depth 0.35),
+FPNLite 320 px.
+
+    ODAPI_DIR=/tmp/odapi python bench/vs_odapi.py [--steps 10] [--peers ../shared/peers/odapi]
+
+The OD API environment comes from `../shared/peers/odapi/setup.sh` (about 10 minutes, 3 GB); without
+it, only our times are printed. The OD API's figure is its own logged per-step time of the last
+20-step chunk (the first chunk includes tracing); ours is the median step after two warm-up steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from train_step import time_steps  # noqa: E402  (bench/train_step.py, beside this file)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {  # the OD API config's name → (our model, our profile)
+    "ssd_full": ("ssd_mobilenet_v2_320x320", "full"),
+    "ssd_smoke": ("ssd_mobilenet_v2_320x320", "smoke"),
+    "fpnlite_full": ("ssd_mobilenet_v2_fpnlite_320x320", "full"),
+}
+
+
+def odapi_seconds(peers: Path, name: str) -> float | None:
+    """The OD API's logged per-step time of its last chunk, or None without its environment."""
+    odapi_dir = Path(os.environ.get("ODAPI_DIR", "/tmp/odapi"))
+    if not (odapi_dir / "venv215" / "bin" / "python").is_file():
+        return None
+    printed = subprocess.run(
+        ["bash", str(peers / "time_step.sh"), name], capture_output=True, text=True, check=True
+    ).stdout
+    chunks = [float(seconds) for seconds in re.findall(r"per-step time ([0-9.]+)s", printed)]
+    return chunks[-1] if len(chunks) > 1 else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10, help="our timed steps per measurement")
+    parser.add_argument("--peers", type=Path, default=ROOT.parent / "shared" / "peers" / "odapi")
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    args = parser.parse_args()
+    fixture = args.peers.resolve().parents[1] / "fixtures" / "odapi_learning_curve"
+    flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
+    print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, AVX-512: {' '.join(flags) or 'none'}")
+    print("| config | ours s/step (A, A') | OD API s/step | OD API ÷ ours |")
+    print("|---|---|---|---|")
+    for name in args.configs:
+        model, profile = CONFIGS[name]
+        first = time_steps(fixture, model, profile, 10, args.steps)
+        theirs = odapi_seconds(args.peers, name)
+        again = time_steps(fixture, model, profile, 10, args.steps)
+        ours = statistics.mean([first, again])
+        ratio = f"{theirs / ours:.2f}×" if theirs else "—"
+        print(f"| {name} | {ours:.3f} ({first:.3f}, {again:.3f}) | {theirs or '—'} | {ratio} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
