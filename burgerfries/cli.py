@@ -112,7 +112,8 @@ def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
         "source",
         nargs="?",
         default="synthetic",
-        help="a LabelImg folder, or 'synthetic' for the built-in burger/fries scenes (default)",
+        help="a LabelImg folder, 'synthetic' for the built-in burger/fries scenes (default), or 'pretraining' "
+        "for the everyday-object pretraining set",
     )
     parser.add_argument("--out", type=Path, default=Path("data/prepared"), help="output folder (default data/prepared)")
     parser.add_argument(
@@ -121,17 +122,13 @@ def add_data_prep_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated class names, in label-map order; objects of other classes are dropped and reported",
     )
-    parser.add_argument(
-        "--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the split and of the synthetic scenes"
-    )
-    parser.add_argument(
-        "--num-images", type=POSITIVE_INT, default=63, help="synthetic training scenes to draw (default 63)"
-    )
+    parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the split and of the drawn scenes")
+    parser.add_argument("--num-images", type=POSITIVE_INT, default=63, help="drawn training scenes (default 63)")
     parser.add_argument(
         "--eval-images",
         type=NON_NEGATIVE_INT,
         default=None,
-        help="synthetic held-out scenes (default 90; 0: split --num-images by --eval-fraction)",
+        help="drawn held-out scenes (default 90; 0: split --num-images by --eval-fraction)",
     )
     parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
     _switch(parser, "--resplit", "ignore train/ and test|eval|val/ folders and split by --seed instead")

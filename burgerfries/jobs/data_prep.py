@@ -9,7 +9,13 @@ import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
 
-from burgerfries.data.prepare import SYNTHETIC_EVAL_SCENES, PreparedDataset, StrictModeError, prepare_dataset
+from burgerfries.data.prepare import (
+    DRAWN_SOURCES,
+    SYNTHETIC_EVAL_SCENES,
+    PreparedDataset,
+    StrictModeError,
+    prepare_dataset,
+)
 from burgerfries.tracking import log_artifact_files, log_params, resolve_experiment, tracked_run
 
 EXPERIMENT = "data_prep"
@@ -39,8 +45,8 @@ def run_data_prep(
                 "out": str(out),
                 "classes": ",".join(classes or []) or "(from XML)",
                 "seed": seed,
-                "num_images": num_images if source == "synthetic" else "(all)",
-                "eval_images": eval_images if source == "synthetic" else "(split)",
+                "num_images": num_images if str(source) in DRAWN_SOURCES else "(all)",
+                "eval_images": eval_images if str(source) in DRAWN_SOURCES else "(split)",
                 "eval_fraction": eval_fraction,
                 "strict": strict,
                 "keep_folder_split": keep_folder_split,
