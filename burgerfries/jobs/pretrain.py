@@ -74,6 +74,7 @@ def _drawn_set(settings: PretrainSettings) -> Path:
 def pretrain(settings: PretrainSettings) -> Path:
     """Train on the pretraining set and write the weights and their provenance; returns the folder."""
     started = time.monotonic()
+    version = code_version()  # of the code that trains, not of the checkout when it ends
     data = _drawn_set(settings)
     out = Path(settings.out or Path("pretrained") / settings.profile / settings.model)
     result = train(
@@ -99,7 +100,7 @@ def pretrain(settings: PretrainSettings) -> Path:
     dataset = json.loads((data / "dataset.json").read_text(encoding="utf-8"))
     provenance = {
         "command": " ".join(sys.argv),
-        "code_version": code_version(),
+        "code_version": version,
         "model": settings.model,
         "profile": settings.profile,
         "classes": dataset["classes"],
