@@ -26,6 +26,7 @@ from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.report import read_runs, report
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, load_dataset_info, train
+from burgerfries.model import RESTORE_MODES
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import resolve_weights
 from burgerfries.report.configurations import config_key
@@ -164,6 +165,7 @@ class Sweep:
                 profile=self.profile,
                 seed=config["seed"],
                 weights=Path(self.definition.weights[model]) if model in self.definition.weights else None,
+                restore=self.definition.restore.get(model, RESTORE_MODES[0]),
                 checkpoint_root=self.settings.checkpoint_root,
                 experiment=self.definition.name,
                 nested=True,

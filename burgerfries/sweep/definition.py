@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from burgerfries.model import MODEL_NAMES
+from burgerfries.model import MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.selection import CRITERIA
@@ -34,6 +34,7 @@ STUDY_KEYS = {
     "phases",
     "num_steps",
     "weights",
+    "restore",
     "profile",
     "analysis",
     "noise_seeds",
@@ -77,6 +78,7 @@ class StudyDefinition:
     source: Path
     text: str
     weights: dict[str, str] = field(default_factory=dict)  # model → initial weights (e.g. a zoo archive)
+    restore: dict[str, str] = field(default_factory=dict)  # model → how much of them (RESTORE_MODES; default detection)
     profile: str = DEFAULT_STUDY_PROFILE
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     noise_seeds: int = DEFAULT_NOISE_SEEDS
@@ -84,6 +86,16 @@ class StudyDefinition:
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+
+
+def _per_model(data: dict, key: str, models: list[str], where: str, expected: str) -> dict[str, Any]:
+    """A key set once for every model (`weights: pretrained`) or per model, as {model: value}."""
+    value = data.get(key, {}) or {}
+    if isinstance(value, str):
+        value = dict.fromkeys(models, value)
+    if not isinstance(value, dict) or any(model not in models for model in value):
+        raise DefinitionError(f"{where}.{key}: expected {expected}, or a mapping from the study's models to that")
+    return value
 
 
 def _check_params(values: dict, where: str) -> dict[str, Any]:
@@ -195,14 +207,10 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     num_steps = data.get("num_steps")
     if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
         raise DefinitionError(f"{where}.num_steps: expected a positive integer")
-    weights = data.get("weights", {}) or {}
-    if isinstance(weights, str):  # one setting for every model, e.g. `weights: pretrained`
-        weights = dict.fromkeys(models, weights)
-    if not isinstance(weights, dict) or any(model not in models for model in weights):
-        raise DefinitionError(
-            f"{where}.weights: expected `pretrained`, `none`, or a mapping from the study's models to "
-            "`pretrained`, `none` or checkpoint paths"
-        )
+    weights = _per_model(data, "weights", models, where, "`pretrained`, `none` or a checkpoint path")
+    restore = _per_model(data, "restore", models, where, f"one of {', '.join(RESTORE_MODES)}")
+    if any(mode not in RESTORE_MODES for mode in restore.values()):
+        raise DefinitionError(f"{where}.restore: expected one of {', '.join(RESTORE_MODES)}, got {restore}")
     profile = data.get("profile", DEFAULT_STUDY_PROFILE)
     if profile not in PROFILES:
         raise DefinitionError(f"{where}.profile: unknown profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -223,6 +231,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         source,
         text,
         {model: str(path) for model, path in weights.items()},
+        {model: str(mode) for model, mode in restore.items()},
         profile,
         analysis,
         noise_seeds,

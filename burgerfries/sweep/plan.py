@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 
+from burgerfries.model import RESTORE_MODES
 from burgerfries.model.config import PROFILES, load_config
 from burgerfries.report.configurations import label
 from burgerfries.sweep.definition import Phase, StudyDefinition
@@ -141,7 +142,9 @@ def plan(
         f"{max(repeats, noise_seeds)} seed(s) of each phase's carried-in configuration (the noise floor)"
     ]
     for model in definition.models:
-        lines.append(f"initial weights of {model}: {definition.weights.get(model, 'none (from scratch)')}")
+        weights = definition.weights.get(model, "none")
+        restored = f" (restore {definition.restore.get(model, RESTORE_MODES[0])})" if weights != "none" else ""
+        lines.append(f"initial weights of {model}: {weights}{restored}")
     total_seconds = 0.0
     trials = 0
     base_batch = definition.base["batch_size"]

@@ -217,6 +217,13 @@ def test_weights_must_name_the_studys_models(tmp_path):
         load_definition(path)
     path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_320x320": "models/zoo"})))
     assert load_definition(path).weights == {"ssd_mobilenet_v2_320x320": "models/zoo"}
+    path.write_text(yaml.safe_dump(definition(weights="pretrained", restore="full")))  # one value for every model
+    loaded = load_definition(path)
+    assert loaded.weights == {"ssd_mobilenet_v2_320x320": "pretrained"}
+    assert loaded.restore == {"ssd_mobilenet_v2_320x320": "full"}
+    path.write_text(yaml.safe_dump(definition(restore={"ssd_mobilenet_v2_320x320": "heads"})))
+    with pytest.raises(DefinitionError, match="restore: expected one of detection"):
+        load_definition(path)
 
 
 def test_dry_run_plan_lists_phases_trials_and_an_estimate():
@@ -232,7 +239,7 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
     # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
     assert "32 trials at most" in text
-    assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained" in text  # as the study used the zoo
+    assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
     assert "estimated duration: at most" in text
 
 
