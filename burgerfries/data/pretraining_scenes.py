@@ -3,10 +3,10 @@ pretraining set, playing the role COCO plays for the model zoo (transfer, not le
 
 Twelve classes of varied shape (round, long, flat, hollow, spiky), colour and texture, at many
 scales (from a tenth to two thirds of the short side), tilted, partly occluding each other, on
-the same kinds of backgrounds as the task's scenes, among unlabelled clutter. Its random streams
-are keyed by `STREAM`, which no burger/fries scene uses, and none of its classes or sprites is a
-burger, fries, or one of that set's distractors, so no image or scene of the task set, nor of
-its eval split, can appear here.
+the same kinds of backgrounds as the task's scenes, among unlabelled clutter. Each scene is
+drawn from a random stream keyed by `STREAM`, which no burger/fries scene uses, and none of its
+classes or sprites is a burger, fries, or one of that set's distractors, so no image or scene of
+the task set, nor of its eval split, can appear here.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ CLASSES = [
     "pencil",
     "shoe",
 ]
-STREAM = 7_301_517  # first entry of every random stream of this set; the burger/fries scenes use [seed, index]
+STREAM = 7_301_517  # first entry of each scene's random stream; the burger/fries scenes use [seed, index]
 PRETRAINING_IMAGES = 4000  # training scenes of the set the shipped weights were pretrained on
 PRETRAINING_EVAL_IMAGES = 200  # its held-out scenes (the mAP in provenance.json)
 SCENE_SIZES = [(256, 192), (224, 224), (240, 180), (192, 256), (288, 216)]
