@@ -4,8 +4,8 @@ per (profile, model) in `<profile>/<model>/`: the weights in the OD API's variab
 they were made, their own held-out mAP, the sha256 of each file).
 
 `--weights pretrained` (train) and `weights: pretrained` (sweep YAML) select them; `--weights
-none` trains from scratch. The keyword wins over a folder of the same name in the working
-directory (write `./pretrained` for the folder).
+none` trains from scratch. The keywords win over folders of those names in the working directory
+(give such a folder by its absolute path).
 """
 
 from __future__ import annotations
