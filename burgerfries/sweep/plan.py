@@ -12,7 +12,9 @@ from burgerfries.model.config import PROFILES, load_config
 from burgerfries.report.configurations import label
 from burgerfries.sweep.definition import Phase, StudyDefinition
 
-SECONDS_PER_TRIAL = 10.0  # a rough allowance for building, tracing and evaluating, on top of the steps
+# Building, tracing, evaluating and logging a smoke trial, on top of its steps: 32–34 s measured on
+# an AVX2-only machine (bench/RESULTS.md, "Where a smoke trial's time goes"), less with AVX-512.
+SECONDS_PER_TRIAL = 33.0
 
 
 def varied_keys(phase: Phase) -> list[str]:
