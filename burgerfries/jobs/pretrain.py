@@ -48,8 +48,9 @@ class PretrainSettings:
     progress: bool = True
 
 
-def _drawn_set(settings: PretrainSettings) -> Path:
-    """The pretraining set in `settings.data`, drawn unless the folder already holds this seed and size."""
+def _drawn_set(settings: PretrainSettings) -> dict:
+    """The summary (dataset.json) of the pretraining set in `settings.data`, drawn unless the
+    folder already holds this seed and size."""
     summary_path = settings.data / "dataset.json"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -57,10 +58,10 @@ def _drawn_set(settings: PretrainSettings) -> Path:
         same = summary.get("source") == PRETRAINING and summary.get("seed") == settings.data_seed
         if same and summary.get("num_images") == wanted:
             print(f"pretraining set: reusing {settings.data} ({wanted['train']} + {wanted['eval']} scenes)")
-            return settings.data
+            return summary
     if settings.data.exists():
         shutil.rmtree(settings.data)
-    prepare_dataset(
+    prepared = prepare_dataset(
         PRETRAINING,
         settings.data,
         seed=settings.data_seed,
@@ -68,14 +69,15 @@ def _drawn_set(settings: PretrainSettings) -> Path:
         eval_images=settings.eval_images,
         progress=settings.progress,
     )
-    return settings.data
+    return prepared.summary
 
 
 def pretrain(settings: PretrainSettings) -> Path:
     """Train on the pretraining set and write the weights and their provenance; returns the folder."""
     started = time.monotonic()
     version = code_version()  # of the code that trains, not of the checkout when it ends
-    data = _drawn_set(settings)
+    dataset = _drawn_set(settings)
+    data = settings.data
     out = Path(settings.out or Path("pretrained") / settings.profile / settings.model)
     result = train(
         TrainSettings(
@@ -97,7 +99,6 @@ def pretrain(settings: PretrainSettings) -> Path:
         shutil.rmtree(out)
     save_odapi_checkpoint(result.detector.model, result.detector.ssd["feature_extractor"]["type"], out)
     held_out = result.eval_metrics.get(result.step, {})
-    dataset = json.loads((data / "dataset.json").read_text(encoding="utf-8"))
     provenance = {
         "command": " ".join(sys.argv),
         "code_version": version,

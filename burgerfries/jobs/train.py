@@ -24,7 +24,7 @@ from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
 from burgerfries.model.odapi_weights import DETECTION
 from burgerfries.model.ssd import Detector
-from burgerfries.pretrained import NONE, resolve_weights
+from burgerfries.pretrained import resolve_weights
 from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve_experiment, tracked_run
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT, load_initial_weights, make_checkpoint
@@ -89,8 +89,8 @@ def effective_config(settings: TrainSettings, num_classes: int) -> dict:
     return build_config(settings.model, settings.profile, num_classes, settings.knobs(), settings.overrides)
 
 
-def short_params(settings: TrainSettings, config: dict, eval_every: int) -> dict[str, object]:
-    """The sweep's short names, beside the OD API's dotted ones."""
+def short_params(settings: TrainSettings, config: dict, eval_every: int, weights: Path | None) -> dict[str, object]:
+    """The sweep's short names, beside the OD API's dotted ones (`weights`: the resolved start, if any)."""
     return {
         "model": settings.model,
         **knob_values(config),
@@ -98,7 +98,7 @@ def short_params(settings: TrainSettings, config: dict, eval_every: int) -> dict
         "seed": settings.seed,
         "data": str(Path(settings.data).resolve()),
         "weights": str(settings.weights or ""),
-        "restore": settings.restore if str(settings.weights or NONE) != NONE else "",
+        "restore": settings.restore if weights else "",
         "checkpoint_every": settings.checkpoint_every,
         "eval_every": eval_every,
     }
@@ -159,7 +159,7 @@ def train(
         run_id = run.info.run_id
         if on_run_start:
             on_run_start(run_id)
-        log_params({**short_params(settings, config, eval_every), **flatten(config)})
+        log_params({**short_params(settings, config, eval_every, weights), **flatten(config)})
         mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")  # readable while it trains
         setup = assemble(config, Path(settings.data) / "train.record", settings.seed)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")

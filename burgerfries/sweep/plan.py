@@ -9,6 +9,7 @@ import optuna
 
 from burgerfries.model import RESTORE_MODES
 from burgerfries.model.config import PROFILES, load_config
+from burgerfries.pretrained import NONE
 from burgerfries.report.configurations import label
 from burgerfries.sweep.definition import Phase, StudyDefinition
 
@@ -144,8 +145,8 @@ def plan(
         f"{max(repeats, noise_seeds)} seed(s) of each phase's carried-in configuration (the noise floor)"
     ]
     for model in definition.models:
-        weights = definition.weights.get(model, "none")
-        restored = f" (restore {definition.restore.get(model, RESTORE_MODES[0])})" if weights != "none" else ""
+        weights = definition.weights.get(model, NONE)
+        restored = f" (restore {definition.restore.get(model, RESTORE_MODES[0])})" if weights != NONE else ""
         lines.append(f"initial weights of {model}: {weights}{restored}")
     total_seconds = 0.0
     trials = 0
