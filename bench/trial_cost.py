@@ -2,12 +2,14 @@
 (batch 10, lr 0.04, 1:1): the first step (tracing and graph optimisation), the median step, one
 evaluation of the eval split, and the trial's wall time against its training steps.
 
-    python bench/trial_cost.py [--eval-images 60] [--num-steps 300] [--models ...]
+    python bench/trial_cost.py [--eval-images 90] [--num-steps 300] [--models ...] [--profiles smoke,full]
 
 The step breakdown times, on batches already in memory: the forward pass alone, forward + target
 assignment + loss, + gradients, and the whole step (+ the SGD update); and the input pipeline alone.
 The trial is a real `train()` call with six evaluations on a data_prep folder with `--eval-images`
-held-out scenes; overhead = wall time − steps × median step time.
+held-out scenes; overhead = wall time − steps × median step time. Two trials per model, as a
+sweep runs them (one `TrainingSetups`, one `Evaluation`): the first builds and traces, the second
+(seed 1) reuses the traced step and eval step.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from burgerfries.jobs.train import TrainSettings, train  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
 from burgerfries.training.assemble import assemble  # noqa: E402
+from burgerfries.training.setups import TrainingSetups  # noqa: E402
 from burgerfries.training.step import batch_losses  # noqa: E402
 
 BASE = {"batch_size": 10, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
@@ -86,28 +89,47 @@ def breakdown(model: str, profile: str, data: Path) -> dict[str, float]:
     }
 
 
-def trial(model: str, data: Path, workdir: Path, num_steps: int) -> dict[str, float]:
-    evaluation = Evaluation(data)
+def trial(
+    model: str, data: Path, workdir: Path, num_steps: int, evaluation: Evaluation, setups: TrainingSetups, seed: int
+) -> dict[str, float]:
     settings = TrainSettings(
-        data=data, model=model, profile="smoke", num_steps=num_steps, checkpoint_root=workdir / "ck", **BASE
+        data=data,
+        model=model,
+        profile="smoke",
+        num_steps=num_steps,
+        seed=seed,
+        checkpoint_root=workdir / "ck",
+        **BASE,
     )
     started = time.perf_counter()
-    result = train(settings, evaluation, progress=False)
+    result = train(settings, evaluation, progress=False, setups=setups)
     wall = time.perf_counter() - started
-    history = mlflow.MlflowClient().get_metric_history(result.run_id, "train/steps_per_sec")
+    client = mlflow.MlflowClient()
+    history = client.get_metric_history(result.run_id, "train/steps_per_sec")
     step_seconds = statistics.median(1.0 / m.value for m in history if m.step > 1)
+    run = client.get_run(result.run_id)
+    evaluations = [m.value for m in client.get_metric_history(result.run_id, "eval/seconds")]
     started = time.perf_counter()
     evaluation(result.detector)  # traced and cached already: the cost of one more evaluation
     one_evaluation = time.perf_counter() - started
-    return {"wall": wall, "median step": step_seconds, "one evaluation": one_evaluation, "steps": num_steps}
+    return {
+        "wall": wall,
+        "median step": step_seconds,
+        "first step": 1.0 / min(history, key=lambda m: m.step).value,
+        "setup": run.data.metrics["train/setup_seconds"],
+        "evaluations": sum(evaluations),
+        "one evaluation": one_evaluation,
+        "steps": num_steps,
+        "traced_step": run.data.tags["traced_step"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eval-images", type=int, default=60)
+    parser.add_argument("--eval-images", type=int, default=90)
     parser.add_argument("--num-steps", type=int, default=300)
     parser.add_argument("--models", default=",".join(MODEL_NAMES))
-    parser.add_argument("--profiles", default="smoke,full", help="profiles of the step breakdown")
+    parser.add_argument("--profiles", default="smoke,full", help="profiles of the step breakdown ('' for none)")
     parser.add_argument("--skip-trial", action="store_true")
     args = parser.parse_args()
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, TF {tf.__version__}")
@@ -117,20 +139,25 @@ def main() -> None:
         prepare_dataset("synthetic", data, eval_images=args.eval_images, progress=False)
         mlflow.set_tracking_uri(f"sqlite:///{workdir / 'bench.db'}")
         os.environ["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
+        evaluation, setups = Evaluation(data), TrainingSetups()
         for model in args.models.split(","):
-            for profile in args.profiles.split(","):
+            for profile in filter(None, args.profiles.split(",")):
                 parts = breakdown(model, profile, data)
                 print(f"\n{model}, {profile}, batch 10 (seconds)")
                 for name, seconds in parts.items():
                     print(f"  {name}: {seconds:.3f}")
-            if not args.skip_trial:
-                cost = trial(model, data, workdir, args.num_steps)
+            if args.skip_trial:
+                continue
+            for seed in (0, 1):
+                cost = trial(model, data, workdir, args.num_steps, evaluation, setups, seed)
                 steps = cost["steps"] * cost["median step"]
                 overhead = cost["wall"] - steps
                 print(
-                    f"  trial ({cost['steps']} smoke steps, 6 evaluations of {args.eval_images} images): "
-                    f"wall {cost['wall']:.1f} s, steps {steps:.1f} s, overhead {overhead:.1f} s "
-                    f"({overhead / cost['wall']:.0%} of the trial); one evaluation {cost['one evaluation']:.2f} s",
+                    f"  {model} trial seed {seed}, traced step {cost['traced_step']} ({cost['steps']} smoke steps, "
+                    f"6 evaluations of {args.eval_images} images): wall {cost['wall']:.1f} s, steps {steps:.1f} s, "
+                    f"overhead {overhead:.1f} s ({overhead / cost['wall']:.0%} of the trial): setup "
+                    f"{cost['setup']:.1f} s, first step {cost['first step']:.1f} s, evaluations "
+                    f"{cost['evaluations']:.1f} s; one more evaluation {cost['one evaluation']:.2f} s",
                     flush=True,
                 )
 

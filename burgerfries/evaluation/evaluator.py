@@ -1,11 +1,13 @@
 """`Evaluation`: everything `eval/*` for a detector on one data_prep folder's eval split.
 
 The eval images are decoded and resized once per image size, and the eval step is traced once
-per detector, so periodic evaluation during training costs the forward passes and pycocotools.
+per detector (a sweep reuses detectors across trials), so periodic evaluation during training
+costs the forward passes and pycocotools.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from burgerfries.evaluation.drawing import side_by_side
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.evaluation.wrong_detections import wrong_detections
 from burgerfries.model.ssd import Detector
+from burgerfries.training.setups import KEPT_SETUPS
 from burgerfries.training.step import LOSS_KEYS, make_eval_step
 
 
@@ -37,15 +40,17 @@ class Evaluation:
         self.num_images = num_images
         self.truths = read_ground_truth(self.record, keep_images=num_images)
         self.max_boxes = max(1, max(len(t.labels) for t in self.truths))
-        self._eval_step: tuple[Detector | None, object] = (None, None)
+        # The traced eval step of each detector a sweep's training setups keep (training/setups.py).
+        self._eval_steps: OrderedDict[Detector, object] = OrderedDict()
         self._datasets: dict[tuple[int, int], tf.data.Dataset] = {}
         self.last_detections: list[dict[str, np.ndarray]] = []
 
     def predict(self, detector: Detector) -> tuple[dict[str, float], list[dict[str, np.ndarray]]]:
         """Mean per-image eval losses and per-image detections (normalised boxes)."""
-        if self._eval_step[0] is not detector:  # trace once per detector, not once per evaluation
-            self._eval_step = (detector, make_eval_step(detector))
-        eval_step = self._eval_step[1]
+        eval_step = self._eval_steps.pop(detector, None) or make_eval_step(detector)  # once per detector
+        self._eval_steps[detector] = eval_step
+        while len(self._eval_steps) > KEPT_SETUPS:
+            self._eval_steps.popitem(last=False)
         if detector.image_size not in self._datasets:  # decode and resize the eval images once
             self._datasets[detector.image_size] = eval_dataset(
                 self.record, detector.image_size, self.batch_size, self.max_boxes

@@ -58,6 +58,7 @@ from burgerfries.tracking import configure_tracking
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
+from burgerfries.training.setups import TrainingSetups
 
 SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
 # Part of the sweep key: a storage written by an older layout (GridSampler picking the points, no
@@ -130,6 +131,7 @@ class Sweep:
         self.key = hashlib.sha256(key.encode()).hexdigest()[:12]
         self.prefix = f"{definition.name}:{self.key}"
         self.evaluation = Evaluation(data, score_threshold=definition.analysis.score_threshold)
+        self.setups = TrainingSetups()  # one traced step per shape, reused across trials
         self.runs = SweepRuns(definition, self.key)
 
     def once(self, step: str, make: Callable[[], Any], what: str) -> Any:
@@ -185,6 +187,7 @@ class Sweep:
                 self.evaluation,
                 progress=self.settings.progress,
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+                setups=self.setups,
             )
             final = result.eval_metrics.get(result.step, {})
             return float(final.get(OBJECTIVE, float("nan")))

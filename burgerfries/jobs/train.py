@@ -29,6 +29,7 @@ from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT, load_initial_weights, make_checkpoint
 from burgerfries.training.loop import default_eval_every, eval_steps, run_steps
+from burgerfries.training.setups import TrainingSetups
 
 EXPERIMENT = "train"
 
@@ -133,11 +134,14 @@ def train(
     run_id: str | None = None,
     progress: bool = True,
     on_run_start: Callable[[str], None] | None = None,
+    setups: TrainingSetups | None = None,
 ) -> TrainResult:
     """Train one configuration in one MLflow run (a new one, or `run_id` to resume it).
 
     `evaluator` (the CLI passes an `Evaluation` of the data folder's eval split; None evaluates
     nothing) runs at the eval steps; its pictures of the last one are logged as `eval_images/step_N/`.
+    `setups` (a sweep's) reuses a traced step of the same shape from an earlier call; the
+    returned detector is then reset by the next call of its shape.
     """
     label_map, summary = load_dataset_info(settings.data)
     weights = resolve_weights(settings.weights, settings.profile, settings.model)
@@ -161,7 +165,11 @@ def train(
             on_run_start(run_id)
         log_params({**short_params(settings, config, eval_every, weights), **flatten(config)})
         mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")  # readable while it trains
-        setup = assemble(config, Path(settings.data) / "train.record", settings.seed)
+        record = Path(settings.data) / "train.record"
+        started = time.perf_counter()
+        setup = setups.get(config, record, settings.seed) if setups else assemble(config, record, settings.seed)
+        mlflow.set_tag("traced_step", "reused" if setup.reused else "new")  # reused: no tracing in this run
+        mlflow.log_metric("train/setup_seconds", time.perf_counter() - started)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         checkpoint = make_checkpoint(setup.detector.model, setup.optimizer, step_var)
         checkpoint_dir = Path(settings.checkpoint_root).resolve() / run_id

@@ -3,7 +3,7 @@ logits per anchor) plus the anchors, preprocessing and post-processing around it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -16,12 +16,30 @@ from burgerfries.model.feature_maps import fpn_feature_maps, ssd_feature_maps
 from burgerfries.model.mobilenet_v2 import build_mobilenet_v2
 from burgerfries.model.preprocessing import resize_and_scale
 
+# The loss weights (`model.ssd.loss.*`) a traced step reads from variables: trials that differ
+# only in them share one trace (training/setups.py).
+LOSS_WEIGHTS = ("classification_weight", "localization_weight")
 
-@dataclass
+
+@dataclass(eq=False)
 class Detector:
     model: keras.Model
     anchors: tf.Tensor  # [A, 4] normalised
     config: dict
+    loss_weights: dict[str, tf.Variable] = field(init=False)  # LOSS_WEIGHTS, from config
+
+    def __post_init__(self) -> None:
+        loss = self.ssd["loss"]
+        self.loss_weights = {
+            name: tf.Variable(float(loss[name]), trainable=False, dtype=tf.float32, name=name) for name in LOSS_WEIGHTS
+        }
+
+    def use_config(self, config: dict) -> None:
+        """Take another run's config: its loss weights go into the variables a traced step reads.
+        Only the caller knows that nothing else differs (training/setups.py checks it)."""
+        self.config = config
+        for name, variable in self.loss_weights.items():
+            variable.assign(float(self.ssd["loss"][name]))
 
     @property
     def ssd(self) -> dict:

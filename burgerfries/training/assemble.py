@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from burgerfries.data.pipeline import check_record, max_boxes_in, train_dataset
 from burgerfries.model.ssd import Detector, build_detector
-from burgerfries.training.schedule import schedule_from_config
+from burgerfries.training.schedule import CosineDecayWithWarmup, schedule_from_config
 from burgerfries.training.step import make_train_step
 
 
@@ -22,9 +22,11 @@ class TrainingSetup:
     config: dict
     detector: Detector
     optimizer: keras.optimizers.Optimizer
+    schedule: CosineDecayWithWarmup  # the optimizer's learning rate
     train_step: Callable[..., dict[str, tf.Tensor]]
     record: Path
     seed: int
+    reused: bool = False  # True once training/setups.py has reset it for another trial
 
     def batches(self, start_step: int = 0) -> tf.data.Dataset:
         """Endless training batches; a resumed run reseeds with its start step so it does not
@@ -48,8 +50,10 @@ def assemble(config: dict, train_record: Path, seed: int = 0) -> TrainingSetup:
     keras.utils.set_random_seed(seed)
     detector = build_detector(config)
     momentum = config["train_config"]["optimizer"]["momentum_optimizer"]
-    optimizer = keras.optimizers.SGD(schedule_from_config(config), momentum=momentum["momentum_optimizer_value"])
+    schedule = schedule_from_config(config)
+    optimizer = keras.optimizers.SGD(schedule, momentum=momentum["momentum_optimizer_value"])
     # Its slots made now, eagerly: made inside the step, they cost a second trace and were the
     # larger part of tracing it (measured in bench/RESULTS.md).
     optimizer.build(detector.model.trainable_variables)
-    return TrainingSetup(config, detector, optimizer, make_train_step(detector, optimizer), Path(train_record), seed)
+    train_step = make_train_step(detector, optimizer)
+    return TrainingSetup(config, detector, optimizer, schedule, train_step, Path(train_record), seed)

@@ -49,7 +49,7 @@ def batch_losses(
         box_encodings,
         class_logits,
         targets,
-        ssd["loss"],
+        {**ssd["loss"], **detector.loss_weights},  # variables: a new trial's weights need no new trace
         ssd.get("normalize_loss_by_num_matches", True),
         ssd.get("normalize_loc_loss_by_codesize", True),
         per_image=per_image,

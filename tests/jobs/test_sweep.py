@@ -132,6 +132,9 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     # the lr phase's carried-in point (the weights winner at lr 0.04, seed 0) was trained in the weights
     # phase: it is reused, not trained again; only lr 1e30 is new
     assert len(by_phase[WEIGHTS]) == 2 and len(by_phase[LR]) == 1
+    # all three trials have one shape: the first traces the step, the others reuse it
+    steps = sorted(run.data.tags["traced_step"] for run in trials)
+    assert steps == ["new", "reused", "reused"]
     parent = mlflow.MlflowClient().get_run(result.parent_run_id)
     phase_runs = mlflow.search_runs(
         experiment_names=["chain"],
