@@ -25,6 +25,8 @@ from burgerfries.model.ssd import Detector
 from burgerfries.training.setups import KEPT_SETUPS
 from burgerfries.training.step import LOSS_KEYS, make_eval_step
 
+DETECTION_KEYS = ("num_detections", "detection_boxes", "detection_scores", "detection_classes")
+
 
 class Evaluation:
     """Called as `evaluation(detector)` → `eval/*` metrics; `pictures()` draws the last call's
@@ -61,14 +63,16 @@ class Evaluation:
             losses, output = eval_step(images, boxes, labels, valid)
             batch = int(tf.shape(images)[0])
             for key in LOSS_KEYS:  # regularization is one scalar for all images
-                loss_sums[key] += float(tf.reduce_sum(tf.broadcast_to(losses[key], [batch])))
+                loss_sums[key] += float(np.sum(np.broadcast_to(losses[key].numpy(), [batch])))
+            # to NumPy once per batch, then sliced per image (no TensorFlow op per image)
+            found = {key: output[key].numpy() for key in DETECTION_KEYS}
             for index in range(batch):
-                count = int(output["num_detections"][index])
+                count = int(found["num_detections"][index])
                 detections.append(
                     {
-                        "boxes": output["detection_boxes"][index, :count].numpy(),
-                        "scores": output["detection_scores"][index, :count].numpy(),
-                        "classes": output["detection_classes"][index, :count].numpy().astype(int),
+                        "boxes": found["detection_boxes"][index, :count],
+                        "scores": found["detection_scores"][index, :count],
+                        "classes": found["detection_classes"][index, :count].astype(int),
                     }
                 )
         mean_losses = {f"eval/{key}": value / len(detections) for key, value in loss_sums.items()}

@@ -13,9 +13,12 @@ from burgerfries.pretrained import NONE
 from burgerfries.report.configurations import label
 from burgerfries.sweep.definition import Phase, StudyDefinition
 
-# Building, tracing, evaluating and logging a smoke trial, on top of its steps: 32–34 s measured on
-# an AVX2-only machine (bench/RESULTS.md, "Where a smoke trial's time goes"), less with AVX-512.
-SECONDS_PER_TRIAL = 33.0
+# A smoke trial's time on top of its steps, measured on an AVX2-only machine (bench/RESULTS.md,
+# "Where a smoke trial's time goes"), less with AVX-512: evaluating, resetting and logging when it
+# reuses a traced step (20–21 s), and the tracing added by the first trial of each (model, batch
+# size), which builds it (31–33 s in all).
+SECONDS_PER_TRIAL = 21.0
+SECONDS_PER_NEW_SHAPE = 11.0
 
 
 def varied_keys(phase: Phase) -> list[str]:
@@ -150,6 +153,7 @@ def plan(
         lines.append(f"initial weights of {model}: {weights}{restored}")
     total_seconds = 0.0
     trials = 0
+    shapes: set[tuple[str, int]] = set()
     base_batch = definition.base["batch_size"]
     for index, phase in enumerate(definition.phases, start=1):
         entries = phase_trials(definition, phase, {}, repeats, noise_seeds)
@@ -166,6 +170,8 @@ def plan(
                 batch = config.get("batch_size", base_batch)
                 if seconds_per_step and model in seconds_per_step:
                     total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL
+                    total_seconds += SECONDS_PER_NEW_SHAPE if (model, batch) not in shapes else 0.0
+                shapes.add((model, batch))
             if phase.is_grid:
                 for point in phase.points:
                     lines.append(f"  {model}: {point}" + (f" (+ {phase.fixed})" if phase.fixed else ""))
@@ -175,6 +181,7 @@ def plan(
             f"estimated duration: at most {total_seconds / 60:.1f} min "
             f"(measured s/step at batch {base_batch}: "
             + ", ".join(f"{m} {s:.3f}" for m, s in seconds_per_step.items())
-            + f"; + ~{SECONDS_PER_TRIAL:g} s per trial for building, tracing and evaluation)"
+            + f"; + ~{SECONDS_PER_TRIAL:g} s per trial for evaluation and tracking, + ~{SECONDS_PER_NEW_SHAPE:g} s "
+            f"for tracing each of the {len(shapes)} (model, batch size) shapes)"
         )
     return "\n".join(lines)
