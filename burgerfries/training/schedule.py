@@ -1,7 +1,7 @@
 """`cosine_decay_learning_rate` with linear warm-up, as the OD API's `cosine_decay_with_warmup`.
 
 Its four numbers are variables, read when the step runs: a traced training step reused for a
-sweep's next trial (training/setups.py) follows that trial's learning rate after `use_config`.
+sweep's next trial (training/setups.py) follows that trial's learning rate after `assign`.
 """
 
 from __future__ import annotations
@@ -44,12 +44,8 @@ class CosineDecayWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32)
-        base, total, warmup_rate, warmup_steps = (
-            self.learning_rate_base,
-            self.total_steps,
-            self.warmup_learning_rate,
-            self.warmup_steps,
-        )
+        base, total = self.learning_rate_base, self.total_steps
+        warmup_rate, warmup_steps = self.warmup_learning_rate, self.warmup_steps
         decay_steps = tf.maximum(1.0, total - warmup_steps)
         rate = 0.5 * base * (1.0 + tf.cos(math.pi * (step - warmup_steps) / decay_steps))
         warming = warmup_rate + step * tf.math.divide_no_nan(base - warmup_rate, warmup_steps)
@@ -66,6 +62,7 @@ class CosineDecayWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def schedule_values(config: dict) -> dict[str, float]:
+    """The schedule's numbers in a config (`CosineDecayWithWarmup`'s and `assign`'s arguments)."""
     spec = get(config, SCHEDULE)
     return {
         "learning_rate_base": spec["learning_rate_base"],
