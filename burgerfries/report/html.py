@@ -205,6 +205,13 @@ def _provenance(study: StudyRuns) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
+def _read_where(row: pd.Series) -> str:
+    """Where a configuration's figures were read: one run's step, or each run's own for a mean."""
+    if row.get("runs", 1) > 1:
+        return f"(mean of {int(row['runs'])} runs, each read at its own point; this run's: step {row['read_step']})"
+    return f"at step {row['read_step']}"
+
+
 def _stability(value: object) -> str:
     if value is None or pd.isna(value):
         return "stability unknown (no repeated runs to measure the noise with)"
@@ -270,7 +277,7 @@ def build_report(
             best["reason"] = best["final_reason"]
         lines = "".join(
             f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
-            f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} at step {_e(row['read_step'])}"
+            f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} {_e(_read_where(row))}"
             f" ({_e(row['flatten_status'])}); {_e(_stability(row['stability']))}. "
             f'<span class="note">{_e(row["reason"])}</span></li>'
             for _, row in finals.iterrows()

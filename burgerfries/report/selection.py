@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from burgerfries.report.summary import STEP_COLUMNS
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -350,7 +352,8 @@ def rank_configurations(
     basis = basis or loss_basis(finished)
     rule = fair_rule(rule, basis)
     noise = noise_floor(finished) if noise is None else noise
-    numeric = [c for c in finished.select_dtypes("number").columns if c not in ("rank",)]
+    # means of the quantities; the representative run's own seed and read steps stay as they are
+    numeric = [c for c in finished.select_dtypes("number").columns if c not in ("rank", "seed", *STEP_COLUMNS)]
     rows = {}
     for key, members in finished.groupby("config_key", sort=False):
         best = rank_runs(members, rule, noise=noise).index[0]

@@ -64,6 +64,11 @@ def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> d
     return row
 
 
+# Where a run's curves are read (steps of that run): a configuration of several runs shows its
+# representative run's, never a mean of steps.
+STEP_COLUMNS = ("flatten_step", "map_plateau_step", "read_step")
+
+
 def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
     """Flatten and plateau points of one run, and the compared quantities at both.
 

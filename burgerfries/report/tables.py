@@ -19,7 +19,7 @@ from burgerfries.report.selection import (
     rank_configurations,
     rank_runs,
 )
-from burgerfries.report.summary import summarize_run
+from burgerfries.report.summary import STEP_COLUMNS, summarize_run
 
 PHASE_TABLE_COLUMNS = [
     "rank",
@@ -83,7 +83,7 @@ def rank_groups(
     for phase in phase_order(summaries):
         for model, members in summaries[summaries["phase"] == phase].groupby("model", sort=False):
             ranked = rank_configurations(members, rule)
-            for column in ("read_step", "flatten_step", "map_plateau_step"):
+            for column in STEP_COLUMNS:
                 if column in ranked:
                     ranked[column] = ranked[column].astype("Int64")
             groups[(phase, model)] = ranked

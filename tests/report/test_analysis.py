@@ -15,6 +15,7 @@ from burgerfries.report.selection import (
     rule_from_names,
 )
 from burgerfries.report.summary import summarize_run
+from burgerfries.report.tables import rank_groups
 
 STEPS = list(range(100, 1100, 100))
 
@@ -194,6 +195,18 @@ def test_a_difference_within_the_noise_floor_falls_through_to_the_next_criterion
     # one run per configuration: no noise floor, exact comparison (as before seed repeats)
     single = seeded_runs({"0.04": [0.50], "0.03": [0.48]}, {"0.04": 0.7, "0.03": 0.5})
     assert noise_floor(single) == {} and list(rank_configurations(single)["varied"]) == ["0.03", "0.04"]
+
+
+def test_a_configuration_of_several_runs_keeps_its_representative_runs_read_steps_and_seed():
+    # three seeds whose eval loss flattens at different steps (the default study's noise-floor runs)
+    frame = seeded_runs({"0.04": [0.45, 0.50, 0.55], "0.03": [0.20]}, {"0.04": 0.7, "0.03": 0.5})
+    frame["read_step"] = frame["flatten_step"] = frame["map_plateau_step"] = [250, 300, 300, 300]
+    ranked = rank_configurations(frame).set_index("varied")
+    assert ranked.loc["0.04", "eval_loss"] == pytest.approx(0.50)  # quantities: the mean over seeds
+    assert ranked.loc["0.04", "run_id"] == "run0"  # its best run represents it: read where that run is read
+    assert ranked.loc["0.04", "read_step"] == 250 and ranked.loc["0.04", "seed"] == 0
+    groups = rank_groups(frame.assign(model="ssd"))  # the report's tables take whole steps
+    assert list(groups[("lr", "ssd")]["flatten_step"]) == [300, 250]
 
 
 def test_pick_stability_is_high_for_a_clear_winner_and_unknown_without_a_noise_floor():
