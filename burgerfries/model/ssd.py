@@ -29,10 +29,8 @@ class Detector:
     loss_weights: dict[str, tf.Variable] = field(init=False)  # LOSS_WEIGHTS, from config
 
     def __post_init__(self) -> None:
-        loss = self.ssd["loss"]
-        self.loss_weights = {
-            name: tf.Variable(float(loss[name]), trainable=False, dtype=tf.float32, name=name) for name in LOSS_WEIGHTS
-        }
+        self.loss_weights = {name: tf.Variable(0.0, trainable=False, name=name) for name in LOSS_WEIGHTS}
+        self.use_config(self.config)
 
     def use_config(self, config: dict) -> None:
         """Take another run's config: its loss weights go into the variables a traced step reads.

@@ -16,27 +16,22 @@ from burgerfries.model.config import SCHEDULE, get
 SCHEDULE_FIELDS = ("learning_rate_base", "total_steps", "warmup_learning_rate", "warmup_steps")
 
 
-def _check(learning_rate_base: float, total_steps: int, warmup_learning_rate: float, warmup_steps: int) -> None:
-    if total_steps < warmup_steps:
-        raise ValueError(f"total_steps {total_steps} is smaller than warmup_steps {warmup_steps}")
-    if warmup_steps and learning_rate_base < warmup_learning_rate:
-        raise ValueError("learning_rate_base must be at least warmup_learning_rate")
-
-
 class CosineDecayWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(
         self, learning_rate_base: float, total_steps: int, warmup_learning_rate: float = 0.0, warmup_steps: int = 0
     ):
-        _check(learning_rate_base, total_steps, warmup_learning_rate, warmup_steps)
-        self.learning_rate_base = tf.Variable(float(learning_rate_base), trainable=False, dtype=tf.float32)
-        self.total_steps = tf.Variable(float(total_steps), trainable=False, dtype=tf.float32)
-        self.warmup_learning_rate = tf.Variable(float(warmup_learning_rate), trainable=False, dtype=tf.float32)
-        self.warmup_steps = tf.Variable(float(warmup_steps), trainable=False, dtype=tf.float32)
+        self.learning_rate_base, self.total_steps, self.warmup_learning_rate, self.warmup_steps = (
+            tf.Variable(0.0, trainable=False, dtype=tf.float32) for _ in SCHEDULE_FIELDS
+        )
+        self.assign(learning_rate_base, total_steps, warmup_learning_rate, warmup_steps)
 
     def assign(
         self, learning_rate_base: float, total_steps: int, warmup_learning_rate: float = 0.0, warmup_steps: int = 0
     ) -> None:
-        _check(learning_rate_base, total_steps, warmup_learning_rate, warmup_steps)
+        if total_steps < warmup_steps:
+            raise ValueError(f"total_steps {total_steps} is smaller than warmup_steps {warmup_steps}")
+        if warmup_steps and learning_rate_base < warmup_learning_rate:
+            raise ValueError("learning_rate_base must be at least warmup_learning_rate")
         self.learning_rate_base.assign(float(learning_rate_base))
         self.total_steps.assign(float(total_steps))
         self.warmup_learning_rate.assign(float(warmup_learning_rate))
