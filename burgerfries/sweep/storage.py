@@ -5,8 +5,9 @@ parent run, queue a phase, choose its winner, build the report) while the others
 Several workers (processes, on one machine or several) may run the same sweep against one
 storage. Each configuration trains exactly once across them because every trial is queued before
 any worker asks for one: Optuna hands a WAITING trial to one worker only (a row update under
-SELECT … FOR UPDATE on PostgreSQL), and a worker asks only while trials are waiting. A sampler is
-never asked to invent a trial, so GridSampler's known duplicates (optuna#2039) cannot happen.
+SELECT … FOR UPDATE on PostgreSQL, under BEGIN IMMEDIATE on sqlite), and a worker asks only while
+trials are waiting. A sampler is never asked to invent a trial, so GridSampler's known duplicates
+(optuna#2039) cannot happen.
 
 Resume and dead workers: trials send heartbeats; once a trial's heartbeat is older than
 `GRACE_SECONDS`, any worker fails it and RetryHeartbeatStaleTrialCallback queues it again.
@@ -34,6 +35,8 @@ HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 20
 MAX_RETRY = 2
 POLL_SECONDS = 2.0
+# How long a worker on a sqlite storage waits for another's transaction (heartbeats, claims)
+SQLITE_BUSY_SECONDS = 60
 SCHEMA_ATTEMPTS = 10
 WAIT_FOR_ANOTHER_WORKER_SECONDS = 3600
 QUEUED = "queued"  # user attribute of every trial a sweep queued (a retry inherits it)
@@ -70,16 +73,21 @@ def open_storage(url: str) -> RDBStorage:
         ) from None
     if url.startswith("postgresql"):
         engine_kwargs = {"pool_pre_ping": True, "pool_recycle": 300}
+    if url.startswith("sqlite"):
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}}
     attempt = 1
     while True:
         try:
-            return RDBStorage(
+            storage = RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=HEARTBEAT_SECONDS,
                 grace_period=GRACE_SECONDS,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
             )
+            if url.startswith("sqlite"):
+                serialize_sqlite_transactions(storage.engine)
+            return storage
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.OperationalError):
             # Workers started together on an empty database all create Optuna's tables; all but
             # one collide ("already exists", optuna#1092). Once one has committed them, a retry
@@ -88,6 +96,27 @@ def open_storage(url: str) -> RDBStorage:
                 raise
             attempt += 1
             time.sleep(random.uniform(0.5, 2.0))
+
+
+def serialize_sqlite_transactions(engine: sqlalchemy.engine.Engine) -> None:
+    """Make each transaction on a sqlite storage take the database's write lock when it begins.
+
+    Optuna hands a WAITING trial to one worker by reading its state and updating it in one
+    transaction (SELECT … FOR UPDATE). sqlite ignores FOR UPDATE, and Python's sqlite3 begins a
+    transaction only at the first write, so two workers on one sqlite file could both read WAITING
+    and both train the trial. With BEGIN IMMEDIATE (SQLAlchemy's recipe for pysqlite transactions),
+    the second worker waits, up to SQLITE_BUSY_SECONDS, until the first has committed, then reads RUNNING.
+    """
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def leave_begin_to_sqlalchemy(dbapi_connection, connection_record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def begin_immediate(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners existed (creating the tables)
 
 
 def redact(url: str) -> str:
