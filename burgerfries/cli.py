@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from burgerfries.jobs.local_workers import CPU_WORKERS, default_workers
 from burgerfries.model import MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.tf_startup import start_tensorflow
@@ -425,11 +426,19 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="seeds of each phase's carried-in configuration, its noise floor (default: the study's, 3; 1: none)",
     )
+    parser.add_argument(
+        "--workers",
+        type=POSITIVE_INT,
+        default=None,
+        help=f"worker processes on this machine sharing each phase's trials (default: {CPU_WORKERS} without a GPU, "
+        "1 with one; each gets an equal share of the cores)",
+    )
     _switch(parser, "--dry-run", "print the plan and an estimated duration, run nothing")
+    _switch(parser, "--quiet", "no progress bars, a line per trial (what local workers run with)")
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from burgerfries.jobs.sweep import SweepReportError, SweepSettings, run_sweep
+    from burgerfries.jobs.sweep import SweepReportError, SweepSettings, SweepWorkersError, run_sweep
     from burgerfries.sweep.definition import DefinitionError
     from burgerfries.sweep.storage import StorageError
 
@@ -438,10 +447,11 @@ def sweep_command(args: argparse.Namespace) -> int:
         for key in ("study", "data", "profile", "storage", "repeats", "noise_seeds")
         if getattr(args, key) is not None
     }
-    settings = SweepSettings(dry_run=args.dry_run, **given)
+    workers = args.workers or (1 if args.dry_run else default_workers())
+    settings = SweepSettings(dry_run=args.dry_run, progress=not args.quiet, workers=workers, **given)
     try:
         result = run_sweep(settings)
-    except (DefinitionError, FileNotFoundError, ValueError, SweepReportError, StorageError) as error:
+    except (DefinitionError, FileNotFoundError, ValueError, SweepReportError, SweepWorkersError, StorageError) as error:
         print(f"sweep: {error}", file=sys.stderr)
         return 1
     if result.report_path is not None:

@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.local_workers import run_local_workers
 from burgerfries.jobs.report import read_runs, report
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, load_dataset_info, train
@@ -73,6 +74,10 @@ class SweepReportError(RuntimeError):
     """Every trial finished but the report could not be built; the runs are kept."""
 
 
+class SweepWorkersError(RuntimeError):
+    """The local worker processes stopped before the sweep was finished."""
+
+
 @dataclass
 class SweepSettings:
     study: Path = DEFAULT_STUDY
@@ -84,6 +89,7 @@ class SweepSettings:
     dry_run: bool = False
     checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
     progress: bool = True
+    workers: int = 1  # >1: start that many worker processes here (jobs/local_workers.py)
 
 
 @dataclass
@@ -400,4 +406,27 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
         print(text)
         return SweepResult(None, plan=text)
     print(plan(definition, profile, settings.repeats, noise_seeds=settings.noise_seeds))
-    return Sweep(definition, settings, profile, data, summary.get("hash", "")).run()
+    sweep = Sweep(definition, settings, profile, data, summary.get("hash", ""))
+    if settings.workers > 1:
+        codes = run_local_workers(settings.workers, worker_arguments(settings, data), mlflow.get_tracking_uri())
+        if done_value(sweep.storage, f"{sweep.prefix}:once:report") is None:
+            raise SweepWorkersError(
+                f"the {settings.workers} workers stopped (exit codes {codes}) before the sweep was finished; "
+                "their output above says why. Rerun the same command to go on from the trials already trained."
+            )
+    return sweep.run()
+
+
+def worker_arguments(settings: SweepSettings, data: Path) -> list[str]:
+    """`burgerfries sweep` flags that make a worker process join this sweep (same key, same storage)."""
+    arguments = ["--study", str(settings.study), "--data", str(data)]
+    given = {
+        "--profile": settings.profile,
+        "--storage": settings.storage,
+        "--repeats": settings.repeats,
+        "--noise-seeds": settings.noise_seeds,
+    }
+    for flag, value in given.items():
+        if value is not None:
+            arguments += [flag, str(value)]
+    return arguments

@@ -70,7 +70,8 @@ class SweepRuns:
         parent_id = once(create)
         if mlflow.active_run() is None:  # created by another worker or an earlier process
             print(f"joining sweep {self.definition.name} (parent run {parent_id})")
-            if entry_run:
+            # (Local workers under `mlflow run` share the entry run, which one of them made the parent.)
+            if entry_run and entry_run != parent_id:
                 self.client.set_tag(entry_run, "continues_sweep", parent_id)
                 # MLflow would otherwise resume the entry run whenever a run starts without an id
                 del os.environ["MLFLOW_RUN_ID"]

@@ -259,3 +259,21 @@ def test_a_worker_killed_mid_trial_loses_nothing(postgres, on_server, synthetic_
     finish(newcomer)
     assert_each_configuration_finished_once("killed_worker")
     assert client.get_run(victim.info.run_id).info.status == "KILLED"
+
+
+def test_two_local_workers_on_sqlite_share_every_phase(tracking_uri, synthetic_data, tmp_path):
+    """`burgerfries sweep --workers 2`: the default stores (sqlite for MLflow and Optuna), two
+    worker processes started by one command, one report."""
+    study = write_study(tmp_path, "local_workers", num_steps=8)
+    command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--data", str(synthetic_data)]
+    sweep = subprocess.run(
+        [*command, "--profile", "tiny", "--workers", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=900
+    )
+    assert sweep.returncode == 0, (sweep.stdout + sweep.stderr)[-4000:]
+    by_role = assert_each_configuration_finished_once("local_workers")
+    trained_by = Counter(r.data.tags["worker"] for r in by_role["trial"])
+    assert len(trained_by) == 2, trained_by  # both workers trained
+    assert "[worker 1] " in sweep.stdout and "[worker 2] " in sweep.stdout
+    assert (tmp_path / "optuna.db").is_file()  # the default storage, next to the tracking database
+    report = Path(sweep.stdout.splitlines()[-1])
+    assert report.name == "index.html" and report.is_file()

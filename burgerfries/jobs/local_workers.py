@@ -1,0 +1,69 @@
+"""`burgerfries sweep --workers N`: N sweep workers as processes on this machine, sharing its cores.
+
+Each worker is an ordinary sweep worker (`sweep/storage.py`: they share each phase's queued
+trials through the sweep's Optuna storage, sqlite by default); this process starts them, passes
+their output on with a `[worker i]` prefix, and waits for them. Each gets an equal share of the
+cores as TensorFlow's intra-op threads (TF_NUM_INTRAOP_THREADS): on a 2-core AVX2 machine, two
+one-thread processes ran 1.47× as many smoke training steps per second as one two-thread process
+(bench/RESULTS.md, "Two local workers").
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+# Without a GPU: more than one process per machine (measured on 2 cores, bench/RESULTS.md). With
+# a GPU, one: TensorFlow maps (nearly) all of a GPU's memory into the first process that uses it.
+CPU_WORKERS = 2
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """CPU_WORKERS on a machine without a GPU (and with as many cores), else 1."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return 1
+    return max(1, min(CPU_WORKERS, usable_cores()))
+
+
+def _pass_on(stream, prefix: str) -> None:
+    for line in stream:
+        sys.stdout.write(prefix + line)
+        sys.stdout.flush()
+
+
+def run_local_workers(count: int, sweep_arguments: list[str], tracking_uri: str) -> list[int]:
+    """Run `burgerfries sweep <sweep_arguments> --workers 1 --quiet` in `count` processes at once;
+    their exit codes. The tracking URI is passed as resolved here, so every worker logs to one store."""
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "TF_NUM_INTRAOP_THREADS": str(max(1, usable_cores() // count)),
+    }
+    command = [sys.executable, "-m", "burgerfries", "sweep", *sweep_arguments, "--workers", "1", "--quiet"]
+    print(f"starting {count} sweep workers on this machine, {env['TF_NUM_INTRAOP_THREADS']} thread(s) each", flush=True)
+    workers, printers = [], []
+    for index in range(count):
+        worker = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        printer = threading.Thread(target=_pass_on, args=(worker.stdout, f"[worker {index + 1}] "), daemon=True)
+        printer.start()
+        workers.append(worker)
+        printers.append(printer)
+    try:
+        codes = [worker.wait() for worker in workers]
+    except BaseException:  # Ctrl-C reaches the workers too (one process group); wait for them to stop
+        for worker in workers:
+            worker.wait()
+        raise
+    for printer in printers:
+        printer.join()
+    return codes
