@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import burgerfries  # noqa: F401  (before any test imports TensorFlow: it sets TF_ENABLE_ONEDNN_OPTS)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -10,7 +10,9 @@ one-thread processes ran 1.47× as many smoke training steps per second as one t
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ import threading
 # Without a GPU: more than one process per machine (measured on 2 cores, bench/RESULTS.md). With
 # a GPU, one: TensorFlow maps (nearly) all of a GPU's memory into the first process that uses it.
 CPU_WORKERS = 2
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def usable_cores() -> int:
@@ -39,9 +42,20 @@ def _pass_on(stream, prefix: str) -> None:
         sys.stdout.flush()
 
 
+def _stop_with_this_process() -> None:
+    """In the worker, before it starts: Linux sends it SIGTERM when the process that started it
+    dies, even by SIGKILL, so no worker trains on unseen after the sweep command was killed."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: Ctrl-C still reaches the whole process group
+        pass
+
+
 def run_local_workers(count: int, sweep_arguments: list[str], tracking_uri: str) -> list[int]:
     """Run `burgerfries sweep <sweep_arguments> --workers 1 --quiet` in `count` processes at once;
-    their exit codes. The tracking URI is passed as resolved here, so every worker logs to one store."""
+    their exit codes. The tracking URI is passed as resolved here, so every worker logs to one store.
+    A SIGTERM to this process is passed on to the workers; a killed worker's trial is retried by
+    the others once its heartbeat is stale (sweep/storage.py), or by the next run of the command."""
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
@@ -49,21 +63,39 @@ def run_local_workers(count: int, sweep_arguments: list[str], tracking_uri: str)
     }
     command = [sys.executable, "-m", "burgerfries", "sweep", *sweep_arguments, "--workers", "1", "--quiet"]
     print(f"starting {count} sweep workers on this machine, {env['TF_NUM_INTRAOP_THREADS']} thread(s) each", flush=True)
-    workers, printers = [], []
-    for index in range(count):
-        worker = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    workers = [  # all started before the output threads: preexec_fn is unsafe once threads run
+        subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            preexec_fn=_stop_with_this_process,
         )
-        printer = threading.Thread(target=_pass_on, args=(worker.stdout, f"[worker {index + 1}] "), daemon=True)
+        for _ in range(count)
+    ]
+    printers = [
+        threading.Thread(target=_pass_on, args=(worker.stdout, f"[worker {index + 1}] "), daemon=True)
+        for index, worker in enumerate(workers)
+    ]
+    for printer in printers:
         printer.start()
-        workers.append(worker)
-        printers.append(printer)
+
+    def stop_workers(signum, frame) -> None:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop_workers)
     try:
         codes = [worker.wait() for worker in workers]
     except BaseException:  # Ctrl-C reaches the workers too (one process group); wait for them to stop
         for worker in workers:
             worker.wait()
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for printer in printers:
         printer.join()
     return codes

@@ -1,7 +1,8 @@
 """Several sweep workers on one PostgreSQL-backed Optuna storage and one MLflow tracking server
 (`mlflow server` on PostgreSQL), run for real as separate processes: each configuration trains
 exactly once across workers, the next phase starts from the same winner in every worker, and a
-worker killed with SIGKILL loses nothing.
+worker killed with SIGKILL loses nothing. Also `sweep --workers 2` on the default sqlite stores: one
+command's two worker processes, which stop when that command is killed.
 
 PostgreSQL comes from Debian's packages (`.ci/run` installs it); the cluster is a throw-away one in
 a temporary folder, run as the `postgres` user when the tests run as root (initdb refuses root).
@@ -144,7 +145,7 @@ def on_server(tracking_server, monkeypatch):
 
 def start_worker(study: Path, data: Path, storage: str, tracking: str, folder: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--data", str(data)]
-    command += ["--profile", "tiny", "--storage", storage]
+    command += ["--profile", "tiny", "--storage", storage, "--workers", "1"]  # one process per worker here
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking}
     env.pop("MLFLOW_RUN_ID", None)
     return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -277,3 +278,38 @@ def test_two_local_workers_on_sqlite_share_every_phase(tracking_uri, synthetic_d
     assert (tmp_path / "optuna.db").is_file()  # the default storage, next to the tracking database
     report = Path(sweep.stdout.splitlines()[-1])
     assert report.name == "index.html" and report.is_file()
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def test_killing_the_sweep_command_stops_its_local_workers(tracking_uri, synthetic_data, tmp_path):
+    study = write_study(tmp_path, "killed_command", num_steps=200)
+    command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--data", str(synthetic_data)]
+    sweep = subprocess.Popen(
+        [*command, "--profile", "tiny", "--workers", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    pids: set[int] = set()
+    try:  # every trial run's `worker` tag is HOST:PID of the worker process training it
+        while len(pids) < 2 and time.time() < deadline:
+            if mlflow.get_experiment_by_name("killed_command"):
+                runs = mlflow.search_runs(experiment_names=["killed_command"], output_format="list")
+                pids = {int(r.data.tags["worker"].rsplit(":", 1)[1]) for r in runs if "worker" in r.data.tags}
+            time.sleep(0.5)
+    finally:
+        sweep.send_signal(signal.SIGKILL)
+        sweep.wait()
+    assert len(pids) == 2, "the two workers never both started a trial"
+    deadline = time.time() + 60
+    while any(alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not any(alive(pid) for pid in pids), "a worker went on training after its sweep command was killed"

@@ -175,6 +175,8 @@ def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic
         str(synthetic_data),
         "--profile",
         "tiny",
+        "--workers",
+        "1",  # the process killed is the one training
     ]
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
