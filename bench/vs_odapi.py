@@ -8,6 +8,9 @@ FPNLite 320 px.
 The OD API environment comes from `../shared/peers/odapi/setup.sh` (about 10 minutes, 3 GB); without
 it, only our times are printed. The OD API's figure is its own logged per-step time of the last
 20-step chunk (the first chunk includes tracing); ours is the median step after two warm-up steps.
+The OD API runs twice per config: with TensorFlow's default oneDNN setting (what its users get; it
+was off on our AVX2-only machine, and TensorFlow logs "oneDNN custom operations are on" when it is
+on) and with TF_ENABLE_ONEDNN_OPTS=1, which burgerfries sets for itself (`burgerfries/__init__.py`).
 """
 
 from __future__ import annotations
@@ -32,13 +35,17 @@ CONFIGS = {  # the OD API config's name → (our model, our profile)
 }
 
 
-def odapi_seconds(peers: Path, name: str) -> float | None:
-    """The OD API's logged per-step time of its last chunk, or None without its environment."""
+def odapi_seconds(peers: Path, name: str, onednn: bool) -> float | None:
+    """The OD API's logged per-step time of its last chunk, or None without its environment;
+    `onednn`: with TF_ENABLE_ONEDNN_OPTS=1, else with TensorFlow's default."""
     odapi_dir = Path(os.environ.get("ODAPI_DIR", "/tmp/odapi"))
     if not (odapi_dir / "venv215" / "bin" / "python").is_file():
         return None
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    if onednn:
+        env["TF_ENABLE_ONEDNN_OPTS"] = "1"
     printed = subprocess.run(
-        ["bash", str(peers / "time_step.sh"), name], capture_output=True, text=True, check=True
+        ["bash", str(peers / "time_step.sh"), name], capture_output=True, text=True, check=True, env=env
     ).stdout
     chunks = [float(seconds) for seconds in re.findall(r"per-step time ([0-9.]+)s", printed)]
     return chunks[-1] if len(chunks) > 1 else None
@@ -53,16 +60,17 @@ def main() -> None:
     fixture = args.peers.resolve().parents[1] / "fixtures" / "odapi_learning_curve"
     flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, AVX-512: {' '.join(flags) or 'none'}")
-    print("| config | ours s/step (A, A') | OD API s/step | OD API ÷ ours |")
-    print("|---|---|---|---|")
+    print(f"# ours with TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
+    print("| config | ours s/step (A, A') | OD API s/step, default | ÷ ours | OD API s/step, oneDNN on | ÷ ours |")
+    print("|---|---|---|---|---|---|")
     for name in args.configs:
         model, profile = CONFIGS[name]
         first = time_steps(fixture, model, profile, 10, args.steps)
-        theirs = odapi_seconds(args.peers, name)
+        theirs = [odapi_seconds(args.peers, name, onednn) for onednn in (False, True)]
         again = time_steps(fixture, model, profile, 10, args.steps)
         ours = statistics.mean([first, again])
-        ratio = f"{theirs / ours:.2f}×" if theirs else "—"
-        print(f"| {name} | {ours:.3f} ({first:.3f}, {again:.3f}) | {theirs or '—'} | {ratio} |", flush=True)
+        cells = [f"{seconds} | {seconds / ours:.2f}×" if seconds else "— | —" for seconds in theirs]
+        print(f"| {name} | {ours:.3f} ({first:.3f}, {again:.3f}) | {' | '.join(cells)} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -434,7 +434,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "1 with one; each gets an equal share of the cores)",
     )
     _switch(parser, "--dry-run", "print the plan and an estimated duration, run nothing")
-    _switch(parser, "--quiet", "no progress bars, a line per trial (what local workers run with)")
+    _switch(parser, "--quiet", "no plan and no progress bars, a line per trial (what local workers run with)")
 
 
 def sweep_command(args: argparse.Namespace) -> int:

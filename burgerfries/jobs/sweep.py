@@ -405,7 +405,8 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
         )
         print(text)
         return SweepResult(None, plan=text)
-    print(plan(definition, profile, settings.repeats, noise_seeds=settings.noise_seeds))
+    if settings.progress:  # (local workers run without: the command that started them printed it)
+        print(plan(definition, profile, settings.repeats, noise_seeds=settings.noise_seeds))
     sweep = Sweep(definition, settings, profile, data, summary.get("hash", ""))
     if settings.workers > 1:
         codes = run_local_workers(settings.workers, worker_arguments(settings, data), mlflow.get_tracking_uri())
