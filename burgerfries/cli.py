@@ -447,7 +447,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         for key in ("study", "data", "profile", "storage", "repeats", "noise_seeds")
         if getattr(args, key) is not None
     }
-    workers = args.workers or (1 if args.dry_run else default_workers())
+    workers = args.workers or default_workers()
     settings = SweepSettings(dry_run=args.dry_run, progress=not args.quiet, workers=workers, **given)
     try:
         result = run_sweep(settings)

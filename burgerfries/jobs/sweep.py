@@ -402,11 +402,12 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
             settings.repeats,
             measure_seconds_per_step(definition, profile, data),
             settings.noise_seeds,
+            settings.workers,
         )
         print(text)
         return SweepResult(None, plan=text)
     if settings.progress:  # (local workers run without: the command that started them printed it)
-        print(plan(definition, profile, settings.repeats, noise_seeds=settings.noise_seeds))
+        print(plan(definition, profile, settings.repeats, noise_seeds=settings.noise_seeds, workers=settings.workers))
     sweep = Sweep(definition, settings, profile, data, summary.get("hash", ""))
     if settings.workers > 1:
         codes = run_local_workers(settings.workers, worker_arguments(settings, data), mlflow.get_tracking_uri())

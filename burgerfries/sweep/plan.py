@@ -137,6 +137,7 @@ def plan(
     repeats: int,
     seconds_per_step: dict[str, float] | None = None,
     noise_seeds: int | None = None,
+    workers: int = 1,
 ) -> str:
     """The phases and trials a sweep will run, with an estimated duration when step times are known.
 
@@ -176,9 +177,11 @@ def plan(
                 for point in phase.points:
                     lines.append(f"  {model}: {point}" + (f" (+ {phase.fixed})" if phase.fixed else ""))
     lines.append(f"{trials} trials at most (a carried-in configuration already trained in an earlier phase is reused)")
+    if workers > 1:
+        lines.append(f"{workers} worker processes on this machine share each phase's trials")
     if seconds_per_step:
         lines.append(
-            f"estimated duration: at most {total_seconds / 60:.1f} min "
+            f"estimated duration{' for one worker' if workers > 1 else ''}: at most {total_seconds / 60:.1f} min "
             f"(measured s/step at batch {base_batch}: "
             + ", ".join(f"{m} {s:.3f}" for m, s in seconds_per_step.items())
             + f"; + ~{SECONDS_PER_TRIAL:g} s per trial for evaluation and tracking, + ~{SECONDS_PER_NEW_SHAPE:g} s "

@@ -239,13 +239,15 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
         "smoke",
         1,
         {"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1},
+        workers=2,
     )
     assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
     # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
     assert "32 trials at most" in text
     assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
-    assert "estimated duration: at most" in text
+    assert "2 worker processes on this machine share each phase's trials" in text
+    assert "estimated duration for one worker: at most" in text
 
 
 def test_each_phase_queues_noise_seeds_of_its_carried_in_configuration_and_repeats_of_every_other():
