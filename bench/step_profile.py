@@ -52,7 +52,7 @@ def op_seconds(logdir: Path) -> tuple[collections.Counter, collections.Counter]:
             for event in line.events:
                 name = names.get(event.metadata_id, "")
                 if ":" in name:  # a TensorFlow op: "op name:op type"
-                    op_type = name.rsplit(":", 1)[1]
+                    op_type = name.rsplit(":", 1)[1].strip()
                     seconds[op_type] += event.duration_ps / 1e12
                     calls[op_type] += 1
     return seconds, calls
@@ -75,6 +75,7 @@ def profile_model(model: str, profile: str, data: Path, steps: int, workdir: Pat
         tf.nest.map_structure(lambda t: t.numpy(), setup.train_step(*batches[index % len(batches)]))
     tf.profiler.experimental.stop()
     seconds, calls = op_seconds(logdir)
+    # the traced function's own event spans its ops; "Run"/"Process" are the executor's
     step_ops = {k: v for k, v in seconds.items() if not k.startswith("__inference") and k not in ("Run", "Process")}
     total = sum(step_ops.values())
     print(
