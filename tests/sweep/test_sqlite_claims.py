@@ -14,12 +14,17 @@ TRIALS = 60
 
 CLAIMER = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys, time
+    from pathlib import Path
     import optuna
     from optuna.trial import TrialState
     from burgerfries.sweep.storage import open_storage, quiet_optuna
     quiet_optuna()
     study = optuna.load_study(study_name="claims", storage=open_storage(sys.argv[1]))
+    barrier = Path(sys.argv[2])
+    (barrier / f"ready-{os.getpid()}").touch()
+    while len(list(barrier.glob("ready-*"))) < 2:  # start asking together
+        time.sleep(0.01)
     claimed = []
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         trial = study.ask()
@@ -37,7 +42,8 @@ def test_two_processes_claim_each_queued_trial_once_from_one_sqlite_storage(tmp_
     queue_trials(study, [{"x": index} for index in range(TRIALS)])
     assert all(t.user_attrs[QUEUED] for t in study.get_trials())
     workers = [
-        subprocess.Popen([sys.executable, "-c", CLAIMER, url], stdout=subprocess.PIPE, text=True) for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
     ]
     claimed = [json.loads(worker.communicate(timeout=300)[0]) for worker in workers]
     assert all(worker.returncode == 0 for worker in workers)
