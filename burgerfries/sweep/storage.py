@@ -62,7 +62,8 @@ def default_storage(tracking_uri: str) -> str:
 
 def open_storage(url: str) -> RDBStorage:
     """The shared storage, with heartbeats; on PostgreSQL, connections are checked before use and
-    recycled, because the server drops connections left idle through a long trial (optuna#5600)."""
+    recycled, because the server drops connections left idle through a long trial (optuna#5600);
+    on sqlite, each transaction takes the write lock when it begins (serialize_sqlite_transactions)."""
     engine_kwargs: dict[str, Any] = {}
     try:
         sqlalchemy.engine.make_url(url).get_dialect().import_dbapi()
