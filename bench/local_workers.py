@@ -21,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from burgerfries.data.prepare import prepare_dataset
+from burgerfries.jobs.local_workers import threads_per_worker, usable_cores
+
 WARM_UP_STEPS = 8
 
 ONE_PROCESS = """
@@ -48,8 +50,8 @@ print(json.dumps({"steps_per_second": steps / (time.perf_counter() - started)}))
 
 def round_of(processes: int, model: str, args: argparse.Namespace, data: Path, folder: Path) -> float:
     barrier = Path(tempfile.mkdtemp(dir=folder))
-    cores = len(os.sched_getaffinity(0))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": str(max(1, cores // processes))}
+    threads = str(threads_per_worker(processes))  # as `burgerfries sweep --workers` splits the cores
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": threads}
     code = ONE_PROCESS.replace("WARM_UP", str(WARM_UP_STEPS))
     command = [sys.executable, "-c", code, str(data), model, args.profile, str(args.steps), str(barrier)]
     running = [
@@ -72,12 +74,8 @@ def main() -> None:
     parser.add_argument("--models", default="ssd_mobilenet_v2_320x320,ssd_mobilenet_v2_fpnlite_320x320")
     parser.add_argument("--profile", default="smoke")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from burgerfries.data.prepare import prepare_dataset
-
     flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
-    cores = len(os.sched_getaffinity(0))
-    machine = f"{cores} cores, AVX-512: {' '.join(flags) or 'none'}"
+    machine = f"{usable_cores()} cores, AVX-512: {' '.join(flags) or 'none'}"
     print(f"# {time.strftime('%Y-%m-%d')}, {machine}, profile {args.profile}, batch 10")
     print("| model | processes × threads | steps/s, all processes | vs one process |")
     print("|---|---|---|---|")
@@ -90,8 +88,8 @@ def main() -> None:
                 rate = round_of(processes, model, args, data, Path(folder))
                 single = rate if processes == 1 and single is None else single
                 versus = f"{rate / single:.2f}×" if single else "—"
-                threads = max(1, cores // processes)
-                print(f"| {model} | {processes} × {threads} | {rate:.2f} | {versus} |", flush=True)
+                split = f"{processes} × {threads_per_worker(processes)}"
+                print(f"| {model} | {split} | {rate:.2f} | {versus} |", flush=True)
 
 
 if __name__ == "__main__":

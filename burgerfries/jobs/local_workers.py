@@ -27,6 +27,11 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def threads_per_worker(count: int) -> int:
+    """Each of `count` workers' TensorFlow intra-op threads: an equal share of the cores."""
+    return max(1, usable_cores() // count)
+
+
 def default_workers() -> int:
     """CPU_WORKERS on a machine without a GPU (and with as many cores), else 1."""
     import tensorflow as tf
@@ -59,7 +64,7 @@ def run_local_workers(count: int, sweep_arguments: list[str], tracking_uri: str)
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
-        "TF_NUM_INTRAOP_THREADS": str(max(1, usable_cores() // count)),
+        "TF_NUM_INTRAOP_THREADS": str(threads_per_worker(count)),
     }
     command = [sys.executable, "-m", "burgerfries", "sweep", *sweep_arguments, "--workers", "1", "--quiet"]
     print(f"starting {count} sweep workers on this machine, {env['TF_NUM_INTRAOP_THREADS']} thread(s) each", flush=True)
