@@ -48,7 +48,8 @@ ODAPI_NAMES = {
 }
 
 
-def _xywh(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+def xywh(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Normalised [ymin, xmin, ymax, xmax] boxes → COCO's pixel [x, y, width, height] (float64)."""
     ymin, xmin, ymax, xmax = (boxes * np.array([height, width, height, width])).T
     return np.stack([xmin, ymin, xmax - xmin, ymax - ymin], axis=1)
 
@@ -63,7 +64,7 @@ def coco_metrics(
     images, annotations, results = [], [], []
     for image_id, (truth, found) in enumerate(zip(truths, detections), start=1):
         images.append({"id": image_id, "height": truth.height, "width": truth.width})
-        for box, label in zip(_xywh(truth.boxes, truth.height, truth.width), truth.labels):
+        for box, label in zip(xywh(truth.boxes, truth.height, truth.width), truth.labels):
             annotations.append(
                 {
                     "id": len(annotations) + 1,
@@ -75,7 +76,7 @@ def coco_metrics(
                 }
             )
         for box, label, score in zip(
-            _xywh(found["boxes"], truth.height, truth.width), found["classes"], found["scores"]
+            xywh(found["boxes"], truth.height, truth.width), found["classes"], found["scores"]
         ):
             results.append(
                 {

@@ -7,11 +7,12 @@ costs the forward passes and pycocotools.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from cachetools import LRUCache
 from PIL import Image
 
 from burgerfries.data.label_map import read_label_map
@@ -43,25 +44,25 @@ class Evaluation:
         self.truths = read_ground_truth(self.record, keep_images=num_images)
         self.max_boxes = max(1, max(len(t.labels) for t in self.truths))
         # The traced eval step of each detector a sweep's training setups keep (training/setups.py).
-        self._eval_steps: OrderedDict[Detector, object] = OrderedDict()
-        self._datasets: dict[tuple[int, int], tf.data.Dataset] = {}
+        self._eval_steps: LRUCache[Detector, Callable] = LRUCache(maxsize=KEPT_SETUPS)
+        # The eval batches per image size, as tensors: a pass over them starts no tf.data iterator.
+        self._batches: dict[tuple[int, int], list[tuple[tf.Tensor, ...]]] = {}
         self.last_detections: list[dict[str, np.ndarray]] = []
 
     def predict(self, detector: Detector) -> tuple[dict[str, float], list[dict[str, np.ndarray]]]:
         """Mean per-image eval losses and per-image detections (normalised boxes)."""
-        eval_step = self._eval_steps.pop(detector, None) or make_eval_step(detector)  # once per detector
-        self._eval_steps[detector] = eval_step
-        while len(self._eval_steps) > KEPT_SETUPS:
-            self._eval_steps.popitem(last=False)
-        if detector.image_size not in self._datasets:  # decode and resize the eval images once
-            self._datasets[detector.image_size] = eval_dataset(
-                self.record, detector.image_size, self.batch_size, self.max_boxes
-            ).cache()
+        eval_step = self._eval_steps.get(detector)
+        if eval_step is None:  # traced once per detector
+            eval_step = self._eval_steps[detector] = make_eval_step(detector)
+        if detector.image_size not in self._batches:  # decode and resize the eval images once
+            self._batches[detector.image_size] = [
+                batch[:4] for batch in eval_dataset(self.record, detector.image_size, self.batch_size, self.max_boxes)
+            ]
         loss_sums = {key: 0.0 for key in LOSS_KEYS}
         detections: list[dict[str, np.ndarray]] = []
-        for images, boxes, labels, valid, *_ in self._datasets[detector.image_size]:
+        for images, boxes, labels, valid in self._batches[detector.image_size]:
             losses, output = eval_step(images, boxes, labels, valid)
-            batch = int(tf.shape(images)[0])
+            batch = images.shape[0]
             for key in LOSS_KEYS:  # regularization is one scalar for all images
                 loss_sums[key] += float(np.sum(np.broadcast_to(losses[key].numpy(), [batch])))
             # to NumPy once per batch, then sliced per image (no TensorFlow op per image)

@@ -175,6 +175,7 @@ class Sweep:
                 weights=Path(self.definition.weights[model]) if model in self.definition.weights else None,
                 restore=self.definition.restore.get(model, RESTORE_MODES[0]),
                 checkpoint_root=self.settings.checkpoint_root,
+                resumable=False,  # a dead trial is retried from its start, in a new run
                 experiment=self.definition.name,
                 nested=True,
                 run_name=f"{label} · {SHORT_NAMES.get(model, model)} {phase.name}={varied} seed {config['seed']}",

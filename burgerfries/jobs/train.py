@@ -47,7 +47,10 @@ class TrainSettings:
     seed: int = 0
     weights: Path | None = None  # None or `none`: from scratch; `pretrained`: burgerfries/pretrained's
     restore: str = DETECTION  # how much of an OD-API checkpoint `weights` restores (odapi_weights.RESTORE_MODES)
-    checkpoint_every: int = 0  # 0: only at evaluation steps and the end
+    checkpoint_every: int = 0  # 0: only at evaluation steps (when resumable) and the end
+    # False: no checkpoints at evaluation steps, for runs nobody resumes (a sweep retries a dead
+    # trial from its start); each save took ≈ 0.4–0.7 s of a smoke trial.
+    resumable: bool = True
     eval_every: int | None = None  # None: EVALUATIONS_PER_RUN evaluations over the run; 0: the last step only
     overrides: dict = field(default_factory=dict)
     checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
@@ -216,7 +219,11 @@ def train(
                     loss=f"{losses['loss_total']:.3f}", steps_per_s=f"{1.0 / max(result.seconds, 1e-9):.2f}"
                 )
                 is_eval = step in evaluation_steps
-                if (settings.checkpoint_every and step % settings.checkpoint_every == 0) or is_eval:
+                if (
+                    step == num_steps
+                    or (settings.checkpoint_every and step % settings.checkpoint_every == 0)
+                    or (is_eval and settings.resumable)
+                ):
                     manager.save(checkpoint_number=step)
                 if is_eval and evaluator is not None:
                     started = time.perf_counter()

@@ -14,6 +14,7 @@ import tensorflow as tf
 from burgerfries.data.pipeline import check_record, max_boxes_in, train_dataset
 from burgerfries.model.ssd import Detector, build_detector
 from burgerfries.training.schedule import CosineDecayWithWarmup, schedule_from_config
+from burgerfries.training.seeding import seed_weight_draws
 from burgerfries.training.step import make_train_step
 
 
@@ -44,10 +45,10 @@ class TrainingSetup:
 
 
 def assemble(config: dict, train_record: Path, seed: int = 0) -> TrainingSetup:
-    """Seed Keras, build the detector and the SGD-with-momentum optimizer the config names, and
-    trace nothing yet (the step compiles on its first batch)."""
+    """Seed the weights' draws, build the detector and the SGD-with-momentum optimizer the config
+    names, and trace nothing yet (the step compiles on its first batch)."""
     check_record(train_record)
-    keras.utils.set_random_seed(seed)
+    seed_weight_draws(seed)
     detector = build_detector(config)
     momentum = config["train_config"]["optimizer"]["momentum_optimizer"]
     schedule = schedule_from_config(config)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import OrderedDict
 from pathlib import Path
 
-import keras
+import numpy as np
 import tensorflow as tf
+from cachetools import LRUCache
 
 from burgerfries.data.pipeline import check_record
 from burgerfries.model.config import SCHEDULE, set_value
 from burgerfries.model.ssd import LOSS_WEIGHTS, build_detector
 from burgerfries.training.assemble import TrainingSetup, assemble
 from burgerfries.training.schedule import SCHEDULE_FIELDS, schedule_values
+from burgerfries.training.seeding import seed_weight_draws
 
 # The fields a traced step reads from variables (or not at all: num_steps); everything else in a
 # config is part of its shape.
@@ -33,6 +34,9 @@ PER_TRIAL_FIELDS = (
 )
 # The default study trains three batch sizes per model, two models: six shapes.
 KEPT_SETUPS = 6
+# A fresh build's weights per (shape, seed): most of a sweep's trials share the base seed, and a
+# build to draw them again costs 1–2 s of a smoke trial.
+KEPT_INITIAL_WEIGHTS = 16
 
 
 def shape_key(config: dict) -> str:
@@ -43,12 +47,17 @@ def shape_key(config: dict) -> str:
     return json.dumps(shape, sort_keys=True)
 
 
-def reset(setup: TrainingSetup, config: dict, train_record: Path, seed: int) -> None:
-    """Make `setup` what `assemble(config, train_record, seed)` would build, keeping its traces."""
+def initial_weights(config: dict, seed: int) -> list[np.ndarray]:
+    """The weights `assemble(config, …, seed)` starts from."""
+    seed_weight_draws(seed)
+    return [variable.numpy() for variable in build_detector(config).model.variables]
+
+
+def reset(setup: TrainingSetup, config: dict, train_record: Path, seed: int, weights: list[np.ndarray]) -> None:
+    """Make `setup` what `assemble(config, train_record, seed)` would build, keeping its traces;
+    `weights` are that build's initial weights (`initial_weights`)."""
     check_record(train_record)
-    keras.utils.set_random_seed(seed)
-    fresh = build_detector(config).model  # the initial weights this seed gives, as assemble draws them
-    for target, source in zip(setup.detector.model.variables, fresh.variables, strict=True):
+    for target, source in zip(setup.detector.model.variables, weights, strict=True):
         target.assign(source)
     for variable in setup.optimizer.variables:  # momentum slots and the iteration count
         variable.assign(tf.zeros_like(variable))
@@ -63,19 +72,20 @@ class TrainingSetups:
     next request of its shape."""
 
     def __init__(self, kept: int = KEPT_SETUPS):
-        self.kept = kept
-        self._setups: OrderedDict[str, TrainingSetup] = OrderedDict()
+        self._setups: LRUCache[str, TrainingSetup] = LRUCache(maxsize=kept)
+        self._initial_weights: LRUCache[tuple[str, int], list[np.ndarray]] = LRUCache(maxsize=KEPT_INITIAL_WEIGHTS)
         self.reused = 0
 
     def get(self, config: dict, train_record: Path, seed: int = 0) -> TrainingSetup:
         key = shape_key(config)
-        setup = self._setups.pop(key, None)
+        setup = self._setups.get(key)
         if setup is None:
-            setup = assemble(config, train_record, seed)
-        else:
-            reset(setup, config, train_record, seed)
-            self.reused += 1
-        self._setups[key] = setup
-        while len(self._setups) > self.kept:
-            self._setups.popitem(last=False)
+            setup = self._setups[key] = assemble(config, train_record, seed)
+            self._initial_weights[key, seed] = [variable.numpy() for variable in setup.detector.model.variables]
+            return setup
+        weights = self._initial_weights.get((key, seed))
+        if weights is None:
+            weights = self._initial_weights[key, seed] = initial_weights(config, seed)
+        reset(setup, config, train_record, seed, weights)
+        self.reused += 1
         return setup

@@ -11,7 +11,7 @@ from burgerfries.cli import main
 from burgerfries.data.prepare import prepare_dataset
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.evaluation.ground_truth import read_ground_truth
-from burgerfries.evaluation.wrong_detections import iou_numpy
+from burgerfries.evaluation.wrong_detections import box_iou
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.model.config import SCHEDULE
 from burgerfries.training.checkpoints import WeightsError
@@ -51,7 +51,7 @@ def test_tiny_model_learns_a_handful_of_images(handful, tracking_uri, tmp_path):
         boxes, classes = output["detection_boxes"][0, :5].numpy(), output["detection_classes"][0, :5].numpy()
         for box, label in zip(truth.boxes, truth.labels):
             total += 1
-            hits += bool(((iou_numpy(boxes, box[None])[:, 0] >= 0.5) & (classes == label)).any())
+            hits += bool(((box_iou(boxes, box[None])[:, 0] >= 0.5) & (classes == label)).any())
     assert hits >= 0.8 * total, f"{hits}/{total} objects found among the top-5 detections"
 
 
