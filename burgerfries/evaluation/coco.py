@@ -1,4 +1,8 @@
-"""COCO detection metrics through pycocotools' COCOeval, under MLflow-safe names.
+"""COCO detection metrics through faster-coco-eval's COCOeval, under MLflow-safe names.
+
+faster-coco-eval is pycocotools' COCOeval with its per-image matching and accumulation in C++:
+the same numbers (tests/evaluation checks them against pycocotools on trained detections) in a
+tenth of the time. pycocotools' Python matching took 0.4–1.0 s of each evaluation, six per trial.
 
 MLflow keys cannot hold '@', hence `eval/mAP_50` for mAP@0.5; `ODAPI_NAMES` maps each name to
 the OD API's. A metric that COCO leaves undefined (−1: no ground truth in its area range, or a
@@ -11,6 +15,7 @@ import contextlib
 import io
 
 import numpy as np
+from faster_coco_eval import COCO, COCOeval_faster
 
 from burgerfries.evaluation.ground_truth import GroundTruth
 
@@ -57,10 +62,7 @@ def xywh(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
 def coco_metrics(
     truths: list[GroundTruth], detections: list[dict[str, np.ndarray]], class_names: dict[int, str]
 ) -> dict[str, float]:
-    """pycocotools' COCOeval on normalised boxes scaled to each image's size."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
+    """COCOeval on normalised boxes scaled to each image's size."""
     images, annotations, results = [], [], []
     for image_id, (truth, found) in enumerate(zip(truths, detections), start=1):
         images.append({"id": image_id, "height": truth.height, "width": truth.width})
@@ -88,7 +90,7 @@ def coco_metrics(
             )
     if not annotations:
         return {}
-    if not results:  # nothing detected: every defined metric is 0 (pycocotools refuses an empty result list)
+    if not results:  # nothing detected: every defined metric is 0 (COCO.loadRes refuses an empty result list)
         return _all_zero(annotations, class_names)
     with contextlib.redirect_stdout(io.StringIO()):
         ground = COCO()
@@ -98,7 +100,7 @@ def coco_metrics(
             "categories": [{"id": i, "name": n} for i, n in class_names.items()],
         }
         ground.createIndex()
-        evaluation = COCOeval(ground, ground.loadRes(results), "bbox")
+        evaluation = COCOeval_faster(ground, ground.loadRes(results), "bbox", print_function=print)
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()

@@ -1,5 +1,5 @@
 """An export is checked, not trusted: the SavedModel and the TFLite file are evaluated on the eval
-split with the same pycocotools evaluation as the checkpoint they came from.
+split with the same COCO evaluation as the checkpoint they came from.
 
 Exports that load but find nothing (a TFLite file of a few hundred bytes, a converter that drops
 a layer) are a known failure of detection exports; comparing mAP@0.5 catches them.

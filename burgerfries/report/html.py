@@ -49,7 +49,7 @@ from burgerfries.report.tables import (
     with_intervals,
 )
 
-PACKAGES = ("burgerfries", "tensorflow", "keras", "mlflow", "optuna", "pycocotools", "pandas", "plotly")
+PACKAGES = ("burgerfries", "tensorflow", "keras", "mlflow", "optuna", "faster-coco-eval", "pandas", "plotly")
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }

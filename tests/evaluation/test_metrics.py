@@ -1,10 +1,13 @@
-"""Evaluation numbers against pycocotools on hand-built cases, wrong detections, the evaluate CLI."""
+"""Evaluation numbers on hand-built cases and against pycocotools, wrong detections, the evaluate CLI."""
 
 import mlflow
 import numpy as np
 import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from burgerfries.cli import main
+from burgerfries.evaluation import coco
 from burgerfries.evaluation.coco import coco_metrics
 from burgerfries.evaluation.ground_truth import GroundTruth
 from burgerfries.evaluation.wrong_detections import wrong_detections
@@ -69,6 +72,35 @@ def test_undefined_metrics_are_left_out_not_zero():
     assert coco_metrics([truth([], [])], [found([], [], [])], NAMES) == {}
 
 
+def test_the_metrics_are_pycocotools_numbers(monkeypatch):
+    """faster-coco-eval stands in for pycocotools' COCOeval: on many images with boxes of every COCO
+    area range, near misses, duplicates, confusions and false positives, both give the same metrics."""
+    rng = np.random.default_rng(7)
+    truths, detections = [], []
+    for _ in range(40):
+        count = int(rng.integers(1, 5))
+        size = np.minimum(rng.choice([0.1, 0.4, 0.8], count)[:, None] * rng.uniform(0.7, 1.3, (count, 2)), 0.95)
+        corner = rng.uniform(0, 1 - size)
+        boxes = np.concatenate([corner, corner + size], axis=1)
+        labels = rng.integers(1, 3, count)
+        truths.append(truth(boxes, labels))
+        jittered = boxes + rng.normal(0, 0.03, boxes.shape) * size.repeat(2, axis=1)
+        extra = rng.uniform(0, 0.5, (int(rng.integers(0, 30)), 2))
+        noise = np.concatenate([extra, extra + rng.uniform(0.02, 0.5, extra.shape)], axis=1)
+        found_boxes = np.concatenate([jittered, jittered[: count // 2], noise])
+        found_classes = np.concatenate([labels, 3 - labels[: count // 2], rng.integers(1, 3, len(noise))])
+        detections.append(found(np.clip(found_boxes, 0, 1), found_classes, rng.uniform(0, 1, len(found_boxes))))
+    ours = coco_metrics(truths, detections, NAMES)
+    monkeypatch.setattr(coco, "COCO", COCO)
+    monkeypatch.setattr(
+        coco, "COCOeval_faster", lambda ground, results, kind, print_function: COCOeval(ground, results, kind)
+    )
+    reference = coco_metrics(truths, detections, NAMES)
+    assert {"eval/mAP_small", "eval/mAP_medium", "eval/mAP_large", "eval/AP_50/fries"} <= set(reference)
+    assert 0.1 < reference["eval/mAP_50"] < 0.95  # neither trivial case
+    assert ours == pytest.approx(reference, rel=1e-9, abs=1e-12)
+
+
 def test_wrong_detections_are_counted_and_placed():
     cup = [0.6, 0.0, 0.9, 0.3]
     truths = [truth([BOX_A, BOX_B], [1, 2], distractors=[cup])]
@@ -107,3 +139,25 @@ def test_evaluate_cli_logs_into_the_run_and_refuses_bad_ids(
     assert "not found" in capsys.readouterr().err
     assert main(["evaluate", "--run-id", result.run_id, "--data", str(data), "--step", "99"]) == 1
     assert "no checkpoint at step 99" in capsys.readouterr().err
+
+
+def test_one_eval_trace_for_a_split_that_does_not_fill_its_last_batch(synthetic_data):
+    """The last batch is filled with copies of its last image: the eval step keeps one shape, and
+    the copies change no image's losses or scores (an untrained detector ties many scores, so which
+    box wins a tie may differ with the batch size)."""
+    from burgerfries.evaluation.evaluator import Evaluation
+    from burgerfries.model.config import build_config
+    from burgerfries.training.assemble import assemble
+
+    config = build_config("ssd_mobilenet_v2_320x320", "tiny", 2, {"batch_size": 2})
+    detector = assemble(config, synthetic_data / "train.record").detector
+    padded, one_by_one = Evaluation(synthetic_data, batch_size=4), Evaluation(synthetic_data, batch_size=1)
+    assert len(padded.truths) % 4  # the last batch is not full
+    losses, detections = padded.predict(detector)
+    padded.predict(detector)
+    assert padded._eval_steps[detector].experimental_get_tracing_count() == 1
+    expected_losses, expected_detections = one_by_one.predict(detector)
+    assert losses == pytest.approx(expected_losses, rel=1e-4, abs=1e-6)
+    assert len(detections) == len(expected_detections) == len(padded.truths)
+    for ours, expected in zip(detections, expected_detections):
+        np.testing.assert_allclose(ours["scores"], expected["scores"], rtol=1e-4, atol=1e-6)
