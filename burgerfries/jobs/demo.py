@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -116,9 +117,15 @@ def serve_demo(model: str, host: str = "127.0.0.1", port: int = 7860, score_thre
     require_gradio()
     saved_model, run_id = model_folder(model)
     info, data = demo_info(saved_model, run_id, score_threshold)
-    examples = write_examples(data, Path(tempfile.mkdtemp(prefix="burgerfries-demo-")))
-    demo = demo_app.build_demo(demo_app.SavedModelRunner(saved_model), info, [str(p) for p in examples])
-    demo.launch(server_name=host, server_port=port, share=False, allowed_paths=[str(p.parent) for p in examples[:1]])
+    # SIGTERM stops the page as Ctrl-C does, so the example images' folder is removed either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with tempfile.TemporaryDirectory(prefix="burgerfries-demo-") as folder:
+        examples = write_examples(data, Path(folder))
+        demo = demo_app.build_demo(demo_app.SavedModelRunner(saved_model), info, [str(p) for p in examples])
+        try:
+            demo.launch(server_name=host, server_port=port, share=False, allowed_paths=[folder])
+        except KeyboardInterrupt:
+            demo.close()
 
 
 def write_space(

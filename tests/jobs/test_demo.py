@@ -117,6 +117,8 @@ def test_the_demo_page_draws_and_lists_what_the_saved_model_finds(exported, tmp_
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("this is a shopping list, not a photo")
 
+    temporary = tmp_path / "tmp"  # where the page keeps its example images while it runs
+    temporary.mkdir()
     port = free_port()
     command = [
         sys.executable,
@@ -135,7 +137,12 @@ def test_the_demo_page_draws_and_lists_what_the_saved_model_finds(exported, tmp_
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": exported["uri"], "GRADIO_ANALYTICS_ENABLED": "False"},
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": exported["uri"],
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "TMPDIR": str(temporary),
+        },
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/", process)
@@ -170,6 +177,7 @@ def test_the_demo_page_draws_and_lists_what_the_saved_model_finds(exported, tmp_
     finally:
         process.terminate()
         process.wait(timeout=30)
+    assert not list(temporary.glob("burgerfries-demo-*"))  # stopped with SIGTERM, it removed its example images
     found = [row for row in rows if row]
     assert len(found) == 3
     for row, want in zip(found, expected):
