@@ -1,7 +1,8 @@
 """Our training step against the TF Object Detection API's, side by side in one run (A-B-A: ours,
 the OD API, ours again), on the configs `../shared/peers/odapi/make_configs.sh` writes: batch 10,
 from scratch, on the learning-curve fixture's records — SSD 300 px, SSD smoke (160 px, depth 0.35),
-FPNLite 320 px.
+FPNLite 320 px — and FPNLite smoke, which this script derives from FPNLite 320 px as our smoke
+profile derives it (160 px, depth multiplier 0.35).
 
     ODAPI_DIR=/tmp/odapi python bench/vs_odapi.py [--steps 10] [--peers ../shared/peers/odapi]
 
@@ -32,7 +33,24 @@ CONFIGS = {  # the OD API config's name → (our model, our profile)
     "ssd_full": ("ssd_mobilenet_v2_320x320", "full"),
     "ssd_smoke": ("ssd_mobilenet_v2_320x320", "smoke"),
     "fpnlite_full": ("ssd_mobilenet_v2_fpnlite_320x320", "full"),
+    "fpnlite_smoke": ("ssd_mobilenet_v2_fpnlite_320x320", "smoke"),
 }
+# make_configs.sh writes no FPNLite smoke config: this one is its 320 px config with our smoke
+# profile's two changes (burgerfries/model/config.py PROFILES).
+SMOKE_EDITS = {
+    "height: 320": "height: 160",
+    "width: 320": "width: 160",
+    "depth_multiplier: 1.0": "depth_multiplier: 0.35",
+}
+
+
+def write_fpnlite_smoke_config(odapi_dir: Path) -> None:
+    full = (odapi_dir / "cfg" / "fpnlite_full.config").read_text()
+    for old, new in SMOKE_EDITS.items():
+        if full.count(old) != 1:
+            raise ValueError(f"{odapi_dir / 'cfg' / 'fpnlite_full.config'}: expected one {old!r}")
+        full = full.replace(old, new)
+    (odapi_dir / "cfg" / "fpnlite_smoke.config").write_text(full)
 
 
 def odapi_seconds(peers: Path, name: str, onednn: bool) -> float | None:
@@ -41,6 +59,8 @@ def odapi_seconds(peers: Path, name: str, onednn: bool) -> float | None:
     odapi_dir = Path(os.environ.get("ODAPI_DIR", "/tmp/odapi"))
     if not (odapi_dir / "venv215" / "bin" / "python").is_file():
         return None
+    if name == "fpnlite_smoke":
+        write_fpnlite_smoke_config(odapi_dir)
     env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
     if onednn:
         env["TF_ENABLE_ONEDNN_OPTS"] = "1"
