@@ -33,8 +33,10 @@ def main() -> None:
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     busy: dict[str, float] = defaultdict(float)
     starts, ends = [], []
-    print("| trial | model | traced step | wall s | steps s | overhead s | overhead % |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| trial | worker | traced step | wall s | steps s | overhead s (%) | setup | first step | evaluations | rest |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for run in sorted(runs, key=lambda r: r.info.start_time):
         history = sorted(client.get_metric_history(run.info.run_id, "train/steps_per_sec"), key=lambda m: m.step)
         if len(history) < 2:
@@ -50,9 +52,14 @@ def main() -> None:
         busy[run.data.tags.get("worker", "?")] += wall
         starts.append(run.info.start_time)
         ends.append(run.info.end_time)
+        setup = run.data.metrics.get("train/setup_seconds", 0.0)
+        first = 1.0 / history[0].value - statistics.median(later)  # tracing, or the input pipeline filling
+        evaluations = sum(m.value for m in client.get_metric_history(run.info.run_id, "eval/seconds"))
+        rest = wall - steps - setup - first - evaluations
         print(
-            f"| {run.data.tags.get('mlflow.runName', run.info.run_id)} | {model} | {kind} | {wall:.1f} | "
-            f"{steps:.1f} | {wall - steps:.1f} | {(wall - steps) / wall:.0%} |"
+            f"| {run.data.tags.get('mlflow.runName', run.info.run_id)} | {run.data.tags.get('worker', '?')} | "
+            f"{kind} | {wall:.1f} | {steps:.1f} | {wall - steps:.1f} ({(wall - steps) / wall:.0%}) | {setup:.1f} | "
+            f"{first:.1f} | {evaluations:.1f} | {rest:.1f} |"
         )
     print("\n| model, traced step | trials | wall s | steps s | overhead |")
     print("|---|---|---|---|---|")
