@@ -107,6 +107,22 @@ def test_rerunning_a_run_resumes_at_its_step(synthetic_data, tracking_uri, tmp_p
     assert steps == list(range(1, 8))  # 1–4, then 5–7: no step trained twice
 
 
+def test_a_run_nobody_resumes_saves_only_its_last_step(synthetic_data, tracking_uri, tmp_path):
+    """A sweep's trial (resumable=False) skips the checkpoints at its evaluation steps."""
+    settings = TrainSettings(
+        data=synthetic_data,
+        profile="tiny",
+        num_steps=3,
+        batch_size=2,
+        eval_every=1,
+        resumable=False,
+        checkpoint_root=tmp_path,
+    )
+    result = train(settings, progress=False)
+    assert sorted(path.name for path in (tmp_path / result.run_id).glob("ckpt-*.index")) == ["ckpt-3.index"]
+    assert result.checkpoint.endswith("ckpt-3")
+
+
 def test_non_finite_loss_fails_the_run(synthetic_data, tracking_uri, tmp_path, capsys):
     settings = TrainSettings(
         data=synthetic_data,
