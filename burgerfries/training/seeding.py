@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import random
 
+import keras
 import numpy as np
-from keras.src.backend.common import global_state
-from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
-from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+try:  # Keras's own seed state, which `set_random_seed` resets (not public API)
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+except ImportError:  # a Keras that moved them: seed through its public call, cache clear and all
+    global_state = None
 
 
 def seed_weight_draws(seed: int) -> None:
     """Make the next model build draw the initial weights `keras.utils.set_random_seed(seed)` would."""
+    if global_state is None:
+        keras.utils.set_random_seed(seed)
+        return
     global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
     global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)  # recreated from the seed
     random.seed(seed)

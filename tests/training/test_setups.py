@@ -70,3 +70,20 @@ def test_another_shape_gets_its_own_setup(synthetic_data):
     assert setups.get(config(batch_size=3), record) is not small
     assert setups.get(config(), record) is not small  # only one shape kept: built again
     assert setups.reused == 0
+
+
+def test_seeding_weight_draws_gives_the_weights_keras_seeding_gives():
+    """training/seeding.py seeds without clearing TensorFlow's kernel cache, but must draw exactly
+    what `keras.utils.set_random_seed` makes a build draw."""
+    import keras
+
+    from burgerfries.training.seeding import seed_weight_draws
+
+    def kernel(seed, seeding):
+        seeding(seed)
+        layer = keras.layers.Conv2D(4, 3)
+        layer.build((None, 8, 8, 3))
+        return layer.kernel.numpy()
+
+    np.testing.assert_array_equal(kernel(3, seed_weight_draws), kernel(3, keras.utils.set_random_seed))
+    assert not np.array_equal(kernel(3, seed_weight_draws), kernel(4, seed_weight_draws))
