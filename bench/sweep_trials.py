@@ -18,6 +18,15 @@ from collections import defaultdict
 import mlflow
 
 
+def step_seconds(client: mlflow.MlflowClient, run_id: str) -> tuple[float, float, float]:
+    """A run's (first step, median later step, the steps' own time): each step as the training
+    loop measured it, the first counted as a median one (the rest of it is tracing, overhead)."""
+    history = sorted(client.get_metric_history(run_id, "train/steps_per_sec"), key=lambda m: m.step)
+    later = [1.0 / m.value for m in history[1:]]
+    median = statistics.median(later)
+    return 1.0 / history[0].value, median, sum(later) + median
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
@@ -38,11 +47,9 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for run in sorted(runs, key=lambda r: r.info.start_time):
-        history = sorted(client.get_metric_history(run.info.run_id, "train/steps_per_sec"), key=lambda m: m.step)
-        if len(history) < 2:
+        if len(client.get_metric_history(run.info.run_id, "train/steps_per_sec")) < 2:
             continue
-        later = [1.0 / m.value for m in history[1:]]
-        steps = sum(later) + statistics.median(later)
+        first_step, median_step, steps = step_seconds(client, run.info.run_id)
         wall = (run.info.end_time - run.info.start_time) / 1000
         kind = run.data.tags.get("traced_step", "?")
         model = run.data.tags.get("model", "?")
@@ -53,7 +60,7 @@ def main() -> None:
         starts.append(run.info.start_time)
         ends.append(run.info.end_time)
         setup = run.data.metrics.get("train/setup_seconds", 0.0)
-        first = 1.0 / history[0].value - statistics.median(later)  # tracing, or the input pipeline filling
+        first = first_step - median_step  # tracing, or the input pipeline filling
         evaluations = sum(m.value for m in client.get_metric_history(run.info.run_id, "eval/seconds"))
         rest = wall - steps - setup - first - evaluations
         print(

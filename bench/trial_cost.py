@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import mlflow  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from sweep_trials import step_seconds  # noqa: E402  (bench/sweep_trials.py, beside this file)
 
 from burgerfries.data.prepare import prepare_dataset  # noqa: E402
 from burgerfries.evaluation.evaluator import Evaluation  # noqa: E402
@@ -108,9 +109,7 @@ def trial(
     result = train(settings, evaluation, progress=False, setups=setups)
     wall = time.perf_counter() - started
     client = mlflow.MlflowClient()
-    history = sorted(client.get_metric_history(result.run_id, "train/steps_per_sec"), key=lambda m: m.step)
-    later_steps = [1.0 / m.value for m in history[1:]]
-    step_seconds = statistics.median(later_steps)
+    first_step, median_step, steps = step_seconds(client, result.run_id)
     run = client.get_run(result.run_id)
     evaluations = [m.value for m in client.get_metric_history(result.run_id, "eval/seconds")]
     started = time.perf_counter()
@@ -118,11 +117,9 @@ def trial(
     one_evaluation = time.perf_counter() - started
     return {
         "wall": wall,
-        "median step": step_seconds,
-        # the steps' own time: each measured step, but the first counted as a median one (the rest
-        # of it is tracing, which is overhead)
-        "steps": sum(later_steps) + step_seconds,
-        "first step": 1.0 / history[0].value,
+        "median step": median_step,
+        "steps": steps,  # their own time, as bench/sweep_trials.py counts it
+        "first step": first_step,
         "setup": run.data.metrics["train/setup_seconds"],
         "evaluations": sum(evaluations),
         "one evaluation": one_evaluation,

@@ -83,11 +83,9 @@ class Evaluation:
         sweep trial that traces it, measured)."""
         batches = []
         for images, boxes, labels, valid, *_ in eval_dataset(self.record, image_size, self.batch_size, self.max_boxes):
-            count = images.shape[0]
-            tensors = tuple(
-                tf.concat([t, tf.repeat(t[-1:], self.batch_size - count, axis=0)], axis=0)
-                for t in (images, boxes, labels, valid)
-            )
+            tensors, count = (images, boxes, labels, valid), images.shape[0]
+            if count < self.batch_size:  # only the last batch
+                tensors = tuple(tf.concat([t, tf.repeat(t[-1:], self.batch_size - count, axis=0)], 0) for t in tensors)
             batches.append((tensors, count))
         return batches
 
