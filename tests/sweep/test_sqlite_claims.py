@@ -31,8 +31,9 @@ CLAIMER = textwrap.dedent(
         if trial.user_attrs.get("queued"):
             claimed.append(trial.suggest_int("x", 0, 10**6))
         study.tell(trial, 0.0)
-        # A worker trains between asks. Asking again at once would take the lock back before the
-        # other process's busy handler (which backs off up to 100 ms) retries, every time.
+        # A worker trains between asks. Asking again at once can take the lock back before the
+        # other process's busy handler (which backs off up to 100 ms) retries, so that one process
+        # claims every trial (CI saw it).
         time.sleep(random.uniform(0.0, 0.05))
     print(json.dumps(claimed))
     """
