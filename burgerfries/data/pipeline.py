@@ -4,6 +4,10 @@
 Ground truth is padded to a fixed number of boxes per image (the dataset's maximum, at most
 max_number_of_boxes) with a `valid` mask, so every batch has the same shapes and the training
 step compiles once.
+
+Both pipelines run with tf.data's autotuning off (`without_autotuning`): its optimisation thread
+made deleting a training iterator wait up to a minute, at the end of a run, in about half the
+trials of a two-worker sweep (bench/RESULTS.md, "The end-of-trial stall").
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ from burgerfries.data.tfrecord import count_records, parse_example
 from burgerfries.model.preprocessing import resize_and_scale
 
 CACHE_SCALE = 2  # cached images are shrunk to at most twice the model input: crops stay sharp
+
+
+def without_autotuning(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """The dataset with tf.data's autotuning off: its `AUTOTUNE` parallelism and buffer sizes stay
+    at the values tf.data starts them with, and its iterators start no optimisation thread.
+
+    Deleting an iterator waits for that thread. In TF 2.21 the wait took 10–58 s for some
+    iterators (py-spy: `~LogicalThreadWrapper` under `RootDataset::Iterator::~Iterator`), and
+    never with autotuning off."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 class DataError(ValueError):
@@ -97,7 +113,7 @@ def train_dataset(
         return _finish(image, boxes, example["labels"], keep, image_size, max_boxes)
 
     decoded = _decoded(record, image_size).shuffle(512, seed=seed, reshuffle_each_iteration=True).repeat()
-    return (
+    return without_autotuning(
         tf.data.Dataset.zip((decoded, seeds))
         .map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .batch(batch_size, drop_remainder=True)
@@ -116,7 +132,7 @@ def eval_dataset(record: Path, image_size: tuple[int, int], batch_size: int, max
         )
         return images, boxes, labels, valid, example["source_id"], example["height"], example["width"]
 
-    return (
+    return without_autotuning(
         _decoded(record, image_size, shrink=False)
         .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
         .batch(batch_size)
