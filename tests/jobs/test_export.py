@@ -2,11 +2,13 @@
 
 import base64
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -111,6 +113,8 @@ def test_mlflow_models_serve_answers_with_detections(export_folder, store, tmp_p
             str(port),
         ],
         cwd=tmp_path,
+        # mlflow starts `uvicorn` by name: found beside this Python even when its venv is not activated
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
