@@ -6,8 +6,8 @@ max_number_of_boxes) with a `valid` mask, so every batch has the same shapes and
 step compiles once.
 
 Both pipelines run with tf.data's autotuning off (`without_autotuning`): its optimisation thread
-made deleting a training iterator wait up to a minute, at the end of a run, in about half the
-trials of a two-worker sweep (bench/RESULTS.md, "The end-of-trial stall").
+made deleting a training iterator wait up to a minute at the end of a run: 13 of 28 trials of
+a two-worker main job (bench/RESULTS.md, "The end-of-trial stall").
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def without_autotuning(dataset: tf.data.Dataset) -> tf.data.Dataset:
     at the values tf.data starts them with, and its iterators start no optimisation thread.
 
     Deleting an iterator waits for that thread. In TF 2.21 the wait took 10–58 s for some
-    iterators (py-spy: `~LogicalThreadWrapper` under `RootDataset::Iterator::~Iterator`), and
-    never with autotuning off."""
+    iterators (py-spy: `~LogicalThreadWrapper` under `RootDataset::Iterator::~Iterator`); with
+    autotuning off, no trial of the main job waited."""
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
