@@ -16,12 +16,19 @@ import statistics
 from collections import defaultdict
 
 import mlflow
+from mlflow.entities import Metric
 
 
-def step_seconds(client: mlflow.MlflowClient, run_id: str) -> tuple[float, float, float]:
-    """A run's (first step, median later step, the steps' own time): each step as the training
-    loop measured it, the first counted as a median one (the rest of it is tracing, overhead)."""
-    history = sorted(client.get_metric_history(run_id, "train/steps_per_sec"), key=lambda m: m.step)
+def step_rates(client: mlflow.MlflowClient, run_id: str) -> list[Metric]:
+    """A run's logged `train/steps_per_sec`, one per step."""
+    return client.get_metric_history(run_id, "train/steps_per_sec")
+
+
+def step_seconds(rates: list[Metric]) -> tuple[float, float, float]:
+    """From a run's `step_rates` (two steps or more): (first step, median later step, the steps'
+    own time), each step as the training loop measured it, the first counted as a median one (the
+    rest of it is tracing, overhead)."""
+    history = sorted(rates, key=lambda m: m.step)
     later = [1.0 / m.value for m in history[1:]]
     median = statistics.median(later)
     return 1.0 / history[0].value, median, sum(later) + median
@@ -47,15 +54,16 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for run in sorted(runs, key=lambda r: r.info.start_time):
-        if len(client.get_metric_history(run.info.run_id, "train/steps_per_sec")) < 2:
+        rates = step_rates(client, run.info.run_id)
+        if len(rates) < 2:
             continue
-        first_step, median_step, steps = step_seconds(client, run.info.run_id)
+        first_step, median_step, steps = step_seconds(rates)
         wall = (run.info.end_time - run.info.start_time) / 1000
         kind = run.data.tags.get("traced_step", "?")
-        model = run.data.tags.get("model", "?")
-        totals[f"{model}, {kind}"][0] += wall
-        totals[f"{model}, {kind}"][1] += steps
-        totals[f"{model}, {kind}"][2] += 1
+        total = totals[f"{run.data.tags.get('model', '?')}, {kind}"]
+        total[0] += wall
+        total[1] += steps
+        total[2] += 1
         busy[run.data.tags.get("worker", "?")] += wall
         starts.append(run.info.start_time)
         ends.append(run.info.end_time)

@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import mlflow  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sweep_trials import step_seconds  # noqa: E402  (bench/sweep_trials.py, beside this file)
+from sweep_trials import step_rates, step_seconds  # noqa: E402  (bench/sweep_trials.py, beside this file)
 
 from burgerfries.data.prepare import prepare_dataset  # noqa: E402
 from burgerfries.evaluation.evaluator import Evaluation  # noqa: E402
@@ -109,7 +109,7 @@ def trial(
     result = train(settings, evaluation, progress=False, setups=setups)
     wall = time.perf_counter() - started
     client = mlflow.MlflowClient()
-    first_step, median_step, steps = step_seconds(client, result.run_id)
+    first_step, median_step, steps = step_seconds(step_rates(client, result.run_id))
     run = client.get_run(result.run_id)
     evaluations = [m.value for m in client.get_metric_history(result.run_id, "eval/seconds")]
     started = time.perf_counter()
