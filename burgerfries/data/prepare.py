@@ -21,6 +21,7 @@ from burgerfries.data.split import split_samples
 from burgerfries.data.synthetic import CLASSES as SYNTHETIC_CLASSES
 from burgerfries.data.synthetic import write_synthetic_dataset
 from burgerfries.data.tfrecord import write_records
+from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, EVAL_RECORD, LABEL_MAP, SKIP_REPORT, TRAIN_RECORD
 
 SYNTHETIC = "synthetic"
 PRETRAINING = "pretraining"  # the everyday-object set `burgerfries pretrain` trains on
@@ -46,15 +47,15 @@ class PreparedDataset:
 
     @property
     def train_record(self) -> Path:
-        return self.out / "train.record"
+        return self.out / TRAIN_RECORD
 
     @property
     def eval_record(self) -> Path:
-        return self.out / "eval.record"
+        return self.out / EVAL_RECORD
 
     @property
     def label_map(self) -> Path:
-        return self.out / "label_map.pbtxt"
+        return self.out / LABEL_MAP
 
 
 def dataset_hash(splits: dict[str, list[Sample]], classes: list[str]) -> str:
@@ -131,22 +132,29 @@ def prepare_dataset(
     else:
         folder = Path(source)
     ingest = ingest_folder(folder, classes, progress)
-    ingest.report.write_csv(out / "skip_report.csv")
+    ingest.report.write_csv(out / SKIP_REPORT)
     if strict and len(ingest.report):
         raise StrictModeError(
-            f"--strict: {ingest.report.summary()} (see {out / 'skip_report.csv'})\n" + ingest.report.itemised()
+            f"--strict: {ingest.report.summary()} (see {out / SKIP_REPORT})\n" + ingest.report.itemised()
         )
     if not ingest.samples:
-        raise ValueError(f"{folder}: no usable image/XML pairs — see {out / 'skip_report.csv'}")
+        raise ValueError(f"{folder}: no usable image/XML pairs — see {out / SKIP_REPORT}")
     if not ingest.classes:
-        raise ValueError(f"{folder}: no labelled objects in any XML file — see {out / 'skip_report.csv'}")
+        raise ValueError(f"{folder}: no labelled objects in any XML file — see {out / SKIP_REPORT}")
 
     splits = split_samples(ingest.samples, eval_fraction, seed, keep_folder_split)
     class_ids = {name: index for index, name in enumerate(ingest.classes, start=1)}
-    write_records(out / "train.record", splits["train"], class_ids)
-    write_records(out / "eval.record", splits["eval"], class_ids)
-    write_label_map(out / "label_map.pbtxt", ingest.classes)
+    write_records(out / TRAIN_RECORD, splits["train"], class_ids)
+    write_records(out / EVAL_RECORD, splits["eval"], class_ids)
+    write_label_map(out / LABEL_MAP, ingest.classes)
     summary = _describe(splits, ingest, str(source), seed, eval_fraction)
-    (out / "dataset.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    draw_contact_sheet(splits["train"] + splits["eval"], ingest.classes, out / "contact_sheet.png")
+    (out / DATASET_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    draw_contact_sheet(splits["train"] + splits["eval"], ingest.classes, out / CONTACT_SHEET)
     return PreparedDataset(out, summary, ingest)
+
+
+def read_dataset_summary(folder: Path) -> dict:
+    """The dataset.json that `prepare_dataset` wrote into `folder` (its hash, files and counts),
+    or {} for a folder prepared without one."""
+    path = Path(folder) / DATASET_SUMMARY
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -22,6 +22,7 @@ from burgerfries.evaluation.coco import coco_metrics
 from burgerfries.evaluation.drawing import side_by_side
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.evaluation.wrong_detections import wrong_detections
+from burgerfries.keys import EVAL_RECORD, LABEL_MAP
 from burgerfries.model.ssd import Detector
 from burgerfries.training.setups import KEPT_SETUPS
 from burgerfries.training.step import LOSS_KEYS, make_eval_step
@@ -35,9 +36,9 @@ class Evaluation:
 
     def __init__(self, data: Path, score_threshold: float = SCORE_THRESHOLD, batch_size: int = 8, num_images: int = 6):
         self.data = Path(data)
-        self.record = self.data / "eval.record"
+        self.record = self.data / EVAL_RECORD
         check_record(self.record)
-        self.class_names = read_label_map(self.data / "label_map.pbtxt")
+        self.class_names = read_label_map(self.data / LABEL_MAP)
         self.score_threshold = score_threshold
         self.batch_size = batch_size
         self.num_images = num_images

@@ -17,6 +17,7 @@ from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.export.loading import SavedModelDetector
 from burgerfries.export.tflite import resize_for_tflite, run_tflite, tflite_postprocess
+from burgerfries.keys import EVAL_RECORD, LABEL_MAP
 from burgerfries.model.ssd import Detector
 
 MAX_MAP_DROP = 0.01  # an artifact more than this below the checkpoint's mAP@0.5 fails the export
@@ -29,8 +30,8 @@ def _kept(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, count: int
 def export_map_50(detector: Detector, saved_model: Path, tflite: Path, data: Path) -> dict[str, float | None]:
     """mAP@0.5 on `data`'s eval split of the checkpoint (`detector`), the SavedModel and the TFLite
     file; None where COCO leaves it undefined (no ground truth)."""
-    record = Path(data) / "eval.record"
-    class_names = read_label_map(Path(data) / "label_map.pbtxt")
+    record = Path(data) / EVAL_RECORD
+    class_names = read_label_map(Path(data) / LABEL_MAP)
     truths = read_ground_truth(record, keep_images=10**9)
     saved = SavedModelDetector(saved_model)
     from_saved, from_tflite = [], []

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from burgerfries.data.label_map import read_label_map
+from burgerfries.keys import LABEL_MAP
 
 
 class ExportError(ValueError):
@@ -44,9 +45,7 @@ def saved_model_folder(path: Path) -> Path:
 
 def class_names_beside(saved_model: Path) -> dict[int, str]:
     """The label map an export keeps in its saved_model/ folder or beside it; {} when there is none."""
-    label_map = next(
-        (p for p in (saved_model / "label_map.pbtxt", saved_model.parent / "label_map.pbtxt") if p.is_file()), None
-    )
+    label_map = next((p for p in (saved_model / LABEL_MAP, saved_model.parent / LABEL_MAP) if p.is_file()), None)
     return read_label_map(label_map) if label_map else {}
 
 

@@ -16,6 +16,7 @@ from burgerfries.data.prepare import (
     StrictModeError,
     prepare_dataset,
 )
+from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, LABEL_MAP, SKIP_REPORT
 from burgerfries.tracking import log_artifact_files, log_params, resolve_experiment, tracked_run
 
 EXPERIMENT = "data_prep"
@@ -65,7 +66,7 @@ def run_data_prep(
                 eval_images=eval_images,
             )
         except StrictModeError:
-            log_artifact_files([out / "skip_report.csv"])
+            log_artifact_files([out / SKIP_REPORT])
             raise
         summary = prepared.summary
         metrics = {f"num_images_{split}": n for split, n in summary["num_images"].items()}
@@ -84,7 +85,5 @@ def run_data_prep(
             source_ref = resolve_dataset_source(str(out))
         dataset = MetaDataset(source_ref, name=out.name, digest=summary["hash"][:32])
         mlflow.log_input(dataset, context="data_prep")
-        log_artifact_files(
-            [out / "skip_report.csv", out / "dataset.json", out / "contact_sheet.png", out / "label_map.pbtxt"]
-        )
+        log_artifact_files([out / SKIP_REPORT, out / DATASET_SUMMARY, out / CONTACT_SHEET, out / LABEL_MAP])
         return prepared

@@ -18,6 +18,7 @@ from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.export import demo_app
 from burgerfries.export.loading import class_names_beside, saved_model_folder
 from burgerfries.jobs.predict import resolve_model
+from burgerfries.keys import DEMO_PORT, EVAL_RECORD
 
 MODEL_INFO = "model_info.json"  # written by export beside saved_model/: run, model, eval mAP@0.5
 NUM_EXAMPLES = 3
@@ -98,7 +99,7 @@ def demo_info(saved_model: Path, run_id: str | None, score_threshold: float) -> 
 
 def write_examples(data: Path | None, folder: Path, limit: int = NUM_EXAMPLES) -> list[Path]:
     """The first `limit` images of the eval split as JPEG files (none when the data is not here)."""
-    record = Path(data) / "eval.record" if data else None
+    record = Path(data) / EVAL_RECORD if data else None
     if record is None or not record.is_file():
         return []
     from PIL import Image
@@ -112,7 +113,9 @@ def write_examples(data: Path | None, folder: Path, limit: int = NUM_EXAMPLES) -
     return written
 
 
-def serve_demo(model: str, host: str = "127.0.0.1", port: int = 7860, score_threshold: float = SCORE_THRESHOLD) -> None:
+def serve_demo(
+    model: str, host: str = "127.0.0.1", port: int = DEMO_PORT, score_threshold: float = SCORE_THRESHOLD
+) -> None:
     """Serve the page until interrupted (Gradio prints the local URL)."""
     require_gradio()
     saved_model, run_id = model_folder(model)

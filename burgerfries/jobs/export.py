@@ -23,6 +23,7 @@ from burgerfries.export.saved_model import save_saved_model, save_tflite
 from burgerfries.jobs.demo import MODEL_INFO, write_space
 from burgerfries.jobs.pyfunc_model import DetectorModel
 from burgerfries.jobs.trained_run import load_trained_run
+from burgerfries.keys import EVAL_RECORD, LABEL_MAP
 
 
 class ExportCheckError(ExportError):
@@ -36,9 +37,9 @@ def run_data_folder(run_id: str, data: Path | None) -> Path:
         if not recorded:
             raise ExportError(f"run {run_id} records no data folder; pass --data DIR to check the export")
         data = Path(recorded)
-    if not (Path(data) / "eval.record").is_file():
+    if not (Path(data) / EVAL_RECORD).is_file():
         raise ExportError(
-            f"{Path(data) / 'eval.record'}: not found — the export is checked on the run's eval split; "
+            f"{Path(data) / EVAL_RECORD}: not found — the export is checked on the run's eval split; "
             "pass --data DIR (a data_prep folder) if the run's data lives elsewhere"
         )
     return Path(data)
@@ -57,8 +58,8 @@ def export_run(
     saved_model = save_saved_model(trained.detector, out / "saved_model")
     tflite = save_tflite(trained.detector, out / "model.tflite")
     if trained.label_map_path:
-        shutil.copy(trained.label_map_path, out / "label_map.pbtxt")
-        shutil.copy(trained.label_map_path, saved_model / "label_map.pbtxt")
+        shutil.copy(trained.label_map_path, out / LABEL_MAP)
+        shutil.copy(trained.label_map_path, saved_model / LABEL_MAP)
     scores = export_map_50(trained.detector, saved_model, tflite, data)
     client = mlflow.MlflowClient()
     client.log_batch(
@@ -78,7 +79,7 @@ def export_run(
     written: dict[str, object] = {
         "saved_model": saved_model,
         "tflite": tflite,
-        "label_map": out / "label_map.pbtxt",
+        "label_map": out / LABEL_MAP,
         "model_uri": model_uri,
         "mAP_50": scores,
     }

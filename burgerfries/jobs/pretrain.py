@@ -18,7 +18,7 @@ from pathlib import Path
 
 import mlflow
 
-from burgerfries.data.prepare import PRETRAINING, prepare_dataset
+from burgerfries.data.prepare import PRETRAINING, prepare_dataset, read_dataset_summary
 from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.train import TrainSettings, train
@@ -51,9 +51,8 @@ class PretrainSettings:
 def _drawn_set(settings: PretrainSettings) -> dict:
     """The summary (dataset.json) of the pretraining set in `settings.data`, drawn unless the
     folder already holds this seed and size."""
-    summary_path = settings.data / "dataset.json"
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = read_dataset_summary(settings.data)
+    if summary:
         wanted = {"train": settings.num_images, "eval": settings.eval_images}
         same = summary.get("source") == PRETRAINING and summary.get("seed") == settings.data_seed
         if same and summary.get("num_images") == wanted:

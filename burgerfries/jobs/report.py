@@ -16,11 +16,13 @@ import pandas as pd
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
+from burgerfries.keys import KNOB_TYPES, Tag, per_model
 from burgerfries.names import slug
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.html import Report, build_report
 from burgerfries.report.selection import DEFAULT_RULE, rule_from_names
 from burgerfries.report.study import StudyRuns
+from burgerfries.report.tables import StudyTables
 
 REPORT_METRICS = (
     "eval/loss_total",
@@ -35,16 +37,7 @@ REPORT_METRICS = (
     "eval/loss_total_unweighted",
     "train/loss_total_unweighted",
 )
-PARAM_COLUMNS = (
-    "model",
-    "batch_size",
-    "learning_rate",
-    "classification_weight",
-    "localization_weight",
-    "num_steps",
-    "profile",
-    "seed",
-)
+PARAM_COLUMNS = ("model", *KNOB_TYPES, "profile", "seed")
 
 DEFAULT_OUT = Path("reports") / "out"
 
@@ -55,12 +48,12 @@ def _run_row(run: Run) -> dict[str, object]:
         "run_id": run.info.run_id,
         "name": run.info.run_name or run.info.run_id[:8],
         "status": run.info.status,
-        "phase": tags.get("phase", ""),
-        "trial": tags.get("trial", ""),
-        "dataset_hash": tags.get("dataset_hash", ""),
-        "code_version": tags.get("code_version", tags.get("mlflow.source.git.commit", "")),
-        "is_base": tags.get("is_base", "") == "true",
-        "varied": tags.get("varied", ""),
+        "phase": tags.get(Tag.PHASE, ""),
+        "trial": tags.get(Tag.TRIAL, ""),
+        "dataset_hash": tags.get(Tag.DATASET_HASH, ""),
+        "code_version": tags.get(Tag.CODE_VERSION, tags.get("mlflow.source.git.commit", "")),
+        "is_base": tags.get(Tag.IS_BASE, "") == "true",
+        "varied": tags.get(Tag.VARIED, ""),
         "start_time": run.info.start_time or 0,
     }
     for column in PARAM_COLUMNS:
@@ -116,8 +109,10 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
         trials = _training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'")
         rows.extend({**_run_row(run), "reused_from": ""} for run in trials)
         for key, value in phase.data.tags.items():
-            if key.startswith("reused/"):  # runs of earlier phases this phase counted as its own
-                reused.extend((run_id, phase.data.tags["phase"], label) for run_id, label in json.loads(value).items())
+            if key.startswith(per_model(Tag.REUSED, "")):  # runs of earlier phases this phase counted as its own
+                reused.extend(
+                    (run_id, phase.data.tags[Tag.PHASE], label) for run_id, label in json.loads(value).items()
+                )
     read = {row["run_id"]: row for row in rows}  # a reused run was read with its own phase
     for run_id, phase_name, label in reused:
         row = dict(read[run_id]) if run_id in read else _run_row(client.get_run(run_id))
@@ -127,7 +122,7 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
         raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
     # A reused run appears once per phase it counts in: the index (run id) repeats across phases.
     frame = pd.DataFrame(rows).set_index("run_id")
-    title = parent.data.tags.get("study", parent.info.run_name or parent_run_id)
+    title = parent.data.tags.get(Tag.STUDY, parent.info.run_name or parent_run_id)
     return StudyRuns(
         title,
         frame,
@@ -156,17 +151,21 @@ def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, tuple]:
     if not parent_run_id:
         return AnalysisSettings(), DEFAULT_RULE
     tags = mlflow.MlflowClient().get_run(parent_run_id).data.tags
-    analysis = AnalysisSettings.from_mapping(json.loads(tags.get("analysis", "{}")))
-    rule = rule_from_names(json.loads(tags["selection"])) if "selection" in tags else DEFAULT_RULE
+    analysis = AnalysisSettings.from_mapping(json.loads(tags.get(Tag.ANALYSIS, "{}")))
+    rule = rule_from_names(json.loads(tags[Tag.SELECTION])) if Tag.SELECTION in tags else DEFAULT_RULE
     return analysis, rule
 
 
-def report(experiment: str | None = None, run_id: str | None = None, out: Path | None = None) -> Report:
-    """Build the report of an experiment or of a sweep (its parent run), and attach it to the
-    parent run when there is one."""
+def read_study(experiment: str | None = None, run_id: str | None = None) -> StudyRuns:
+    """The runs of an experiment, or of a sweep (its parent run id), as the report reads them."""
     if bool(experiment) == bool(run_id):
         raise ValueError("give either an experiment name or a sweep's parent run id")
-    study = read_sweep(run_id) if run_id else read_experiment(experiment)
+    return read_sweep(run_id) if run_id else read_experiment(experiment)
+
+
+def write_report(study: StudyRuns, computed: StudyTables | None = None, out: Path | None = None) -> Report:
+    """The HTML report of `study` (with `computed`, its tables, when the caller has them), attached
+    to the sweep's parent run when there is one."""
     analysis, rule = analysis_of(study.parent_run_id)
     with tempfile.TemporaryDirectory() as scratch:
         built = build_report(
@@ -175,7 +174,14 @@ def report(experiment: str | None = None, run_id: str | None = None, out: Path |
             rule,
             analysis,
             pictures_of=lambda run: side_by_side_images(run, Path(scratch) / run),
+            computed=computed,
         )
     if study.parent_run_id:
         mlflow.MlflowClient().log_artifacts(study.parent_run_id, str(built.path.parent), "report")
     return built
+
+
+def report(experiment: str | None = None, run_id: str | None = None, out: Path | None = None) -> Report:
+    """Build the report of an experiment or of a sweep (its parent run), and attach it to the
+    parent run when there is one."""
+    return write_report(read_study(experiment, run_id), out=out)

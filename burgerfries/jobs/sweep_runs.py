@@ -11,6 +11,7 @@ from typing import Any
 
 import mlflow
 
+from burgerfries.keys import SweepRole, Tag, per_model
 from burgerfries.sweep.definition import Phase, StudyDefinition
 from burgerfries.tracking import activate_experiment, log_params
 
@@ -34,7 +35,7 @@ class SweepRuns:
         """The parent run of this sweep key, if one exists (for a worker that arrives after the end)."""
         runs = self.client.search_runs(
             [self._experiment()],
-            f"tags.sweep_key = '{self.key}' and tags.sweep_role = 'study'",
+            f"tags.{Tag.SWEEP_KEY} = '{self.key}' and tags.{Tag.SWEEP_ROLE} = '{SweepRole.STUDY}'",
             max_results=1,
             order_by=["attributes.start_time DESC"],
         )
@@ -55,12 +56,12 @@ class SweepRuns:
             run = mlflow.start_run(
                 run_name=None if entry_run else f"sweep {self.definition.name}",
                 tags={
-                    "sweep_key": self.key,
-                    "sweep_role": "study",
-                    "study": self.definition.name,
-                    "profile": params["profile"],
-                    "analysis": json.dumps(self.definition.analysis.as_dict()),
-                    "selection": json.dumps(self.definition.selection),
+                    Tag.SWEEP_KEY: self.key,
+                    Tag.SWEEP_ROLE: SweepRole.STUDY,
+                    Tag.STUDY: self.definition.name,
+                    Tag.PROFILE: params["profile"],
+                    Tag.ANALYSIS: json.dumps(self.definition.analysis.as_dict()),
+                    Tag.SELECTION: json.dumps(self.definition.selection),
                 },
             )
             log_params(params)
@@ -85,7 +86,7 @@ class SweepRuns:
             return mlflow.start_run(
                 run_name=f"phase {phase.name}",
                 nested=True,
-                tags={"phase": phase.name, "sweep_role": "phase", "study": self.definition.name},
+                tags={Tag.PHASE: phase.name, Tag.SWEEP_ROLE: SweepRole.PHASE, Tag.STUDY: self.definition.name},
             ).info.run_id
 
         phase_id = once(create)
@@ -111,16 +112,16 @@ class SweepRuns:
         return float(run.data.metrics.get(metric, float("nan")))
 
     def record_winner(self, phase_id: str, model: str, won: dict[str, Any]) -> None:
-        self.client.set_tag(phase_id, f"winner/{model}", won["run_id"])
-        self.client.set_tag(phase_id, f"winner_reason/{model}", won["reason"][:5000])
-        self.client.set_tag(phase_id, f"winner_config/{model}", json.dumps(won["config"]))
+        self.client.set_tag(phase_id, per_model(Tag.WINNER, model), won["run_id"])
+        self.client.set_tag(phase_id, per_model(Tag.WINNER_REASON, model), won["reason"][:5000])
+        self.client.set_tag(phase_id, per_model(Tag.WINNER_CONFIG, model), json.dumps(won["config"]))
 
     def record_reused(self, phase_id: str, model: str, reused: dict[str, str]) -> None:
         """Runs of earlier phases that this phase counts as its own ({run id: label here}): the
         same configuration and seed, trained once (the report reads them into this phase too)."""
-        self.client.set_tag(phase_id, f"reused/{model}", json.dumps(reused))
+        self.client.set_tag(phase_id, per_model(Tag.REUSED, model), json.dumps(reused))
 
     def record_final(self, parent_id: str, model: str, run_id: str, config: dict[str, Any], reason: str) -> None:
-        self.client.set_tag(parent_id, f"final/{model}", run_id)
-        self.client.set_tag(parent_id, f"final_config/{model}", json.dumps(config))
-        self.client.set_tag(parent_id, f"final_reason/{model}", reason[:5000])
+        self.client.set_tag(parent_id, per_model(Tag.FINAL, model), run_id)
+        self.client.set_tag(parent_id, per_model(Tag.FINAL_CONFIG, model), json.dumps(config))
+        self.client.set_tag(parent_id, per_model(Tag.FINAL_REASON, model), reason[:5000])

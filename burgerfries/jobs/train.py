@@ -7,28 +7,41 @@ The knobs of `TrainSettings` default to None, which means "the model YAML's valu
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
 import tensorflow as tf
 import yaml
-from tqdm import tqdm
 
 from burgerfries.data.label_map import read_label_map
+from burgerfries.data.prepare import read_dataset_summary
 from burgerfries.evaluation.evaluator import Evaluation
-from burgerfries.model import MODEL_NAMES
+from burgerfries.keys import KNOB_TYPES, LABEL_MAP, TRAIN_RECORD, Tag
+from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
-from burgerfries.model.odapi_weights import DETECTION
 from burgerfries.model.ssd import Detector
 from burgerfries.pretrained import resolve_weights
 from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve_experiment, tracked_run
-from burgerfries.training.assemble import assemble
-from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT, load_initial_weights, make_checkpoint
-from burgerfries.training.loop import default_eval_every, eval_steps, run_steps
+from burgerfries.training.assemble import TrainingSetup, assemble
+from burgerfries.training.checkpoints import (
+    DEFAULT_CHECKPOINT_ROOT,
+    CheckpointHook,
+    load_initial_weights,
+    make_checkpoint,
+)
+from burgerfries.training.loop import (
+    Hooks,
+    LoopResult,
+    StepResult,
+    checkpoint_steps,
+    default_eval_every,
+    eval_steps,
+    train_loop,
+)
+from burgerfries.training.progress import ProgressBar
 from burgerfries.training.setups import TrainingSetups
 
 EXPERIMENT = "train"
@@ -46,7 +59,7 @@ class TrainSettings:
     profile: str = DEFAULT_PROFILE
     seed: int = 0
     weights: Path | None = None  # None or `none`: from scratch; `pretrained`: burgerfries/pretrained's
-    restore: str = DETECTION  # how much of an OD-API checkpoint `weights` restores (odapi_weights.RESTORE_MODES)
+    restore: str = DEFAULT_RESTORE  # how much of an OD-API checkpoint `weights` restores (model.RESTORE_MODES)
     checkpoint_every: int = 0  # 0: only at evaluation steps (when resumable) and the end
     # False: no checkpoints at evaluation steps, for runs nobody resumes (a sweep retries a dead
     # trial from its start); each save took ≈ 0.4–0.7 s of a smoke trial.
@@ -60,13 +73,7 @@ class TrainSettings:
     nested: bool = False  # a child of the active run (the sweep's trials)
 
     def knobs(self) -> dict[str, float | int | None]:
-        return {
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "classification_weight": self.classification_weight,
-            "localization_weight": self.localization_weight,
-            "num_steps": self.num_steps,
-        }
+        return {knob: getattr(self, knob) for knob in KNOB_TYPES}
 
 
 @dataclass
@@ -81,12 +88,10 @@ class TrainResult:
 
 def load_dataset_info(data: Path) -> tuple[dict[int, str], dict]:
     data = Path(data)
-    label_map_path = data / "label_map.pbtxt"
+    label_map_path = data / LABEL_MAP
     if not label_map_path.is_file():
         raise FileNotFoundError(f"{label_map_path}: not found — is {data} a data_prep output folder?")
-    summary_path = data / "dataset.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    return read_label_map(label_map_path), summary
+    return read_label_map(label_map_path), read_dataset_summary(data)
 
 
 def effective_config(settings: TrainSettings, num_classes: int) -> dict:
@@ -108,7 +113,7 @@ def short_params(settings: TrainSettings, config: dict, eval_every: int, weights
     }
 
 
-def initial_weights(detector: Detector, weights: Path, restore: str = DETECTION) -> str:
+def initial_weights(detector: Detector, weights: Path, restore: str = DEFAULT_RESTORE) -> str:
     """Load `--weights`: an OD-API checkpoint or zoo archive (restoring as much as `restore` says,
     the report logged to the active run), or our own."""
     from burgerfries.model.odapi_weights import is_odapi_checkpoint, load_odapi_checkpoint, pipeline_differences
@@ -134,6 +139,60 @@ def initial_weights(detector: Detector, weights: Path, restore: str = DETECTION)
     return f"OD API checkpoint: {report.summary()}"
 
 
+class MlflowHooks(Hooks):
+    """Tracking as a loop hook: per-step losses, rate and learning rate, each evaluation's metrics
+    (sent at once, so a run's curve is visible while it trains), the last evaluation's pictures and,
+    at the end, the step rate and what tracking cost."""
+
+    def __init__(self, metrics: MetricBuffer, num_steps: int, pictures: Callable[[], dict] | None):
+        self.metrics = metrics
+        self.num_steps = num_steps
+        self.pictures = pictures
+
+    def after_step(self, result: StepResult) -> None:
+        rate = 1.0 / max(result.seconds, 1e-9)
+        losses = {f"train/{key}": value for key, value in result.losses.items()}
+        self.metrics.log(
+            {**losses, "train/learning_rate": result.learning_rate, "train/steps_per_sec": rate}, result.step
+        )
+
+    def after_evaluation(self, step: int, metrics: Mapping[str, float]) -> None:
+        self.metrics.log(metrics, step)
+        self.metrics.flush()
+        if step == self.num_steps and self.pictures is not None:
+            log_pictures(self.pictures(), f"eval_images/step_{step}")
+
+
+def _log_loop_totals(loop: LoopResult, metrics: MetricBuffer, num_steps: int) -> None:
+    if loop.steps_done > 0:
+        mlflow.log_metrics(
+            {
+                "train/mean_steps_per_sec": loop.steps_done / max(loop.train_seconds, 1e-9),
+                "train/tracking_seconds": metrics.seconds_spent,
+                "train/tracking_overhead_fraction": metrics.seconds_spent / max(loop.train_seconds, 1e-9),
+            },
+            step=num_steps,
+        )
+
+
+def _start_from(
+    checkpoint: tf.train.Checkpoint,
+    manager: tf.train.CheckpointManager,
+    setup: TrainingSetup,
+    weights: Path | None,
+    restore: str,
+    run_id: str,
+) -> None:
+    """Resume at the run's newest checkpoint, else load the initial weights (if any)."""
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint)
+        print(f"resuming run {run_id} from {manager.latest_checkpoint} at step {int(checkpoint.step.numpy())}")
+    elif weights:
+        description = initial_weights(setup.detector, weights, restore)
+        print(f"initial weights: {description}")
+        mlflow.set_tag("initial_weights", description)
+
+
 def train(
     settings: TrainSettings,
     evaluator: Evaluation | None = None,
@@ -154,24 +213,19 @@ def train(
     config = effective_config(settings, len(label_map))
     num_steps = config["train_config"]["num_steps"]
     eval_every = default_eval_every(num_steps) if settings.eval_every is None else settings.eval_every
-    tags = {"model": settings.model, "profile": settings.profile, **settings.tags}
+    tags = {Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, **settings.tags}
     if summary.get("hash"):
-        tags["dataset_hash"] = summary["hash"]
+        tags[Tag.DATASET_HASH] = summary["hash"]
 
     experiment = resolve_experiment(settings.experiment, EXPERIMENT)
-    with tracked_run(
-        experiment,
-        run_name=settings.run_name or f"{settings.model} {settings.profile}",
-        tags=tags,
-        run_id=run_id,
-        nested=settings.nested,
-    ) as run:
+    run_name = settings.run_name or f"{settings.model} {settings.profile}"
+    with tracked_run(experiment, run_name=run_name, tags=tags, run_id=run_id, nested=settings.nested) as run:
         run_id = run.info.run_id
         if on_run_start:
             on_run_start(run_id)
         log_params({**short_params(settings, config, eval_every, weights), **flatten(config)})
         mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")  # readable while it trains
-        record = Path(settings.data) / "train.record"
+        record = Path(settings.data) / TRAIN_RECORD
         started = time.perf_counter()
         setup = setups.get(config, record, settings.seed) if setups else assemble(config, record, settings.seed)
         mlflow.set_tag("traced_step", "reused" if setup.reused else "new")  # reused: no tracing in this run
@@ -180,71 +234,30 @@ def train(
         checkpoint = make_checkpoint(setup.detector.model, setup.optimizer, step_var)
         checkpoint_dir = Path(settings.checkpoint_root).resolve() / run_id
         manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), max_to_keep=2)
-        mlflow.set_tag("checkpoint_dir", str(checkpoint_dir))
-        if manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint)
-            print(f"resuming run {run_id} from {manager.latest_checkpoint} at step {int(step_var.numpy())}")
-        elif weights:
-            description = initial_weights(setup.detector, weights, settings.restore)
-            print(f"initial weights: {description}")
-            mlflow.set_tag("initial_weights", description)
+        mlflow.set_tag(Tag.CHECKPOINT_DIR, str(checkpoint_dir))
+        _start_from(checkpoint, manager, setup, weights, settings.restore, run_id)
 
         start = int(step_var.numpy())
         evaluation_steps = eval_steps(num_steps, eval_every)
-        eval_metrics: dict[int, dict[str, float]] = {}
-        losses: dict[str, float] = {}
-        train_seconds = 0.0
         with MetricBuffer(run_id) as metrics:
-            bar = tqdm(
-                desc=settings.run_name or f"train {settings.model}",
-                unit="step",
-                initial=start,
-                total=num_steps,
-                disable=not progress,
+            hooks = [
+                MlflowHooks(metrics, num_steps, evaluator.pictures if evaluator is not None else None),
+                CheckpointHook(manager, step_var),
+                ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress),
+            ]
+            loop = train_loop(
+                setup,
+                start,
+                num_steps,
+                hooks,
+                evaluate=evaluator,
+                evaluation_steps=evaluation_steps,
+                checkpoint_at=checkpoint_steps(
+                    num_steps, evaluation_steps, settings.checkpoint_every, settings.resumable
+                ),
             )
-            for result in run_steps(setup, start, num_steps):
-                step, losses = result.step, result.losses
-                train_seconds += result.seconds
-                step_var.assign(step)
-                metrics.log(
-                    {
-                        **{f"train/{k}": v for k, v in losses.items()},
-                        "train/learning_rate": result.learning_rate,
-                        "train/steps_per_sec": 1.0 / max(result.seconds, 1e-9),
-                    },
-                    step,
-                )
-                bar.update(1)
-                bar.set_postfix(
-                    loss=f"{losses['loss_total']:.3f}", steps_per_s=f"{1.0 / max(result.seconds, 1e-9):.2f}"
-                )
-                is_eval = step in evaluation_steps
-                if (
-                    step == num_steps
-                    or (settings.checkpoint_every and step % settings.checkpoint_every == 0)
-                    or (is_eval and settings.resumable)
-                ):
-                    manager.save(checkpoint_number=step)
-                if is_eval and evaluator is not None:
-                    started = time.perf_counter()
-                    eval_metrics[step] = evaluator(setup.detector)
-                    eval_metrics[step]["eval/seconds"] = time.perf_counter() - started
-                    metrics.log(eval_metrics[step], step)
-                    metrics.flush()
-                    if step == num_steps:
-                        log_pictures(evaluator.pictures(), f"eval_images/step_{step}")
-            bar.close()
-        steps_done = num_steps - start
-        if steps_done > 0:
-            mlflow.log_metrics(
-                {
-                    "train/mean_steps_per_sec": steps_done / max(train_seconds, 1e-9),
-                    "train/tracking_seconds": metrics.seconds_spent,
-                    "train/tracking_overhead_fraction": metrics.seconds_spent / max(train_seconds, 1e-9),
-                },
-                step=num_steps,
-            )
+        _log_loop_totals(loop, metrics, num_steps)
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
         mlflow.log_artifacts(str(checkpoint_dir), "checkpoint")
-        mlflow.log_artifact(str(Path(settings.data) / "label_map.pbtxt"))
-        return TrainResult(run_id, num_steps, losses, eval_metrics, setup.detector, final)
+        mlflow.log_artifact(str(Path(settings.data) / LABEL_MAP))
+        return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final)

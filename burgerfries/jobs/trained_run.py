@@ -13,6 +13,7 @@ import tensorflow as tf
 import yaml
 from mlflow.exceptions import MlflowException
 
+from burgerfries.keys import LABEL_MAP
 from burgerfries.model.ssd import Detector, build_detector
 from burgerfries.training.checkpoints import make_checkpoint
 
@@ -70,7 +71,7 @@ def load_trained_run(run_id: str, step: int | None = None, scratch: Path | None 
     make_checkpoint(detector.model, None, step_var).restore(prefix).expect_partial()
     label_map = None
     try:
-        label_map = Path(client.download_artifacts(run_id, "label_map.pbtxt", str(scratch)))
+        label_map = Path(client.download_artifacts(run_id, LABEL_MAP, str(scratch)))
     except (MlflowException, OSError):
         pass
     return TrainedRun(run_id, detector, prefix, step, label_map)

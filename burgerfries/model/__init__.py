@@ -4,3 +4,4 @@ MODEL_NAMES = ("ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320")
 # How much of an OD-API checkpoint `--weights` restores (burgerfries/model/odapi_weights.py says
 # what each restores); the first is the default, the OD API's fine_tune_checkpoint_type: detection.
 RESTORE_MODES = ("detection", "detection_and_box_predictor", "full")
+DEFAULT_RESTORE = RESTORE_MODES[0]

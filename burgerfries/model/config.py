@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from burgerfries.keys import KNOB_TYPES
 from burgerfries.model import MODEL_NAMES
 
 # A profile changes sizes and steps only — never the structure or the losses.
@@ -89,6 +90,7 @@ KNOB_FIELDS: dict[str, str] = {
     "localization_weight": "model.ssd.loss.localization_weight",
     "num_steps": "train_config.num_steps",
 }
+assert set(KNOB_FIELDS) == set(KNOB_TYPES), "every knob (burgerfries/keys.py) sets one config field"
 
 
 class ConfigConflictError(ValueError):

@@ -27,7 +27,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from burgerfries.model import RESTORE_MODES
+from burgerfries.model import DEFAULT_RESTORE, RESTORE_MODES
 from burgerfries.model.mobilenet_v2 import BLOCKS
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -41,7 +41,7 @@ KIND_NAMES = {
 }
 
 
-DETECTION = RESTORE_MODES[0]
+DETECTION = DEFAULT_RESTORE
 
 
 class CheckpointMismatchError(ValueError):

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from burgerfries.keys import LOSS_WEIGHT_KNOBS
 from burgerfries.model import box_coder
 from burgerfries.model.anchors import grid_anchors, multiscale_anchors, ssd_box_specs
 from burgerfries.model.box_predictor import convolutional_heads, weight_shared_heads
@@ -18,7 +19,7 @@ from burgerfries.model.preprocessing import resize_and_scale
 
 # The loss weights (`model.ssd.loss.*`) a traced step reads from variables: trials that differ
 # only in them share one trace (training/setups.py).
-LOSS_WEIGHTS = ("classification_weight", "localization_weight")
+LOSS_WEIGHTS = LOSS_WEIGHT_KNOBS
 
 
 @dataclass(eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from burgerfries.model.config import KNOB_FIELDS
+from burgerfries.keys import KNOB_TYPES, LOSS_WEIGHT_KNOBS
 
-KNOBS = tuple(KNOB_FIELDS)
-WEIGHT_PAIR = ["classification_weight", "localization_weight"]
+KNOBS = tuple(KNOB_TYPES)
+WEIGHT_PAIR = list(LOSS_WEIGHT_KNOBS)
 
 
 def _number(value: Any) -> float | str:

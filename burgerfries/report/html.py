@@ -18,7 +18,7 @@ import plotly.offline
 from burgerfries.names import slug
 from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.configurations import varied_keys
+from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
 from burgerfries.report.plateau import ema
 from burgerfries.report.selection import (
     DEFAULT_RULE,
@@ -38,13 +38,11 @@ from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import series
 from burgerfries.report.tables import (
     PHASE_TABLE_COLUMNS,
-    base_vs_final,
+    StudyTables,
     configuration,
-    final_per_model,
     phase_order,
-    rank_groups,
     recall_table,
-    summarize_runs,
+    study_tables,
     unranked_runs,
     with_intervals,
 )
@@ -88,11 +86,7 @@ def _table(frame: pd.DataFrame, winner_first: bool = False, float_format: str = 
 
 def _phase_title(phase: str, summaries: pd.DataFrame) -> str:
     keys = varied_keys(summaries[summaries["phase"] == phase])
-    varied = (
-        "classification : localization weight"
-        if keys == ["classification_weight", "localization_weight"]
-        else ", ".join(keys)
-    )
+    varied = "classification : localization weight" if keys == WEIGHT_PAIR else ", ".join(keys)
     return f"{phase or 'runs'}" + (f" — {varied}" if varied else "")
 
 
@@ -249,50 +243,44 @@ def _loss_note(runs: pd.DataFrame, ranked: pd.DataFrame, rule: tuple[Criterion, 
     return note
 
 
-def build_report(
-    study: StudyRuns,
-    out_dir: Path,
-    rule: tuple[Criterion, ...] = DEFAULT_RULE,
-    analysis: AnalysisSettings = AnalysisSettings(),
-    pictures_of: Callable[[str], list[Path]] | None = None,
-) -> Report:
-    """Write `index.html` and one CSV per table into `out_dir`. `pictures_of(run_id)` gives the
-    PNG files of a finalist's last evaluation (the report job downloads them from MLflow)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summaries = summarize_runs(study.runs, study.metrics, analysis)
-    ranked = rank_groups(summaries, rule)
-    finals = final_per_model(ranked, rule, summaries)
-    base_final = base_vs_final(ranked, finals)
-    tables: dict[str, pd.DataFrame] = {"base_vs_final": base_final, "summaries": summaries}
-    sections = []
+def _summary_section(computed: StudyTables, rule: tuple[Criterion, ...]) -> str:
+    finals, summaries = computed.finals, computed.summaries
+    if not len(finals):
+        return "<h2>1. Summary</h2><p>No run finished, so there is no final pick.</p>"
+    best = rank_runs(
+        finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}),
+        fair_rule(rule, loss_basis(finals)),
+        label_column="finalist",
+        noise=noise_floor(summaries),
+    )
+    if len(best) == 1:
+        best["reason"] = best["final_reason"]
+    lines = "".join(
+        f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
+        f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} {_e(_read_where(row))}"
+        f" ({_e(row['flatten_status'])}); {_e(_stability(row['stability']))}. "
+        f'<span class="note">{_e(row["reason"])}</span></li>'
+        for _, row in finals.iterrows()
+    )
+    top = best.iloc[0]
+    return (
+        f"<h2>1. Summary</h2><p>Final model: <b>{_e(top['model'])}</b> with {_e(configuration(top))} "
+        f"(run {_e(top['name'])}). Why: {_e(best['reason'].iloc[0])}.</p><ul>{lines}</ul>"
+        f"<h3>Base vs final</h3>{_table(computed.base_final)}"
+    )
 
-    if len(finals):
-        best = rank_runs(
-            finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}),
-            fair_rule(rule, loss_basis(finals)),
-            label_column="finalist",
-            noise=noise_floor(summaries),
-        )
-        if len(best) == 1:
-            best["reason"] = best["final_reason"]
-        lines = "".join(
-            f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
-            f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} {_e(_read_where(row))}"
-            f" ({_e(row['flatten_status'])}); {_e(_stability(row['stability']))}. "
-            f'<span class="note">{_e(row["reason"])}</span></li>'
-            for _, row in finals.iterrows()
-        )
-        top = best.iloc[0]
-        sections.append(
-            f"<h2>1. Summary</h2><p>Final model: <b>{_e(top['model'])}</b> with {_e(configuration(top))} "
-            f"(run {_e(top['name'])}). Why: {_e(best['reason'].iloc[0])}.</p><ul>{lines}</ul>"
-            f"<h3>Base vs final</h3>{_table(base_final)}"
-        )
-    else:
-        sections.append("<h2>1. Summary</h2><p>No run finished, so there is no final pick.</p>")
-    phases = phase_order(summaries)
+
+def _phases_section(
+    study: StudyRuns,
+    computed: StudyTables,
+    rule: tuple[Criterion, ...],
+    analysis: AnalysisSettings,
+    tables: dict[str, pd.DataFrame],
+) -> str:
+    """Each phase's ranking per model with its noise floor and curves; adds the tables it shows to `tables`."""
+    summaries, ranked = computed.summaries, computed.ranked
     phase_html = []
-    for phase in phases:
+    for phase in phase_order(summaries):
         parts = [f"<h3>{_e(_phase_title(phase, summaries))}</h3>"]
         for (group_phase, model), members in ranked.items():
             if group_phase != phase or members.empty:
@@ -318,35 +306,31 @@ def build_report(
             "(killed, failed or still running); a configuration is ranked on its finished runs only.</p>"
             + _table(unranked)
         )
-    sections.append(
+    return (
         '<h2>2. Phases</h2><p class="note">One row per configuration, read at each run\'s eval-loss '
         "flatten point (or its last evaluation when it never flattens) and averaged over its finished "
         "runs (column runs), with the 95 % confidence interval of the mean (Student's t) where it has two "
         "or more; the winner's row is highlighted. The shaded bands in the plots span the runs of a "
         "configuration with several.</p>" + "".join(phase_html)
     )
-    recall_parts = []
-    for phase in phases:
-        table = recall_table(ranked, phase)
+
+
+def _recall_section(computed: StudyTables, tables: dict[str, pd.DataFrame]) -> str:
+    parts = []
+    for phase in phase_order(computed.summaries):
+        table = recall_table(computed.ranked, phase)
         if not table.empty:
             tables[f"recall_{slug(phase or 'runs')}"] = table
-            recall_parts.append(
-                f"<h3>{_e(_phase_title(phase, summaries))}</h3>"
+            parts.append(
+                f"<h3>{_e(_phase_title(phase, computed.summaries))}</h3>"
                 + table.to_html(escape=True, border=0, float_format=lambda v: f"{v:.3f}")
             )
-    sections.append("<h2>3. Recall</h2>" + "".join(recall_parts))
-    images = "".join(
-        _images(
-            pictures_of(run_id) if pictures_of else [],
-            f"{row['model']} — {configuration(row)}",
-            analysis.score_threshold,
-        )
-        for run_id, row in finals.iterrows()
-    )
-    sections.append("<h2>4. Detections of the finalists</h2>" + images)
-    sections.append("<h2>5. Provenance</h2>" + _provenance(study))
+    return "<h2>3. Recall</h2>" + "".join(parts)
+
+
+def _method_section(rule: tuple[Criterion, ...], analysis: AnalysisSettings) -> str:
     settings = ", ".join(f"{key} {value:g}" for key, value in analysis.as_dict().items())
-    sections.append(
+    return (
         "<h2>How plateau points are defined</h2><pre>" + _e(plateau_module.__doc__.strip()) + "</pre>"
         f'<p class="note">Settings of this report: {_e(settings)}.</p>'
         "<h2>How the winner is chosen</h2><pre>"
@@ -354,6 +338,37 @@ def build_report(
         + "</pre>"
     )
 
+
+def build_report(
+    study: StudyRuns,
+    out_dir: Path,
+    rule: tuple[Criterion, ...] = DEFAULT_RULE,
+    analysis: AnalysisSettings = AnalysisSettings(),
+    pictures_of: Callable[[str], list[Path]] | None = None,
+    computed: StudyTables | None = None,
+) -> Report:
+    """Write `index.html` and one CSV per table into `out_dir`. `pictures_of(run_id)` gives the
+    PNG files of a finalist's last evaluation (the report job downloads them from MLflow);
+    `computed` is `study_tables(study, rule, analysis)` when the caller has it already."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    computed = computed or study_tables(study, rule, analysis)
+    tables: dict[str, pd.DataFrame] = {"base_vs_final": computed.base_final, "summaries": computed.summaries}
+    images = "".join(
+        _images(
+            pictures_of(run_id) if pictures_of else [],
+            f"{row['model']} — {configuration(row)}",
+            analysis.score_threshold,
+        )
+        for run_id, row in computed.finals.iterrows()
+    )
+    sections = [
+        _summary_section(computed, rule),
+        _phases_section(study, computed, rule, analysis, tables),
+        _recall_section(computed, tables),
+        "<h2>4. Detections of the finalists</h2>" + images,
+        "<h2>5. Provenance</h2>" + _provenance(study),
+        _method_section(rule, analysis),
+    ]
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(study.title)} — burgerfries report</title>"
@@ -364,4 +379,4 @@ def build_report(
     path.write_text(page, encoding="utf-8")
     for name, table in tables.items():
         table.to_csv(out_dir / f"{name}.csv")
-    return Report(path, finals, base_final, tables)
+    return Report(path, computed.finals, computed.base_final, tables)

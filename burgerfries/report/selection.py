@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from burgerfries.keys import LOSS_WEIGHT_KNOBS
 from burgerfries.report.summary import STEP_COLUMNS
 
 
@@ -89,7 +90,7 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == FINISHED] if "status" in runs else runs
 
 
-WEIGHT_COLUMNS = ["classification_weight", "localization_weight"]
+WEIGHT_COLUMNS = list(LOSS_WEIGHT_KNOBS)
 WEIGHTED = "weighted"
 UNWEIGHTED = "unweighted"
 # The loss criteria and their weight-1 counterparts (summary columns).

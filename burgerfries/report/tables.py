@@ -3,6 +3,8 @@ the recall table, finalists, the final pick and the base-vs-final table. Pure pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from burgerfries.report.analysis_settings import AnalysisSettings
@@ -19,6 +21,7 @@ from burgerfries.report.selection import (
     rank_configurations,
     rank_runs,
 )
+from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import STEP_COLUMNS, summarize_run
 
 PHASE_TABLE_COLUMNS = [
@@ -199,3 +202,23 @@ def recall_table(ranked: dict[tuple[str, str], pd.DataFrame], phase: str) -> pd.
         table.columns = pd.MultiIndex.from_product([[model], ["AR@1", "AR@10", "AR@100", "wrong detection"]])
         parts.append(table)
     return pd.concat(parts, axis=1) if parts else pd.DataFrame()
+
+
+@dataclass
+class StudyTables:
+    """Every decision of a study as tables: what the sweep records and the report shows."""
+
+    summaries: pd.DataFrame  # one row per run, read at its flatten point
+    ranked: dict[tuple[str, str], pd.DataFrame]  # (phase, model) → ranked configurations
+    finals: pd.DataFrame  # the final pick per model, indexed by its representative run
+    base_final: pd.DataFrame  # base and final configuration of each model
+
+
+def study_tables(
+    study: StudyRuns, rule: tuple[Criterion, ...] = DEFAULT_RULE, analysis: AnalysisSettings = AnalysisSettings()
+) -> StudyTables:
+    """A study's runs → its rankings, final picks and base-vs-final table."""
+    summaries = summarize_runs(study.runs, study.metrics, analysis)
+    ranked = rank_groups(summaries, rule)
+    finals = final_per_model(ranked, rule, summaries)
+    return StudyTables(summaries, ranked, finals, base_vs_final(ranked, finals))

@@ -14,18 +14,13 @@ from typing import Any
 
 import yaml
 
-from burgerfries.model import MODEL_NAMES, RESTORE_MODES
+from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
+from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.selection import CRITERIA
 
-PARAMETERS = {
-    "batch_size": int,
-    "learning_rate": float,
-    "classification_weight": float,
-    "localization_weight": float,
-    "num_steps": int,
-}
+PARAMETERS = KNOB_TYPES  # what a base, grid, fixed or search entry may set
 STUDY_KEYS = {
     "name",
     "models",
@@ -78,7 +73,7 @@ class StudyDefinition:
     source: Path
     text: str
     weights: dict[str, str] = field(default_factory=dict)  # model → initial weights (e.g. a zoo archive)
-    restore: dict[str, str] = field(default_factory=dict)  # model → how much of them (RESTORE_MODES; default detection)
+    restore: dict[str, str] = field(default_factory=dict)  # model → how much of them (RESTORE_MODES), every model
     profile: str = DEFAULT_STUDY_PROFILE
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     noise_seeds: int = DEFAULT_NOISE_SEEDS
@@ -176,7 +171,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         if model not in MODEL_NAMES:
             raise DefinitionError(f"{where}.models: unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
     base = _check_params(data["base"], f"{where}.base")
-    missing = {"batch_size", "learning_rate", "classification_weight", "localization_weight"} - set(base)
+    missing = set(STUDY_KNOBS) - set(base)
     if missing:
         raise DefinitionError(f"{where}.base: missing {sorted(missing)}")
     selection = data.get("selection", list(CRITERIA))
@@ -231,7 +226,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         source,
         text,
         {model: str(path) for model, path in weights.items()},
-        {model: str(mode) for model, mode in restore.items()},
+        {model: str(restore.get(model, DEFAULT_RESTORE)) for model in models},
         profile,
         analysis,
         noise_seeds,

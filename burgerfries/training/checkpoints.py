@@ -12,6 +12,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from burgerfries.training.loop import Hooks
+
 DEFAULT_CHECKPOINT_ROOT = Path("checkpoints")
 NOT_WEIGHTS = (
     "optimizer/_variables",
@@ -89,3 +91,15 @@ def load_initial_weights(model: keras.Model, path: Path) -> str:
         raise WeightsError(f"{prefix}: does not fit model {model.name}: {str(error)[:300]}") from error
     status.expect_partial()  # the optimizer slots and step of the old run are not wanted
     return f"checkpoint {prefix}"
+
+
+class CheckpointHook(Hooks):
+    """Saves model, optimizer and step at the loop's checkpoint steps (`loop.checkpoint_steps`)."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, step: tf.Variable):
+        self.manager = manager
+        self.step = step
+
+    def at_checkpoint(self, step: int) -> None:
+        self.step.assign(step)
+        self.manager.save(checkpoint_number=step)

@@ -1,4 +1,4 @@
-"""Sweep definitions are validated; phases chain winners; a failing trial does not stop the sweep;
+"""Phases chain winners; a failing trial does not stop the sweep;
 a sweep killed with SIGKILL resumes with exactly one finished run per configuration."""
 
 import os
@@ -13,82 +13,8 @@ import pytest
 import yaml
 
 from burgerfries.jobs.sweep import SweepSettings, run_sweep
-from burgerfries.sweep import DEFAULT_STUDY
-from burgerfries.sweep.definition import DefinitionError, load_definition, parse_definition
 
 BASE = {"batch_size": 2, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
-
-
-def definition(**changes):
-    data = {
-        "name": "s",
-        "models": ["ssd_mobilenet_v2_320x320"],
-        "base": dict(BASE),
-        "phases": [{"name": "batch", "grid": {"batch_size": [2, 3]}}],
-    }
-    data.update(changes)
-    return data
-
-
-def test_the_original_study_definition():
-    study = load_definition(DEFAULT_STUDY)
-    assert [p.name for p in study.phases] == ["weights", "batch", "lr"]
-    assert [len(p.points) for p in study.phases] == [3, 3, 4]
-    assert study.phases[0].points[0] == {"classification_weight": 1.0, "localization_weight": 0.5}
-    assert study.phases[2].fixed == {"batch_size": 5}
-    assert study.base == {
-        "batch_size": 10,
-        "learning_rate": 0.04,
-        "classification_weight": 1.0,
-        "localization_weight": 1.0,
-    }
-    assert len(study.models) == 2
-
-
-@pytest.mark.parametrize(
-    "changes,message",
-    [
-        ({"colour": "red"}, "unknown keys ['colour']"),
-        ({"models": ["yolo"]}, "unknown model 'yolo'"),
-        ({"models": []}, "non-empty list"),
-        ({"phases": [{"name": "batch", "grid": {"batch_size": []}}]}, "non-empty list of values"),
-        ({"phases": [{"name": "batch", "grid": []}]}, "empty grid"),
-        ({"phases": [{"name": "x", "grid": {"momentum": [0.9]}}]}, "unknown parameter 'momentum'"),
-        (
-            {"phases": [{"name": "x", "grid": {"batch_size": [2]}, "search": {"n_trials": 2}}]},
-            "exactly one of grid or search",
-        ),
-        (
-            {"phases": [{"name": "x", "search": {"n_trials": 0, "learning_rate": {"low": 0.01, "high": 0.1}}}]},
-            "positive integer",
-        ),
-        (
-            {"phases": [{"name": "x", "search": {"n_trials": 3, "learning_rate": {"low": 0.1, "high": 0.01}}}]},
-            "low < high",
-        ),
-        ({"phases": [{"name": "x", "grid": {"batch_size": [2]}, "repeat": 2}]}, "unknown keys ['repeat']"),
-        ({"selection": ["speed"]}, "unknown criteria"),
-        ({"base": {"batch_size": 2}}, "missing"),
-    ],
-)
-def test_bad_definitions_are_refused_before_anything_runs(changes, message, tmp_path):
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(definition(**changes)))
-    with pytest.raises(DefinitionError, match="study.yaml") as error:
-        load_definition(path)
-    assert message in str(error.value)
-
-
-def test_search_phase_parses():
-    study = parse_definition(
-        definition(
-            phases=[
-                {"name": "lr", "search": {"n_trials": 4, "learning_rate": {"low": 0.01, "high": 0.08, "log": True}}}
-            ]
-        ),
-        "inline",
-    )
-    assert study.phases[0].num_configs == 4 and not study.phases[0].is_grid
 
 
 def write_study(path, phases, name, models=("ssd_mobilenet_v2_320x320",), num_steps=4, noise_seeds=1):
@@ -213,67 +139,6 @@ def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic
         if r.data.tags.get("sweep_role") == "study"
     ]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-
-
-def test_weights_must_name_the_studys_models(tmp_path):
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_fpnlite_320x320": "x"})))
-    with pytest.raises(DefinitionError, match="weights"):
-        load_definition(path)
-    path.write_text(yaml.safe_dump(definition(weights={"ssd_mobilenet_v2_320x320": "models/zoo"})))
-    assert load_definition(path).weights == {"ssd_mobilenet_v2_320x320": "models/zoo"}
-    path.write_text(yaml.safe_dump(definition(weights="pretrained", restore="full")))  # one value for every model
-    loaded = load_definition(path)
-    assert loaded.weights == {"ssd_mobilenet_v2_320x320": "pretrained"}
-    assert loaded.restore == {"ssd_mobilenet_v2_320x320": "full"}
-    path.write_text(yaml.safe_dump(definition(restore={"ssd_mobilenet_v2_320x320": "heads"})))
-    with pytest.raises(DefinitionError, match="restore: expected one of detection"):
-        load_definition(path)
-
-
-def test_dry_run_plan_lists_phases_trials_and_an_estimate():
-    from burgerfries.sweep.plan import plan
-
-    text = plan(
-        load_definition(DEFAULT_STUDY),
-        "smoke",
-        1,
-        {"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1},
-        workers=2,
-    )
-    assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
-    assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
-    # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
-    assert "32 trials at most" in text
-    assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
-    assert "2 worker processes on this machine share each phase's trials" in text
-    assert "estimated duration for one worker: at most" in text
-
-
-def test_each_phase_queues_noise_seeds_of_its_carried_in_configuration_and_repeats_of_every_other():
-    from burgerfries.sweep.plan import CARRIED, config_of, phase_trials
-
-    study = parse_definition(
-        definition(
-            phases=[{"name": "batch", "grid": {"batch_size": [2, 3]}}, {"name": "lr", "grid": {"learning_rate": [0.1]}}]
-        ),
-        Path("s.yaml"),
-    )
-    batch, lr = study.phases
-    # batch 2 is the base: it gets 3 seeds, batch 3 one
-    assert phase_trials(study, batch, {}, repeats=1, noise_seeds=3) == [
-        {"point": 0, "seed": 0},
-        {"point": 0, "seed": 1},
-        {"point": 0, "seed": 2},
-        {"point": 1, "seed": 0},
-    ]
-    # --repeats 2: every configuration twice, the carried-in one still 3 times
-    assert [e["point"] for e in phase_trials(study, batch, {}, repeats=2, noise_seeds=3)] == [0, 0, 0, 1, 1]
-    # the carried-in lr (0.04) is not in the lr grid: it joins the phase with its seeds
-    entries = phase_trials(study, lr, {"batch_size": 3}, repeats=1, noise_seeds=2)
-    assert entries == [{"point": CARRIED, "seed": 0}, {"point": CARRIED, "seed": 1}, {"point": 0, "seed": 0}]
-    assert config_of(study, lr, {"batch_size": 3}, entries[0])["learning_rate"] == 0.04
-    assert phase_trials(study, lr, {}, repeats=1, noise_seeds=1) == [{"point": 0, "seed": 0}]
 
 
 def test_noise_floor_runs_are_trained_once_and_reused_by_the_next_phase(

@@ -1,0 +1,124 @@
+"""`burgerfries train`: its flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from burgerfries.cli.arguments import (
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    choice,
+    experiment_argument,
+    optional_path,
+    optional_text,
+    overrides,
+)
+from burgerfries.model import MODEL_NAMES, RESTORE_MODES
+from burgerfries.model.config import PROFILES
+
+SUMMARY = "train one configuration, tracked in MLflow"
+DESCRIPTION = """\
+Train one detector on a data-prep folder, logging losses every step and COCO metrics six
+times a run to MLflow. Every flag you leave out keeps the model YAML's value
+(burgerfries/configs/MODEL.yaml). On a CPU, try --profile smoke --weights pretrained: minutes, not
+hours. --run-id resumes a run from its last checkpoint.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, default=Path("data/prepared"), help="a data_prep output folder (default data/prepared)"
+    )
+    parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
+    yaml_default = "default: the model YAML's (burgerfries/configs/MODEL.yaml)"
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help=yaml_default)
+    parser.add_argument(
+        "--learning-rate",
+        type=POSITIVE_FLOAT,
+        default=None,
+        help=f"learning_rate_base of the cosine schedule; {yaml_default}",
+    )
+    parser.add_argument("--classification-weight", type=POSITIVE_FLOAT, default=None, help=yaml_default)
+    parser.add_argument("--localization-weight", type=POSITIVE_FLOAT, default=None, help=yaml_default)
+    parser.add_argument("--num-steps", type=POSITIVE_INT, default=None, help="default: the profile's, else the YAML's")
+    parser.add_argument(
+        "--profile",
+        type=choice(list(PROFILES)),
+        default=None,
+        help="full (default): the YAML's sizes (GPU scale); smoke: 160 px, depth 0.35 (CPU); tiny: tests",
+    )
+    parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
+    parser.add_argument(
+        "--weights",
+        type=optional_path,
+        default=None,
+        help="initial weights: pretrained (the shipped ones for the profile, made by `burgerfries pretrain`), "
+        "none (from scratch, the default), a .weights.h5 file, a checkpoint (prefix or folder) of an earlier run, "
+        "or an OD-API checkpoint or zoo archive",
+    )
+    parser.add_argument(
+        "--restore",
+        type=choice(list(RESTORE_MODES)),
+        default=None,
+        help="how much of an OD-API checkpoint --weights restores: detection (default; the feature extractor, "
+        "as the OD API's fine_tune_checkpoint_type: detection), detection_and_box_predictor (also the box "
+        "predictor but its class heads), full (everything whose shape matches)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=NON_NEGATIVE_INT,
+        default=None,
+        help="also checkpoint every N steps (default: at evaluations and the end)",
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=NON_NEGATIVE_INT,
+        default=None,
+        help="evaluate every N steps, and always at the last (default: 6 evaluations a run; 0: the last step only)",
+    )
+    parser.add_argument("--run-id", type=optional_text, default=None, help="resume this run from its latest checkpoint")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override any config field, e.g. model.ssd.loss.classification_loss.weighted_sigmoid_focal.gamma=1.5",
+    )
+    experiment_argument(parser, "train")
+
+
+def run(args: argparse.Namespace) -> int:
+    from burgerfries.evaluation.evaluator import Evaluation
+    from burgerfries.jobs.train import TrainSettings, train
+
+    given = {
+        key: getattr(args, key)
+        for key in ("model", "profile", "seed", "checkpoint_every", "restore")
+        if getattr(args, key) is not None
+    }
+    try:
+        settings = TrainSettings(
+            data=args.data,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            classification_weight=args.classification_weight,
+            localization_weight=args.localization_weight,
+            num_steps=args.num_steps,
+            weights=args.weights,
+            eval_every=args.eval_every,
+            overrides=overrides(args.overrides),
+            experiment=args.experiment,
+            **given,
+        )
+        result = train(settings, evaluator=Evaluation(args.data), run_id=args.run_id)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        print(f"train: {error}", file=sys.stderr)
+        return 1
+    losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
+    print(f"step {result.step}: {losses}")
+    print(result.run_id)
+    return 0

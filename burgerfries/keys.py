@@ -1,0 +1,74 @@
+"""Names that cross module lines, each written once: the study's knobs, the run tags a sweep
+writes and the report reads, and the files of a data_prep folder.
+
+Every other module imports them from here, so renaming one is one edit (and a typo is a NameError,
+not a tag nobody reads).
+"""
+
+from __future__ import annotations
+
+# The four knobs the original study tunes, in its order (loss weights → batch size → learning rate
+# is the order of its phases; this is the order of its tables).
+STUDY_KNOBS = ("batch_size", "learning_rate", "classification_weight", "localization_weight")
+LOSS_WEIGHT_KNOBS = ("classification_weight", "localization_weight")
+# Every knob a sweep YAML or a train flag may set, with its type: the study's four and the run length.
+KNOB_TYPES: dict[str, type] = {
+    "batch_size": int,
+    "learning_rate": float,
+    "classification_weight": float,
+    "localization_weight": float,
+    "num_steps": int,
+}
+INTEGER_KNOBS = tuple(knob for knob, kind in KNOB_TYPES.items() if kind is int)
+
+
+class Tag:
+    """MLflow run tags written by the jobs and read back by the report and by later workers."""
+
+    MODEL = "model"
+    PROFILE = "profile"
+    STUDY = "study"
+    PHASE = "phase"
+    TRIAL = "trial"
+    VARIED = "varied"  # the label of what the trial's phase varies, e.g. "lr 0.032"
+    IS_BASE = "is_base"  # "true" when the trial trains the study's base configuration
+    WORKER = "worker"
+    SWEEP_KEY = "sweep_key"
+    SWEEP_ROLE = "sweep_role"  # one of the SweepRole values below
+    DATASET_HASH = "dataset_hash"
+    CHECKPOINT_DIR = "checkpoint_dir"
+    ANALYSIS = "analysis"  # the sweep's analysis settings as JSON (parent run)
+    SELECTION = "selection"  # the sweep's winner rule as JSON (parent run)
+    CODE_VERSION = "code_version"
+    # Prefixes, followed by "/<model>": on a phase run and on the sweep's parent run
+    WINNER = "winner"
+    WINNER_REASON = "winner_reason"
+    WINNER_CONFIG = "winner_config"
+    REUSED = "reused"
+    FINAL = "final"
+    FINAL_CONFIG = "final_config"
+    FINAL_REASON = "final_reason"
+
+
+class SweepRole:
+    """Values of Tag.SWEEP_ROLE: a sweep's parent run, its phase runs, its trial runs."""
+
+    STUDY = "study"
+    PHASE = "phase"
+    TRIAL = "trial"
+
+
+def per_model(prefix: str, model: str) -> str:
+    """A per-model tag name, e.g. `winner/ssd_mobilenet_v2_320x320`."""
+    return f"{prefix}/{model}"
+
+
+# The files of a data_prep output folder
+TRAIN_RECORD = "train.record"
+EVAL_RECORD = "eval.record"
+LABEL_MAP = "label_map.pbtxt"
+DATASET_SUMMARY = "dataset.json"
+SKIP_REPORT = "skip_report.csv"
+CONTACT_SHEET = "contact_sheet.png"
+
+DEMO_PORT = 7860  # Gradio's own default, so a Space and a local demo answer on the same port

@@ -1,0 +1,72 @@
+"""The resolved plan: the printed plan and estimate, the key every worker agrees on, and the
+flags that make a worker resolve the same plan."""
+
+from pathlib import Path
+
+from burgerfries.sweep import DEFAULT_STUDY
+from burgerfries.sweep.definition import load_definition
+from burgerfries.sweep.plan import SweepPlan
+
+
+def original_plan(**changes) -> SweepPlan:
+    fields = dict(
+        definition=load_definition(DEFAULT_STUDY),
+        study_path=DEFAULT_STUDY,
+        data=Path("/data/synthetic"),
+        dataset_hash="abc",
+        profile="smoke",
+        repeats=1,
+        noise_seeds=3,
+        storage_url="sqlite:///optuna.db",
+        workers=2,
+        checkpoint_root=Path("checkpoints"),
+    )
+    return SweepPlan(**{**fields, **changes})
+
+
+def test_dry_run_plan_lists_phases_trials_and_an_estimate():
+    text = original_plan().describe({"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1})
+    assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
+    assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
+    # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
+    assert "32 trials at most" in text
+    assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
+    assert "2 worker processes on this machine share each phase's trials" in text
+    assert "estimated duration for one worker: at most" in text
+
+
+def test_the_key_follows_what_changes_the_trials_and_nothing_else():
+    plan = original_plan()
+    assert plan.key == original_plan(workers=1, storage_url="postgresql://h/db").key  # who runs it, and where
+    for changed in (original_plan(dataset_hash="def"), original_plan(profile="tiny"), original_plan(noise_seeds=1)):
+        assert changed.key != plan.key
+    assert plan.prefix == f"original_study:{plan.key}"
+    assert plan.study_name("lr", "m") == f"{plan.prefix}:lr:m"
+
+
+def test_smoke_trials_take_the_profiles_steps_unless_the_study_sets_them():
+    plan = original_plan()
+    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 300
+    plan.definition.num_steps = 40
+    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 40
+
+
+def test_worker_arguments_resolve_the_same_plan():
+    from burgerfries.cli import build_parser
+    from burgerfries.jobs.sweep import SweepSettings, resolve_plan
+
+    plan = original_plan(data=Path(__file__).parent)  # any folder: its dataset hash is "" here
+    args = build_parser().parse_args(["sweep", *plan.worker_arguments()])
+    settings = SweepSettings(
+        study=args.study,
+        data=args.data,
+        profile=args.profile,
+        storage=args.storage,
+        repeats=args.repeats,
+        noise_seeds=args.noise_seeds,
+        workers=2,
+        checkpoint_root=plan.checkpoint_root,
+    )
+    resolved = resolve_plan(settings)
+    assert resolved.key == original_plan(data=plan.data, dataset_hash="").key
+    assert resolved == original_plan(data=plan.data.resolve(), dataset_hash="")
