@@ -38,12 +38,14 @@ class Tag:
     DATASET_HASH = "dataset_hash"
     CHECKPOINT_DIR = "checkpoint_dir"
     ANALYSIS = "analysis"  # the sweep's analysis settings as JSON (parent run)
-    SELECTION = "selection"  # the sweep's winner rule as JSON (parent run)
+    DECISION = "decision"  # the sweep's decision settings as JSON (parent run)
+    POINT = "point"  # the grid point a trial trained (-1: the phase's incumbent)
     CODE_VERSION = "code_version"
     # Prefixes, followed by "/<model>": on a phase run and on the sweep's parent run
     WINNER = "winner"
     WINNER_REASON = "winner_reason"
     WINNER_CONFIG = "winner_config"
+    DECISION_OUTCOME = "decision"  # kept or switched (per model, on a phase run)
     REUSED = "reused"
     FINAL = "final"
     FINAL_CONFIG = "final_config"

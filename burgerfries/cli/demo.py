@@ -10,8 +10,8 @@ from burgerfries.keys import DEMO_PORT
 
 SUMMARY = "a web page (Gradio) to try an exported model on photos"
 DESCRIPTION = """\
-Serve a web page where you drop in photos and see the exported model's detections, with a
-score-threshold slider. It listens on this machine only unless you give --host.
+Serve a web page where you upload a photo and see the exported model's detections, with a
+score-threshold slider. It listens on 127.0.0.1 (this machine only) unless you give --host.
 """
 
 

@@ -10,9 +10,9 @@ from burgerfries.cli.arguments import optional_path, optional_text
 
 SUMMARY = "SavedModel, TFLite and an MLflow model from a run's checkpoint"
 DESCRIPTION = """\
-Export a trained run as a TensorFlow SavedModel (the OD API's serving signature), a TFLite
-file and an MLflow model, each checked against the run's eval split; optionally register the
-MLflow model and write a Hugging Face Space folder.
+Export a trained run as a TensorFlow SavedModel and a TFLite file, each checked against the
+run's checkpoint on the eval split, and log it as an MLflow model into the run; optionally
+register that model and write a Hugging Face Space folder.
 """
 
 

@@ -19,8 +19,8 @@ from mlflow.exceptions import MlflowException
 from burgerfries.keys import KNOB_TYPES, Tag, per_model
 from burgerfries.names import slug
 from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.report.decision import DecisionSettings
 from burgerfries.report.html import Report, build_report
-from burgerfries.report.selection import DEFAULT_RULE, rule_from_names
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.tables import StudyTables
 
@@ -54,6 +54,7 @@ def _run_row(run: Run) -> dict[str, object]:
         "code_version": tags.get(Tag.CODE_VERSION, tags.get("mlflow.source.git.commit", "")),
         "is_base": tags.get(Tag.IS_BASE, "") == "true",
         "varied": tags.get(Tag.VARIED, ""),
+        "point": tags.get(Tag.POINT, ""),
         "start_time": run.info.start_time or 0,
     }
     for column in PARAM_COLUMNS:
@@ -104,7 +105,7 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
     experiment_ids = [parent.info.experiment_id]
     phases = client.search_runs(experiment_ids, f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=1000)
     rows: list[dict[str, object]] = []
-    reused: list[tuple[str, str, str]] = []  # (run id, the phase that reuses it, its label there)
+    reused: list[tuple[str, str, object]] = []  # (run id, the phase that reuses it, its label and point there)
     for phase in phases:
         trials = _training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'")
         rows.extend({**_run_row(run), "reused_from": ""} for run in trials)
@@ -114,9 +115,11 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
                     (run_id, phase.data.tags[Tag.PHASE], label) for run_id, label in json.loads(value).items()
                 )
     read = {row["run_id"]: row for row in rows}  # a reused run was read with its own phase
-    for run_id, phase_name, label in reused:
+    for run_id, phase_name, there in reused:
         row = dict(read[run_id]) if run_id in read else _run_row(client.get_run(run_id))
-        row.update(reused_from=row["phase"], phase=phase_name, varied=label)
+        # {"label", "point"} since the phases race an incumbent; a bare label before
+        label, point = (there["label"], there["point"]) if isinstance(there, dict) else (there, "")
+        row.update(reused_from=row["phase"], phase=phase_name, varied=label, point=point)
         rows.append(row)
     if not rows:
         raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
@@ -146,14 +149,14 @@ def side_by_side_images(run_id: str, folder: Path, limit: int = 3) -> list[Path]
         return []
 
 
-def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, tuple]:
-    """The analysis settings and winner rule a sweep ran with (tags of its parent run), else the defaults."""
+def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, DecisionSettings]:
+    """The analysis and decision settings a sweep ran with (tags of its parent run), else the defaults."""
     if not parent_run_id:
-        return AnalysisSettings(), DEFAULT_RULE
+        return AnalysisSettings(), DecisionSettings()
     tags = mlflow.MlflowClient().get_run(parent_run_id).data.tags
     analysis = AnalysisSettings.from_mapping(json.loads(tags.get(Tag.ANALYSIS, "{}")))
-    rule = rule_from_names(json.loads(tags[Tag.SELECTION])) if Tag.SELECTION in tags else DEFAULT_RULE
-    return analysis, rule
+    decision = DecisionSettings(**json.loads(tags[Tag.DECISION])) if Tag.DECISION in tags else DecisionSettings()
+    return analysis, decision
 
 
 def read_study(experiment: str | None = None, run_id: str | None = None) -> StudyRuns:
@@ -166,12 +169,12 @@ def read_study(experiment: str | None = None, run_id: str | None = None) -> Stud
 def write_report(study: StudyRuns, computed: StudyTables | None = None, out: Path | None = None) -> Report:
     """The HTML report of `study` (with `computed`, its tables, when the caller has them), attached
     to the sweep's parent run when there is one."""
-    analysis, rule = analysis_of(study.parent_run_id)
+    analysis, decision = analysis_of(study.parent_run_id)
     with tempfile.TemporaryDirectory() as scratch:
         built = build_report(
             study,
             Path(out) if out else DEFAULT_OUT / slug(study.title),
-            rule,
+            decision,
             analysis,
             pictures_of=lambda run: side_by_side_images(run, Path(scratch) / run),
             computed=computed,

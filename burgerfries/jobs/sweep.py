@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import optuna
 from optuna.storages import RDBStorage
 from tqdm import tqdm
 
 from burgerfries.data.prepare import read_dataset_summary
 from burgerfries.jobs.local_workers import run_local_workers
 from burgerfries.jobs.report import write_report
-from burgerfries.jobs.sweep_decisions import final_config, final_decisions, phase_winner
+from burgerfries.jobs.sweep_decisions import carried_on, confirmation_entries, knob_config, sweep_tables
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.sweep_trials import TrialRunner
 from burgerfries.jobs.train import load_dataset_info
@@ -34,7 +33,6 @@ from burgerfries.sweep import DEFAULT_STUDY
 from burgerfries.sweep.definition import Phase, load_definition
 from burgerfries.sweep.plan import SweepPlan
 from burgerfries.sweep.storage import (
-    completed_trials,
     default_storage,
     done_value,
     once,
@@ -134,63 +132,77 @@ def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
     return measured
 
 
-def _choose_winner(
-    plan: SweepPlan,
-    runs: SweepRuns,
-    runner: TrialRunner,
-    phase: Phase,
-    phase_id: str,
-    model: str,
-    study: optuna.Study,
-    reused: dict[str, str],
-) -> dict[str, Any] | None:
-    """The phase's winner for `model` from its own finished trials and the runs it reused,
-    recorded on the phase run; None (the inherited configuration stays) when none finished."""
-    configs = {t.user_attrs["mlflow_run_id"]: t.user_attrs["config"] for t in completed_trials(study)}
-    configs.update({run_id: runner.config_of_run(model, run_id) for run_id in reused})
-    won = phase_winner(plan.definition, phase, configs)
+def _choose_winner(runs: SweepRuns, parent_id: str, phase_id: str, phase: Phase, model: str) -> dict[str, Any] | None:
+    """The phase's decision for `model` (from the report's tables of the sweep so far), recorded on
+    the phase run; None (the inherited configuration stays) when no run of the phase finished."""
+    _, tables = sweep_tables(parent_id)
+    won = carried_on(tables, phase.name, model)
     if won is None:
         print(f"phase {phase.name} · {model}: no trial finished; keeping the inherited configuration")
     else:
         runs.record_winner(phase_id, model, won)
+        print(f"phase {phase.name} · {model}: {won['reason']}", flush=True)
     return won
 
 
+def _run_phase(
+    plan: SweepPlan,
+    storage: RDBStorage,
+    runs: SweepRuns,
+    runner: TrialRunner,
+    parent_id: str,
+    phase: Phase,
+    inherited: dict[str, dict[str, Any]],
+    label: str,
+) -> dict[str, dict[str, Any]]:
+    """One phase for every model: screening, confirmation of the challengers that earned it, the
+    decision; {model: what it carried on}."""
+    phase_id = runs.start_phase(
+        parent_id, phase, partial(once, storage, plan.once_name(f"{phase.name}:run"), what=f"create phase {phase.name}")
+    )
+    models = plan.definition.models
+    studies = {model: runner.open_phase(phase, model, inherited[model], phase_id)[0] for model in models}
+    runner.train_queued(phase, studies, inherited, label)
+    for model, study in studies.items():
+        runner.remember(model, study)
+
+        def challengers(model: str = model) -> tuple[list[dict[str, Any]], int]:
+            return confirmation_entries(sweep_tables(parent_id)[1], phase, model)
+
+        runner.confirm(study, phase, model, inherited[model], phase_id, challengers)
+    runner.train_queued(phase, studies, inherited, f"{label} (confirmation)")
+    decided = {}
+    for model, study in studies.items():
+        runner.remember(model, study)
+        choose = partial(_choose_winner, runs, parent_id, phase_id, phase, model)
+        what = f"choose the winner of phase {phase.name} for {model}"
+        won = once(storage, plan.once_name(f"{phase.name}:{model}:winner"), choose, what)
+        if won is not None:
+            decided[model] = won
+    mlflow.end_run("FINISHED")
+    return decided
+
+
 def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: TrialRunner, parent_id: str) -> dict:
-    """Every phase in order for every model; {model: the last phase's winner}."""
-    definition = plan.definition
-    inherited: dict[str, dict[str, Any]] = {model: {} for model in definition.models}
+    """Every phase in order for every model; {model: the last phase's decision}."""
+    inherited: dict[str, dict[str, Any]] = {model: {} for model in plan.definition.models}
     winners: dict[str, dict[str, Any]] = {}
-    phases = definition.phases
+    phases = plan.definition.phases
     for index, phase in enumerate(tqdm(phases, desc="phases", unit="phase", disable=not runner.progress)):
-        claim = plan.once_name(f"{phase.name}:run")
-        phase_id = runs.start_phase(parent_id, phase, partial(once, storage, claim, what=f"create phase {phase.name}"))
-        opened = {model: runner.open_phase(phase, model, inherited[model], phase_id) for model in definition.models}
-        runner.train_queued(
-            phase,
-            {m: study for m, (study, _) in opened.items()},
-            inherited,
-            f"phase {index + 1}/{len(phases)} {phase.name}",
-        )
-        for model, (study, reused) in opened.items():
-            runner.remember(model, study)
-            choose = partial(_choose_winner, plan, runs, runner, phase, phase_id, model, study, reused)
-            what = f"choose the winner of phase {phase.name} for {model}"
-            won = once(storage, plan.once_name(f"{phase.name}:{model}:winner"), choose, what)
-            if won is not None:
-                inherited[model] = won["config"]
-                winners[model] = won
-        mlflow.end_run("FINISHED")
+        label = f"phase {index + 1}/{len(phases)} {phase.name}"
+        for model, won in _run_phase(plan, storage, runs, runner, parent_id, phase, inherited, label).items():
+            inherited[model] = won["config"]
+            winners[model] = won
     return winners
 
 
 def _finish(runs: SweepRuns, parent_id: str) -> dict[str, Any]:
     """The final pick per model, recorded on the parent run, and the report."""
     try:
-        study, computed = final_decisions(parent_id)
+        study, computed = sweep_tables(parent_id)
         finals = {}
         for run_id, row in computed.finals.iterrows():
-            finals[row["model"]] = final_config(row)
+            finals[row["model"]] = knob_config(row)
             runs.record_final(parent_id, row["model"], run_id, finals[row["model"]], str(row["reason"]))
         built = write_report(study, computed)
     except Exception as error:

@@ -1,6 +1,7 @@
-"""A sweep's decisions, from its finished runs through the report's tables (`report/tables.py`):
-the winner each phase carries into the next, and the final pick per model. The sweep records
-them on its runs; the report shows the same tables, so the two never disagree.
+"""A sweep's decisions, read from its runs through the report's tables (`report/tables.py`): which
+challengers of a phase earn confirmation seeds, what each phase carries on, and the final pick
+per model. The sweep records them on its runs; the report computes the same tables from the same
+runs, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -11,37 +12,67 @@ import pandas as pd
 
 from burgerfries.jobs.report import analysis_of, read_runs, read_study
 from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
-from burgerfries.report.selection import rank_configurations, rule_from_names
+from burgerfries.report.decision import STUDY_RULE, PhaseDecision, chosen
 from burgerfries.report.study import StudyRuns
-from burgerfries.report.tables import StudyTables, study_tables, summarize_runs
-from burgerfries.sweep.definition import Phase, StudyDefinition
-from burgerfries.sweep.trials import varied_label
+from burgerfries.report.tables import StudyTables, finished_runs, study_tables, summarize_runs
+from burgerfries.sweep.definition import Phase
 
 
-def phase_winner(
-    definition: StudyDefinition, phase: Phase, configs: dict[str, dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The phase's best configuration for one model, from its runs ({run id: configuration with
-    seed}), ranked exactly as the report ranks it; None when no run finished."""
-    if not configs:
-        return None
-    runs, metrics = read_runs(list(configs))
-    runs = runs.assign(phase=phase.name, varied=[varied_label(phase, configs[run_id]) for run_id in runs.index])
-    ranked = rank_configurations(
-        summarize_runs(runs, metrics, definition.analysis), rule_from_names(definition.selection)
-    )
-    winner_id = ranked["run_id"].iloc[0]
-    config = {key: value for key, value in configs[winner_id].items() if key != "seed"}
-    return {"run_id": winner_id, "config": config, "reason": ranked["reason"].iloc[0]}
-
-
-def final_decisions(parent_run_id: str) -> tuple[StudyRuns, StudyTables]:
-    """A finished sweep's runs and its tables, whose `finals` are the final pick per model."""
+def sweep_tables(parent_run_id: str) -> tuple[StudyRuns, StudyTables]:
+    """The sweep's runs so far and their tables (decisions, phase tables, final picks)."""
     study = read_study(run_id=parent_run_id)
-    analysis, rule = analysis_of(parent_run_id)
-    return study, study_tables(study, rule, analysis)
+    analysis, decision = analysis_of(parent_run_id)
+    return study, study_tables(study, decision, analysis)
 
 
-def final_config(row: pd.Series) -> dict[str, Any]:
-    """The study's knobs of a final pick's row, typed as a study YAML types them."""
+def run_value(run_id: str, column: str, analysis) -> float:
+    """`column` of one finished run at its read point, as the report reads it (an Optuna trial's value)."""
+    runs, metrics = read_runs([run_id])
+    return float(summarize_runs(runs, metrics, analysis)[column].iloc[0])
+
+
+def knob_config(row: pd.Series) -> dict[str, Any]:
+    """The study's knobs of a summary row, typed as a study YAML types them."""
     return {knob: KNOB_TYPES[knob](row[knob]) for knob in STUDY_KNOBS}
+
+
+def carried_on(tables: StudyTables, phase: str, model: str) -> dict[str, Any] | None:
+    """What the phase decided for `model`: the configuration carried on, its representative run,
+    kept or switched and why; None when no run of the phase finished."""
+    decision: PhaseDecision | None = tables.decisions.get((phase, model))
+    if decision is None:
+        return None
+    key = chosen(decision, tables.settings)
+    table = tables.ranked[(phase, model)]
+    rows = table[table["config_key"] == key]
+    if rows.empty:  # (an incumbent that this phase did not run: a sweep from before racing)
+        return None
+    row = rows.iloc[0]
+    return {
+        "run_id": row["run_id"],
+        "config": knob_config(row),
+        "outcome": "kept" if key == decision.incumbent else "switched",
+        "reason": decision.study_rule_sentence if tables.settings.mode == STUDY_RULE else decision.sentence,
+    }
+
+
+def confirmation_entries(tables: StudyTables, phase: Phase, model: str) -> tuple[list[dict[str, Any]], int]:
+    """The challengers of a phase that earned confirmation seeds, as (their screening entries with
+    the seeds they already have, the incumbent's run count to bring them to)."""
+    decision = tables.decisions.get((phase.name, model))
+    if decision is None or not decision.to_confirm:
+        return [], 0
+    finished = finished_runs(tables.summaries)
+    own = finished[finished["model"] == model]
+    here = own[own["phase"] == phase.name]
+    target = int((here["config_key"] == decision.incumbent).sum())
+    entries = []
+    for key in decision.to_confirm:
+        row = here[here["config_key"] == key].iloc[0]
+        if phase.is_grid:
+            entry: dict[str, Any] = {"point": int(float(row["point"]))}
+        else:
+            entry = {name: KNOB_TYPES[name](row[name]) for name in phase.search_space}
+        seeds = {int(float(seed)) for seed in own.loc[own["config_key"] == key, "seed"]}
+        entries.append({**entry, "seeds": seeds})
+    return entries, target

@@ -61,7 +61,7 @@ class SweepRuns:
                     Tag.STUDY: self.definition.name,
                     Tag.PROFILE: params["profile"],
                     Tag.ANALYSIS: json.dumps(self.definition.analysis.as_dict()),
-                    Tag.SELECTION: json.dumps(self.definition.selection),
+                    Tag.DECISION: json.dumps(self.definition.decision.as_dict()),
                 },
             )
             log_params(params)
@@ -104,22 +104,27 @@ class SweepRuns:
                 self.client.set_terminated(run_id, "KILLED")
                 self.client.set_tag(run_id, "killed_reason", "sweep worker died; its trial was queued again")
 
-    def finished_value(self, run_id: str, metric: str) -> float | None:
-        """`metric` of a run that FINISHED (NaN if it never logged it), or None if it did not finish."""
-        run = self.client.get_run(run_id)
-        if run.info.status != "FINISHED":
-            return None
-        return float(run.data.metrics.get(metric, float("nan")))
+    def finished(self, run_id: str) -> bool:
+        """Whether a run FINISHED (a dead worker's run may have, before Optuna recorded its trial)."""
+        return self.client.get_run(run_id).info.status == "FINISHED"
 
     def record_winner(self, phase_id: str, model: str, won: dict[str, Any]) -> None:
+        """The phase's decision for `model`: the run that represents the configuration carried on,
+        kept or switched, the evidence in words (also appended to the phase run's note)."""
         self.client.set_tag(phase_id, per_model(Tag.WINNER, model), won["run_id"])
+        self.client.set_tag(phase_id, per_model(Tag.DECISION_OUTCOME, model), won["outcome"])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_REASON, model), won["reason"][:5000])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_CONFIG, model), json.dumps(won["config"]))
+        note = self.client.get_run(phase_id).data.tags.get("mlflow.note.content", "")
+        self.client.set_tag(phase_id, "mlflow.note.content", f"{note}\n\n**{model}**: {won['reason']}".strip())
 
-    def record_reused(self, phase_id: str, model: str, reused: dict[str, str]) -> None:
-        """Runs of earlier phases that this phase counts as its own ({run id: label here}): the
-        same configuration and seed, trained once (the report reads them into this phase too)."""
-        self.client.set_tag(phase_id, per_model(Tag.REUSED, model), json.dumps(reused))
+    def record_reused(self, phase_id: str, model: str, reused: dict[str, dict[str, Any]]) -> None:
+        """Runs of earlier phases that this phase counts as its own ({run id: {label, point} here}):
+        the same configuration and seed, trained once (the report reads them into this phase too).
+        Called again when confirmation reuses more, it adds to what is recorded."""
+        tag = per_model(Tag.REUSED, model)
+        recorded = json.loads(self.client.get_run(phase_id).data.tags.get(tag, "{}"))
+        self.client.set_tag(phase_id, tag, json.dumps({**recorded, **reused}))
 
     def record_final(self, parent_id: str, model: str, run_id: str, config: dict[str, Any], reason: str) -> None:
         self.client.set_tag(parent_id, per_model(Tag.FINAL, model), run_id)

@@ -8,6 +8,8 @@ The coordinator of `--workers N` never builds one: it only starts the workers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.sweep_decisions import run_value
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import STUDY_KNOBS, SweepRole, Tag
@@ -36,12 +39,10 @@ from burgerfries.sweep.storage import (
     trials_in,
     worker_name,
 )
-from burgerfries.sweep.trials import config_of, phase_trials, trial_config, varied_label
+from burgerfries.sweep.trials import config_of, confirmation_trials, phase_trials, trial_config, varied_label
 from burgerfries.training.setups import TrainingSetups
 
 SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
-# Unweighted: a search over loss weights must not favour small weights (selection.loss_basis)
-OBJECTIVE = "eval/loss_total_unweighted"
 
 
 class TrialRunner:
@@ -71,39 +72,76 @@ class TrialRunner:
             config = trial.user_attrs["config"]
             self.trained[model][self._trained_key(model, config)] = (trial.user_attrs["mlflow_run_id"], config)
 
-    def config_of_run(self, model: str, run_id: str) -> dict[str, Any]:
-        """The configuration (with seed) of a finished trial run of `model`."""
-        return next(config for trained_id, config in self.trained[model].values() if trained_id == run_id)
+    def _queue(
+        self,
+        study: optuna.Study,
+        phase: Phase,
+        model: str,
+        inherited: dict[str, Any],
+        phase_id: str,
+        entries: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Queue the entries not trained before; record the ones an earlier phase trained (same
+        configuration and seed) as reused by this phase."""
+        queued, reused = [], {}
+        for entry in entries:
+            config = config_of(self.plan.definition, phase, inherited, entry)
+            earlier = self.trained[model].get(self._trained_key(model, config)) if config else None
+            if earlier is None:
+                queued.append(entry)
+            else:
+                reused[earlier[0]] = {"label": varied_label(phase, config, entry), "point": entry.get("point", "")}
+        queue_trials(study, queued)
+        if reused:
+            self.runs.record_reused(phase_id, model, reused)
+        return {"queued": len(queued), "reused": reused}
 
     def open_phase(
         self, phase: Phase, model: str, inherited: dict[str, Any], phase_id: str
-    ) -> tuple[optuna.Study, dict[str, str]]:
-        """The (phase, model) study, its trials queued by whichever worker opened it first, and the
-        runs it reuses ({run id: label}): configurations already trained with the same seed."""
+    ) -> tuple[optuna.Study, dict[str, dict[str, Any]]]:
+        """The (phase, model) study with its screening trials queued by whichever worker opened it
+        first, and the runs it reuses ({run id: {label, point}})."""
         plan = self.plan
-        study = open_study(self.storage, plan.study_name(phase.name, model), searched=not phase.is_grid)
-
-        def queue() -> dict[str, Any]:
-            entries, reused = [], {}
-            for entry in phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds):
-                config = config_of(plan.definition, phase, inherited, entry)
-                earlier = self.trained[model].get(self._trained_key(model, config)) if config else None
-                if earlier is None:
-                    entries.append(entry)
-                else:
-                    reused[earlier[0]] = varied_label(phase, config)
-            queue_trials(study, entries)
-            if reused:
-                self.runs.record_reused(phase_id, model, reused)
-            return {"queued": len(entries), "reused": reused}
-
+        maximize = plan.definition.decision.metric.higher_is_better
+        study = open_study(self.storage, plan.study_name(phase.name, model), not phase.is_grid, maximize)
+        entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds)
         what = f"queue the trials of phase {phase.name} for {model}"
+        queue = partial(self._queue, study, phase, model, inherited, phase_id, entries)
         queued = once(self.storage, plan.once_name(f"{phase.name}:{model}:queue"), queue, what)
         return study, queued["reused"]
 
-    def _settings(self, phase: Phase, model: str, config: dict[str, Any], label: str, number: int) -> TrainSettings:
+    def confirm(
+        self,
+        study: optuna.Study,
+        phase: Phase,
+        model: str,
+        inherited: dict[str, Any],
+        phase_id: str,
+        challengers: Callable[[], tuple[list[dict[str, Any]], int]],
+    ) -> dict[str, dict[str, Any]]:
+        """Queue (once, across workers) more seeds of the challengers that earned them:
+        `challengers()` gives their entries with the seeds they have, and the run count to bring
+        them to (`sweep_decisions.confirmation_entries`). The runs it reuses."""
+
+        def queue() -> dict[str, Any]:
+            found, target = challengers()
+            entries = [
+                new
+                for challenger in found
+                for new in confirmation_trials(
+                    {k: v for k, v in challenger.items() if k != "seeds"}, challenger["seeds"], target
+                )
+            ]
+            return self._queue(study, phase, model, inherited, phase_id, entries)
+
+        what = f"queue the confirmation trials of phase {phase.name} for {model}"
+        return once(self.storage, self.plan.once_name(f"{phase.name}:{model}:confirm"), queue, what)["reused"]
+
+    def _settings(
+        self, phase: Phase, model: str, config: dict[str, Any], entry: dict[str, Any], label: str, number: int
+    ) -> TrainSettings:
         definition = self.plan.definition
-        varied = varied_label(phase, config)
+        varied = varied_label(phase, config, entry)
         is_base = all(config.get(k) == v for k, v in definition.base.items())
         return TrainSettings(
             data=self.plan.data,
@@ -124,6 +162,7 @@ class TrialRunner:
                 Tag.TRIAL: str(number),
                 Tag.STUDY: definition.name,
                 Tag.VARIED: varied,
+                Tag.POINT: str(entry.get("point", "")),
                 Tag.IS_BASE: str(is_base).lower(),
                 Tag.SWEEP_ROLE: SweepRole.TRIAL,
                 Tag.WORKER: worker_name(),
@@ -131,33 +170,33 @@ class TrialRunner:
         )
 
     def _objective(self, phase: Phase, model: str, inherited: dict[str, Any], label: str):
+        """Optuna's objective: train the trial's configuration; its value is the study's decision
+        metric at the run's read point, as the report reads it."""
         plan = self.plan
+        metric = plan.definition.decision.metric
 
         def objective(trial: optuna.Trial) -> float:
             if not trial.user_attrs.get(QUEUED):
                 # Another worker took the last queued trial between our look and our ask: Optuna
                 # then samples a new one, which no configuration asked for.
                 raise optuna.TrialPruned("no queued trial left")
-            config = trial_config(plan.definition, phase, inherited, trial, plan.repeats, plan.noise_seeds)
+            config, entry = trial_config(plan.definition, phase, inherited, trial)
             # A retry inherits the dead trial's run id. If that run finished, its worker died after
             # training but before Optuna recorded the result: use the run instead of training it twice.
             dead_run = trial.user_attrs.get("mlflow_run_id")
-            if dead_run:
-                value = self.runs.finished_value(dead_run, OBJECTIVE)
-                if value is not None:
-                    print(f"{label} · {model}: run {dead_run} finished before its worker died; using it", flush=True)
-                    return value
+            if dead_run and self.runs.finished(dead_run):
+                print(f"{label} · {model}: run {dead_run} finished before its worker died; using it", flush=True)
+                return run_value(dead_run, metric.column, plan.definition.analysis)
             trial.set_user_attr("config", config)
             trial.set_user_attr("worker", worker_name())
             result = train(
-                self._settings(phase, model, config, label, trial.number),
+                self._settings(phase, model, config, entry, label, trial.number),
                 self.evaluation,
                 progress=self.progress,
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 setups=self.setups,
             )
-            final = result.eval_metrics.get(result.step, {})
-            return float(final.get(OBJECTIVE, float("nan")))
+            return run_value(result.run_id, metric.column, plan.definition.analysis)
 
         return objective
 

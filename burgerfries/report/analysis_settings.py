@@ -1,6 +1,6 @@
 """The analysis knobs, each with its default written once: the sweep's phase winners, the
 report's tables and its final pick all read them from one `AnalysisSettings`. A sweep YAML may
-set them under `analysis:` (and the winner rule under `selection:`)."""
+set them under `analysis:` (the decision's own settings are `report/decision.py`'s)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from burgerfries.evaluation import SCORE_THRESHOLD
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    plateau_epsilon: float = 0.05  # a curve has flattened once ≤ this share of its total improvement remains
+    knee_sensitivity: float = 1.0  # Kneedle's S: higher waits for a clearer bend before calling it the knee
+    plateau_epsilon: float = 0.05  # a curve has stopped improving once ≤ this share of its total improvement remains
     eval_smoothing: float = 0.6  # EMA weight of the newest evaluation (eval loss, mAP)
     train_smoothing: float = 0.06  # EMA weight of the newest training step (train loss is logged every step)
     min_points: int = 3  # fewer evaluations than this: "too short" to have a plateau

@@ -16,30 +16,19 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from burgerfries.names import slug
+from burgerfries.report import decision as decision_module
 from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
+from burgerfries.report.decision import RACING, DecisionSettings, chosen, pooled_noise
 from burgerfries.report.plateau import ema
-from burgerfries.report.selection import (
-    DEFAULT_RULE,
-    UNWEIGHTED,
-    WEIGHTED,
-    Criterion,
-    fair_rule,
-    finished_runs,
-    lead_sentence,
-    loss_basis,
-    loss_basis_note,
-    noise_floor,
-    rank_configurations,
-    rank_runs,
-)
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import series
 from burgerfries.report.tables import (
     PHASE_TABLE_COLUMNS,
     StudyTables,
     configuration,
+    finished_runs,
     phase_order,
     recall_table,
     study_tables,
@@ -73,14 +62,20 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _table(frame: pd.DataFrame, winner_first: bool = False, float_format: str = "{:.4f}") -> str:
+def _table(frame: pd.DataFrame, highlight: int | None = None, float_format: str = "{:.4f}") -> str:
+    """`frame` as an HTML table; the row at position `highlight` (if any) marked as the winner."""
     formatted = frame.copy()
     for column in formatted.columns:
         if pd.api.types.is_float_dtype(formatted[column]):
             formatted[column] = formatted[column].map(lambda v: "—" if pd.isna(v) else float_format.format(v))
     markup = formatted.to_html(index=False, escape=True, border=0, na_rep="—")
-    if winner_first:
-        markup = markup.replace("<tbody>\n    <tr>", '<tbody>\n    <tr class="winner">', 1)
+    if highlight is not None and "<tbody>" in markup:
+        head, body = markup.split("<tbody>", 1)
+        rows = body.split("<tr>")  # rows[0] is what precedes the first row
+        if 0 <= highlight < len(rows) - 1:
+            rows[highlight + 1] = '<tr class="winner">' + rows[highlight + 1]
+            body = rows[0] + "".join(row if row.startswith("<tr") else "<tr>" + row for row in rows[1:])
+        markup = head + "<tbody>" + body
     return markup
 
 
@@ -113,18 +108,16 @@ def _band(figure: go.Figure, study: StudyRuns, run_ids: list[str], key: str, nam
 
 
 def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_smoothing: float) -> str:
-    """Eval and (smoothed) train total loss — unweighted where the phase ranks by it — and mAP@0.5,
-    against step, with both plateau points; a configuration's best run as lines, the span of its
-    runs shaded where it has several."""
+    """Unweighted eval and (smoothed) train loss, and mAP@0.5, against step, with each
+    configuration's read point (where its eval loss starts to flatten) and mAP plateau marked; a
+    configuration's best run as lines, the span of its runs shaded where it has several."""
     losses, precision = go.Figure(), go.Figure()
-    unweighted = "loss_basis" in ranked and ranked["loss_basis"].iloc[0] == UNWEIGHTED
-    suffix = "_unweighted" if unweighted else ""
     finished = finished_runs(runs)
     for _, row in ranked.iterrows():
         metrics = study.metrics[study.metrics["run_id"] == row["run_id"]]
         name = html.escape(f"{row['varied']} ({row['name']})")
-        train = series(metrics, f"train/loss_total{suffix}").dropna()
-        eval_loss = series(metrics, f"eval/loss_total{suffix}")
+        train = series(metrics, "train/loss_total_unweighted").dropna()
+        eval_loss = series(metrics, "eval/loss_total_unweighted")
         mean_ap = series(metrics, "eval/mAP_50")
         if len(train):
             losses.add_trace(
@@ -140,10 +133,11 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
         precision.add_trace(go.Scatter(x=mean_ap.index, y=mean_ap.values, mode="lines+markers", name=name))
         run_ids = list(dict.fromkeys(finished.index[finished["config_key"] == row["config_key"]]))
         if len(run_ids) >= 2:
-            _band(losses, study, run_ids, f"eval/loss_total{suffix}", f"{name} eval")
+            _band(losses, study, run_ids, "eval/loss_total_unweighted", f"{name} eval")
             _band(precision, study, run_ids, "eval/mAP_50", name)
         for figure, values, step, label in (
-            (losses, eval_loss, row["flatten_step"], "eval loss flattens"),
+            (losses, eval_loss, row["read_step"], "read point: eval loss starts to flatten"),
+            (precision, mean_ap, row["read_step"], "read point"),
             (precision, mean_ap, row["map_plateau_step"], "mAP plateaus"),
         ):
             if pd.notna(step) and step in values.index:
@@ -153,13 +147,19 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
                         y=[values[step]],
                         mode="markers",
                         showlegend=False,
-                        marker={"symbol": "star", "size": 14},
+                        marker={"symbol": "star" if label.startswith("read") else "diamond", "size": 13},
                         name=f"{name}: {label}",
                     )
                 )
-    title = "Unweighted total loss" if unweighted else "Total loss"
-    losses.update_layout(title=f"{title} (train smoothed, eval)", xaxis_title="step", yaxis_title="loss", height=380)
-    precision.update_layout(title="mAP@0.5", xaxis_title="step", yaxis_title="mAP@0.5", height=380)
+    losses.update_layout(
+        title="Unweighted total loss (train smoothed, eval); ★ read point",
+        xaxis_title="step",
+        yaxis_title="loss",
+        height=380,
+    )
+    precision.update_layout(
+        title="mAP@0.5; ★ read point, ◆ plateau", xaxis_title="step", yaxis_title="mAP@0.5", height=380
+    )
     return "".join(figure.to_html(full_html=False, include_plotlyjs=False) for figure in (losses, precision))
 
 
@@ -199,102 +199,67 @@ def _provenance(study: StudyRuns) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
-def _read_where(row: pd.Series) -> str:
-    """Where a configuration's figures were read: one run's step, or each run's own for a mean."""
-    if row.get("runs", 1) > 1:
-        return f"(mean of {int(row['runs'])} runs, each read at its own point; this run's: step {row['read_step']})"
-    return f"at step {row['read_step']}"
-
-
-def _stability(value: object) -> str:
-    if value is None or pd.isna(value):
-        return "stability unknown (no repeated runs to measure the noise with)"
-    return f"first in {float(value):.0%} of resamples of its noise"
-
-
-def _noise_sentence(noise: dict[str, float], runs: pd.DataFrame) -> str:
-    """The noise floor of one phase and model, from its configurations with repeated runs."""
-    if not noise:
-        return "Noise floor: not measured (no configuration has two finished runs)."
-    finished = finished_runs(runs)
-    repeated = [label for label, members in finished.groupby("varied") if len(members) >= 2]
-    names = {
-        "eval_loss": "eval loss",
-        "eval_loss_unweighted": "unweighted eval loss",
-        "mAP_50": "mAP@0.5",
-        "avg_recall": "avg recall",
-        "wrong_detection_rate": "wrong detections per image",
-    }
-    spread = ", ".join(f"{names[key]} {noise[key]:.4f}" for key in names if key in noise)
-    return f"Noise floor (seed-to-seed σ, from {', '.join(map(str, repeated))}): {spread}."
-
-
-def _loss_note(runs: pd.DataFrame, ranked: pd.DataFrame, rule: tuple[Criterion, ...]) -> str:
-    """Which loss this phase's table (`ranked`, from `runs` of one phase and model) ranks by and
-    why; where that is the unweighted loss, what the weighted total would have picked (the
-    original study ranked its loss weights that way)."""
-    basis = ranked["loss_basis"].iloc[0]
-    note = loss_basis_note(runs, basis)
-    if basis == UNWEIGHTED:
-        weighted = rank_configurations(runs, rule, basis=WEIGHTED)
-        pick, ours = weighted["varied"].iloc[0], ranked["varied"].iloc[0]
-        same = "the same winner" if pick == ours else f"{pick} instead of {ours}"
-        note += f" Ranked by the weighted total, this phase would have picked {same}."
-    return note
-
-
-def _summary_section(computed: StudyTables, rule: tuple[Criterion, ...]) -> str:
-    finals, summaries = computed.finals, computed.summaries
+def _summary_section(computed: StudyTables) -> str:
+    finals, settings = computed.finals, computed.settings
+    objective = settings.metric
     if not len(finals):
         return "<h2>1. Summary</h2><p>No run finished, so there is no final pick.</p>"
-    best = rank_runs(
-        finals.drop(columns=["rank"]).rename(columns={"reason": "final_reason"}),
-        fair_rule(rule, loss_basis(finals)),
-        label_column="finalist",
-        noise=noise_floor(summaries),
-    )
-    if len(best) == 1:
-        best["reason"] = best["final_reason"]
+    column = objective.column
+    best = finals.assign(_sort=(-1 if objective.higher_is_better else 1) * finals[column].astype(float))
+    top = best.sort_values(["_sort", "order"], kind="stable").iloc[0]
     lines = "".join(
-        f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} — run {_e(row['name'])}, "
-        f"mAP@0.5 {row['mAP_50']:.3f}, eval loss {row['eval_loss']:.4f} {_e(_read_where(row))}"
-        f" ({_e(row['flatten_status'])}); {_e(_stability(row['stability']))}. "
+        f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} (best run {_e(row['name'])}) — "
+        f"{objective.label} {row[column]:.3f} "
+        f"(mean of {int(row['runs'])} run(s), each read where its eval loss starts to flatten). "
         f'<span class="note">{_e(row["reason"])}</span></li>'
         for _, row in finals.iterrows()
     )
-    top = best.iloc[0]
     return (
-        f"<h2>1. Summary</h2><p>Final model: <b>{_e(top['model'])}</b> with {_e(configuration(top))} "
-        f"(run {_e(top['name'])}). Why: {_e(best['reason'].iloc[0])}.</p><ul>{lines}</ul>"
-        f"<h3>Base vs final</h3>{_table(computed.base_final)}"
+        f"<h2>1. Summary</h2><p>Decision metric: <b>{_e(objective.label)}</b> on the held-out split "
+        f"({_e(settings.mode)} mode). Best final model on it: <b>{_e(top['model'])}</b> with "
+        f"{_e(configuration(top))}.</p><ul>{lines}</ul>"
+        f"<h3>Base vs final</h3>{_table(computed.base_final, float_format='{:.3f}')}"
     )
 
 
 def _phases_section(
     study: StudyRuns,
     computed: StudyTables,
-    rule: tuple[Criterion, ...],
     analysis: AnalysisSettings,
     tables: dict[str, pd.DataFrame],
 ) -> str:
-    """Each phase's ranking per model with its noise floor and curves; adds the tables it shows to `tables`."""
-    summaries, ranked = computed.summaries, computed.ranked
+    """Each phase's decision per model with its evidence, its configurations and their curves;
+    adds the tables it shows to `tables`."""
+    summaries, settings = computed.summaries, computed.settings
+    finished = finished_runs(summaries)
+    phases = phase_order(summaries)
     phase_html = []
-    for phase in phase_order(summaries):
+    for phase in phases:
         parts = [f"<h3>{_e(_phase_title(phase, summaries))}</h3>"]
-        for (group_phase, model), members in ranked.items():
+        for (group_phase, model), members in computed.ranked.items():
             if group_phase != phase or members.empty:
                 continue
+            decision = computed.decisions[(phase, model)]
             columns = [c for c in PHASE_TABLE_COLUMNS if c in members.columns]
             intervals = [f"{c}_ci" for c in columns if f"{c}_ci" in members.columns]
             tables[f"phase_{slug(phase or 'runs')}_{slug(model)}"] = members[columns + intervals]
+            own = finished[finished["model"] == model]
+            noise = pooled_noise(own[own["phase"].isin(phases[: phases.index(phase) + 1])], settings.metric.column)
             group = summaries[(summaries["phase"] == group_phase) & (summaries["model"] == model)]
-            noise = noise_floor(group)
+            rule_note = ""
+            if decision.study_rule_winner != decision.winner:
+                rule_note = (
+                    f'<p class="note">The modes disagree here: racing on {_e(settings.metric.label)} '
+                    f"{_e(decision.sentence)}; the study's rule {_e(decision.study_rule_sentence)}.</p>"
+                )
+            carried = [i for i, key in enumerate(members["config_key"]) if key == chosen(decision, settings)]
+            what = decision.outcome if settings.mode == RACING else "decided by the study's rule"
+            carried_label = members["varied"].iloc[carried[0]] if carried else "—"
             parts.append(
-                f"<h4>{_e(model)} — winner: {_e(members['varied'].iloc[0])}</h4>"
-                f"<p><b>{_e(lead_sentence(members, noise))}</b> {_e(_noise_sentence(noise, group))}</p>"
-                f'<p class="note">{_e(_loss_note(group, members, rule))}</p>'
-                f"{_table(with_intervals(members)[columns], True)}"
+                f"<h4>{_e(model)} — {_e(what)}: {_e(carried_label)}</h4>"
+                f"<p><b>{_e(decision.sentence)}</b> Each challenger was tested at α {decision.alpha:.3g}; noise "
+                f"on {_e(settings.metric.label)}: {_e(noise.describe() if noise else 'not measured yet')}.</p>"
+                f"{rule_note}{_table(with_intervals(members)[columns], carried[0] if carried else None)}"
             )
             parts.append(_curves(study, members, group, analysis.train_smoothing))
         phase_html.append("".join(parts))
@@ -302,16 +267,17 @@ def _phases_section(
     if len(unranked):
         tables["unranked_runs"] = unranked
         phase_html.append(
-            '<h3>Runs left out of the rankings</h3><p class="note">These runs did not finish '
-            "(killed, failed or still running); a configuration is ranked on its finished runs only.</p>"
+            '<h3>Runs left out of the decisions</h3><p class="note">These runs did not finish '
+            "(killed, failed or still running); a configuration is judged on its finished runs only.</p>"
             + _table(unranked)
         )
     return (
-        '<h2>2. Phases</h2><p class="note">One row per configuration, read at each run\'s eval-loss '
-        "flatten point (or its last evaluation when it never flattens) and averaged over its finished "
-        "runs (column runs), with the 95 % confidence interval of the mean (Student's t) where it has two "
-        "or more; the winner's row is highlighted. The shaded bands in the plots span the runs of a "
-        "configuration with several.</p>" + "".join(phase_html)
+        '<h2>2. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '
+        "each run read where its eval loss starts to flatten and averaged over the configuration's finished "
+        "runs (column runs), with the 95 % confidence interval of the mean where it has two or more. delta is "
+        "the difference from the incumbent on the decision metric, with its 95 % interval and one-sided p; "
+        "best_group marks the configurations not shown worse than the first. The carried-on row is "
+        "highlighted when it is first.</p>" + "".join(phase_html)
     )
 
 
@@ -328,30 +294,30 @@ def _recall_section(computed: StudyTables, tables: dict[str, pd.DataFrame]) -> s
     return "<h2>3. Recall</h2>" + "".join(parts)
 
 
-def _method_section(rule: tuple[Criterion, ...], analysis: AnalysisSettings) -> str:
-    settings = ", ".join(f"{key} {value:g}" for key, value in analysis.as_dict().items())
+def _method_section(settings: DecisionSettings, analysis: AnalysisSettings) -> str:
+    values = ", ".join(f"{key} {value:g}" for key, value in analysis.as_dict().items())
+    chosen_settings = ", ".join(f"{key} {value}" for key, value in settings.as_dict().items())
     return (
-        "<h2>How plateau points are defined</h2><pre>" + _e(plateau_module.__doc__.strip()) + "</pre>"
-        f'<p class="note">Settings of this report: {_e(settings)}.</p>'
-        "<h2>How the winner is chosen</h2><pre>"
-        + _e("Criteria, in order: " + "; ".join(c.label for c in rule))
-        + "</pre>"
+        "<h2>Where runs are read</h2><pre>" + _e(plateau_module.__doc__.strip()) + "</pre>"
+        f'<p class="note">Settings of this report: {_e(values)}.</p>'
+        "<h2>How each phase decides</h2><pre>" + _e(decision_module.__doc__.strip()) + "</pre>"
+        f'<p class="note">This study: {_e(chosen_settings)}.</p>'
     )
 
 
 def build_report(
     study: StudyRuns,
     out_dir: Path,
-    rule: tuple[Criterion, ...] = DEFAULT_RULE,
+    settings: DecisionSettings = DecisionSettings(),
     analysis: AnalysisSettings = AnalysisSettings(),
     pictures_of: Callable[[str], list[Path]] | None = None,
     computed: StudyTables | None = None,
 ) -> Report:
     """Write `index.html` and one CSV per table into `out_dir`. `pictures_of(run_id)` gives the
     PNG files of a finalist's last evaluation (the report job downloads them from MLflow);
-    `computed` is `study_tables(study, rule, analysis)` when the caller has it already."""
+    `computed` is `study_tables(study, settings, analysis)` when the caller has it already."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    computed = computed or study_tables(study, rule, analysis)
+    computed = computed or study_tables(study, settings, analysis)
     tables: dict[str, pd.DataFrame] = {"base_vs_final": computed.base_final, "summaries": computed.summaries}
     images = "".join(
         _images(
@@ -362,12 +328,12 @@ def build_report(
         for run_id, row in computed.finals.iterrows()
     )
     sections = [
-        _summary_section(computed, rule),
-        _phases_section(study, computed, rule, analysis, tables),
+        _summary_section(computed),
+        _phases_section(study, computed, analysis, tables),
         _recall_section(computed, tables),
         "<h2>4. Detections of the finalists</h2>" + images,
         "<h2>5. Provenance</h2>" + _provenance(study),
-        _method_section(rule, analysis),
+        _method_section(computed.settings, analysis),
     ]
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -1,6 +1,13 @@
-"""Where a curve stops improving.
+"""Where a curve starts to flatten (the read point) and where it stops improving (the plateau).
 
-Definition (used by the report and the sweep's winner choice, and printed in the report):
+**Read point** — where eval loss *starts to flatten*, the point the original study compared runs
+at: the knee of the curve, found by Kneedle (Satopää et al. 2011, the `kneed` package) on the
+eval-loss curve smoothed as in step 1 below, as a convex, decreasing curve with sensitivity
+`knee_sensitivity`. A curve that does not bend (straight, or rising) has no knee: "never
+flattens", and the run is read at its last evaluation. Fewer than `min_points` evaluations: "too
+short"; no improvement at all: "constant", read at the first evaluation.
+
+**Plateau** — where a curve has *stopped* improving (shown for mAP@0.5):
 1. Drop NaN/Inf points, then smooth with an exponential moving average (weight `smoothing` on
    the newest point), so one noisy evaluation neither creates nor hides a plateau.
 2. For a decreasing series (eval loss) the *total improvement* is first smoothed value minus the
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from kneed import KneeLocator
 
 from burgerfries.report.analysis_settings import AnalysisSettings
 
@@ -71,3 +79,25 @@ def plateau_point(
         "flattened",
         f"remaining improvement ≤ {epsilon:.0%} of the total from step {int(steps[index])}",
     )
+
+
+def knee_point(
+    series: pd.Series,
+    sensitivity: float = DEFAULTS.knee_sensitivity,
+    min_points: int = DEFAULTS.min_points,
+) -> PlateauPoint:
+    """The read point of a decreasing series (eval loss, by step): its knee (see the module)."""
+    clean = series.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
+    if len(clean) < min_points:
+        return PlateauPoint(None, "too short", f"{len(clean)} evaluation(s); at least {min_points} are needed")
+    steps = clean.index.to_numpy(dtype=float)
+    smoothed = clean.to_numpy(dtype=float)
+    scale = max(abs(smoothed).max(), 1e-12)
+    if smoothed[0] - smoothed.min() <= 1e-9 * scale:
+        return PlateauPoint(int(steps[0]), "constant", "no improvement over the run; flat from the first evaluation")
+    knee = KneeLocator(steps, smoothed, S=sensitivity, curve="convex", direction="decreasing").knee
+    if knee is None:
+        return PlateauPoint(
+            None, "never flattens", f"no bend in the curve up to the last evaluation (step {int(steps[-1])})"
+        )
+    return PlateauPoint(int(knee), "flattened", f"eval loss starts to flatten at step {int(knee)} (its knee)")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.plateau import ema, plateau_point
+from burgerfries.report.plateau import ema, knee_point, plateau_point
 
 COLUMNS = [
     "eval_loss",
@@ -70,17 +70,22 @@ STEP_COLUMNS = ("flatten_step", "map_plateau_step", "read_step")
 
 
 def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
-    """Flatten and plateau points of one run, and the compared quantities at both.
+    """The read point of one run (where its eval loss starts to flatten: `plateau.knee_point`), its
+    mAP plateau, and the compared quantities at both.
 
-    A run whose eval loss never flattens is read at its last evaluation, and says so.
+    A run whose eval loss never flattens is read at its last evaluation, and says so. The knee is
+    found on the unweighted eval loss where the run logged it (the same curve whatever its loss
+    weights), else on the weighted total.
     """
-    eval_loss = series(metrics, "eval/loss_total")
+    eval_loss = series(metrics, "eval/loss_total_unweighted")
+    if eval_loss.empty:
+        eval_loss = series(metrics, "eval/loss_total")
     curve = {
         "epsilon": analysis.plateau_epsilon,
         "smoothing": analysis.eval_smoothing,
         "min_points": analysis.min_points,
     }
-    flatten = plateau_point(eval_loss, decreasing=True, **curve)
+    flatten = knee_point(eval_loss, analysis.knee_sensitivity, analysis.min_points)
     plateau = plateau_point(series(metrics, "eval/mAP_50"), decreasing=False, **curve)
     last_step = int(eval_loss.index.max()) if len(eval_loss) else None
     read_step = flatten.step if flatten.step is not None else last_step

@@ -18,14 +18,16 @@ from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
 from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.selection import CRITERIA
+from burgerfries.report.decision import DecisionSettings
 
 PARAMETERS = KNOB_TYPES  # what a base, grid, fixed or search entry may set
 STUDY_KEYS = {
     "name",
     "models",
     "base",
-    "selection",
+    "objective",
+    "decision",
+    "decision_settings",
     "phases",
     "num_steps",
     "weights",
@@ -67,7 +69,6 @@ class StudyDefinition:
     name: str
     models: list[str]
     base: dict[str, Any]
-    selection: list[str]
     phases: list[Phase]
     num_steps: int | None
     source: Path
@@ -77,6 +78,7 @@ class StudyDefinition:
     profile: str = DEFAULT_STUDY_PROFILE
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     noise_seeds: int = DEFAULT_NOISE_SEEDS
+    decision: DecisionSettings = field(default_factory=DecisionSettings)  # objective, mode, α, confirmations
 
     @property
     def fingerprint(self) -> str:
@@ -158,6 +160,11 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     where = str(source)
     if not isinstance(data, dict):
         raise DefinitionError(f"{where}: expected a mapping at the top level")
+    if "selection" in data:
+        raise DefinitionError(
+            f"{where}.selection: a list of criteria no longer decides; give `objective:` (the one decision "
+            "metric, default mAP_50) and, to decide by the original study's order of criteria, `decision: study_rule`"
+        )
     unknown = set(data) - STUDY_KEYS
     if unknown:
         raise DefinitionError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(STUDY_KEYS)}")
@@ -174,10 +181,6 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
     missing = set(STUDY_KNOBS) - set(base)
     if missing:
         raise DefinitionError(f"{where}.base: missing {sorted(missing)}")
-    selection = data.get("selection", list(CRITERIA))
-    bad = [name for name in selection if name not in CRITERIA]
-    if bad:
-        raise DefinitionError(f"{where}.selection: unknown criteria {bad}; known: {list(CRITERIA)}")
     if not isinstance(data["phases"], list) or not data["phases"]:
         raise DefinitionError(f"{where}.phases: expected a non-empty list")
     phases, names = [], set()
@@ -214,13 +217,13 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         raise DefinitionError(f"{where}.noise_seeds: expected a positive integer (1: no noise-floor runs)")
     try:
         analysis = AnalysisSettings.from_mapping(data.get("analysis"), f"{where}.analysis")
+        decision = DecisionSettings.from_study(data, where)
     except ValueError as error:
         raise DefinitionError(str(error)) from error
     return StudyDefinition(
         str(data["name"]),
         list(models),
         base,
-        list(selection),
         phases,
         num_steps,
         source,
@@ -230,6 +233,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         profile,
         analysis,
         noise_seeds,
+        decision,
     )
 
 

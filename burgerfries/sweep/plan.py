@@ -16,7 +16,7 @@ from pathlib import Path
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import NONE
 from burgerfries.sweep.definition import StudyDefinition
-from burgerfries.sweep.trials import carried_config, config_of, phase_trials
+from burgerfries.sweep.trials import INCUMBENT, config_of, incumbent_config, incumbent_point, phase_trials
 
 # A smoke trial's time on top of its steps, measured on an AVX2-only machine (bench/RESULTS.md,
 # "Where a smoke trial's time goes"), less with AVX-512: evaluating, resetting and logging when it
@@ -24,9 +24,9 @@ from burgerfries.sweep.trials import carried_config, config_of, phase_trials
 # size), which builds it (31–33 s in all).
 SECONDS_PER_TRIAL = 21.0
 SECONDS_PER_NEW_SHAPE = 11.0
-# Part of the sweep key: a storage written by an older layout (GridSampler picking the points, no
-# queue) is not resumed by this one, which would queue every point again.
-STORAGE_LAYOUT = "queued-trials"
+# Part of the sweep key: a storage written by an older layout (GridSampler picking the points, or
+# queued trials without an incumbent and confirmation round) is not resumed by this one.
+STORAGE_LAYOUT = "racing"
 
 
 @dataclass(frozen=True)
@@ -101,33 +101,46 @@ class SweepPlan:
         """The phases and trials this sweep will run, with an estimated duration when step times
         are known (`--dry-run` measures them).
 
-        Later phases start from winners not known yet: the plan assumes the base configuration is
-        carried in, and counts its seeds as if none were reused (so the count is an upper bound)."""
+        Later phases start from decisions not known yet. The counts are upper bounds: each phase's
+        incumbent is counted in the first phase only (later it brings its runs along), and every
+        phase as if `confirm` challengers earned confirmation seeds."""
         definition, repeats, noise_seeds, workers = self.definition, self.repeats, self.noise_seeds, self.workers
+        incumbent_seeds = max(repeats, noise_seeds)
+        confirmations = definition.decision.confirm * max(0, incumbent_seeds - repeats)
+        decision = definition.decision
         lines = [
             f"study {definition.name} ({definition.source}), profile {self.profile}, repeats {repeats}, "
-            f"{max(repeats, noise_seeds)} seed(s) of each phase's carried-in configuration (the noise floor)"
+            f"{incumbent_seeds} seed(s) of the base configuration (the first phase's incumbent)",
+            f"decision: {decision.mode} on {decision.metric.label} (α {decision.alpha:g} per phase), "
+            f"up to {decision.confirm} challenger(s) per phase confirmed with {incumbent_seeds} seeds",
         ]
         for model in definition.models:
             weights = definition.weights.get(model, NONE)
             restored = f" (restore {definition.restore[model]})" if weights != NONE else ""
             lines.append(f"initial weights of {model}: {weights}{restored}")
         total_seconds = 0.0
-        trials = 0
+        screening = confirming = 0
         shapes: set[tuple[str, int]] = set()
         base_batch = definition.base["batch_size"]
         for index, phase in enumerate(definition.phases, start=1):
             entries = phase_trials(definition, phase, {}, repeats, noise_seeds)
+            if index > 1:  # the incumbent's runs come from the phase before
+                home = incumbent_point(definition, phase, {})
+                entries = [entry for entry in entries if entry.get("point") not in (home, INCUMBENT)]
             kind = "grid" if phase.is_grid else f"TPE search over {', '.join(phase.search_space)}"
             lines.append(
                 f"phase {index} {phase.name}: {kind}, {phase.num_configs} configuration(s) × {len(definition.models)} "
-                f"model(s), {len(entries)} trial(s) per model" + (f"; fixed {phase.fixed}" if phase.fixed else "")
+                f"model(s), {len(entries)} screening trial(s) per model, + up to {confirmations} confirmation"
+                + (f"; fixed {phase.fixed}" if phase.fixed else "")
             )
             for model in definition.models:
                 steps = self.num_steps(model)
-                trials += len(entries)
-                for entry in entries:
-                    config = config_of(definition, phase, {}, entry) or carried_config(definition, phase, {})
+                screening += len(entries)
+                confirming += confirmations
+                configs = [
+                    config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries
+                ]
+                for config in configs + [incumbent_config(definition, {})] * confirmations:
                     batch = config.get("batch_size", base_batch)
                     if seconds_per_step and model in seconds_per_step:
                         total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL
@@ -137,7 +150,8 @@ class SweepPlan:
                     for point in phase.points:
                         lines.append(f"  {model}: {point}" + (f" (+ {phase.fixed})" if phase.fixed else ""))
         lines.append(
-            f"{trials} trials at most (a carried-in configuration already trained in an earlier phase is reused)"
+            f"{screening + confirming} trials at most: {screening} screening, {confirming} confirmation "
+            "(only where a challenger looks better than the incumbent)"
         )
         if workers > 1:
             lines.append(f"{workers} worker processes on this machine share each phase's trials")

@@ -40,6 +40,7 @@ SQLITE_BUSY_SECONDS = 60
 SCHEMA_ATTEMPTS = 10
 WAIT_FOR_ANOTHER_WORKER_SECONDS = 3600
 QUEUED = "queued"  # user attribute of every trial a sweep queued (a retry inherits it)
+ENTRY = "entry"  # user attribute: the entry a trial was queued with (sweep/trials.py)
 
 
 class StorageError(RuntimeError):
@@ -178,19 +179,24 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def open_study(storage: RDBStorage, study_name: str, searched: bool) -> optuna.Study:
-    """A (phase, model) study; TPE fills in a search phase's ranges, queued trials carry the rest."""
+def open_study(storage: RDBStorage, study_name: str, searched: bool, maximize: bool) -> optuna.Study:
+    """A (phase, model) study; TPE fills in a search phase's ranges, queued trials carry the rest.
+    Its direction is the decision metric's (`maximize` for mAP@0.5)."""
     sampler = optuna.samplers.TPESampler(seed=0) if searched else optuna.samplers.RandomSampler(seed=0)
+    direction = "maximize" if maximize else "minimize"
     return optuna.create_study(
-        study_name=study_name, storage=storage, sampler=sampler, direction="minimize", load_if_exists=True
+        study_name=study_name, storage=storage, sampler=sampler, direction=direction, load_if_exists=True
     )
 
 
-def queue_trials(study: optuna.Study, fixed_params: list[dict[str, Any]]) -> int:
-    """Queue one trial per entry (call it through `once`, so it happens once per study)."""
-    for params in fixed_params:
-        study.enqueue_trial(params, user_attrs={QUEUED: True})
-    return len(fixed_params)
+def queue_trials(study: optuna.Study, entries: list[dict[str, Any]]) -> int:
+    """Queue one trial per entry (call it through `once`, so it happens once per study): the
+    entry's values but its seed are the trial's fixed parameters; the whole entry is its `ENTRY`
+    user attribute (a retry of a dead trial inherits both)."""
+    for entry in entries:
+        params = {key: value for key, value in entry.items() if key != "seed"}
+        study.enqueue_trial(params, user_attrs={QUEUED: True, ENTRY: entry})
+    return len(entries)
 
 
 def trials_in(study: optuna.Study, *states: TrialState) -> list[FrozenTrial]:

@@ -1,5 +1,16 @@
-"""The trials of one phase: what each trial trains (its configuration), which trials a phase
-queues, and the label that names what the phase varies. Pure functions of the study definition."""
+"""The trials of one phase: which trials a phase queues (screening, then confirmation), the
+configuration each stands for, and the label that names what the phase varies. Pure functions of
+the study definition.
+
+A phase starts from its *incumbent*: the base configuration in the first phase, then the previous
+phase's decision (`report/decision.py`). The incumbent is queued with `max(repeats, noise_seeds)`
+seeds (already-trained ones are reused, so a kept incumbent costs nothing); every point of the
+phase is a challenger with `repeats` seeds, its `fixed` values applied (a fixed phase's points
+challenge the incumbent too). A point equal to the incumbent is the incumbent.
+
+Each queued trial carries its entry as a user attribute (`ENTRY`): `{"point": index, "seed": s}`
+for a grid point (`INCUMBENT` for the incumbent), or the search ranges' values and a seed.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +21,37 @@ import optuna
 from burgerfries.keys import INTEGER_KNOBS
 from burgerfries.report.configurations import label
 from burgerfries.sweep.definition import Phase, StudyDefinition
+from burgerfries.sweep.storage import ENTRY
+
+INCUMBENT = -1  # the "point" of the incumbent when it is not one of the phase's points
 
 
 def varied_keys(phase: Phase) -> list[str]:
     return sorted({key for point in phase.points for key in point} | set(phase.search_space))
 
 
-def varied_label(phase: Phase, config: dict[str, Any]) -> str:
-    return label(config, varied_keys(phase))
+def varied_label(phase: Phase, config: dict[str, Any], entry: dict[str, Any] | None = None) -> str:
+    """What names a configuration in its phase ("1:0.5", "0.032"); the incumbent of a phase whose
+    `fixed` values it does not share says so ("0.04 at batch_size 10"), so its label differs from
+    the point with the same varied value."""
+    text = label(config, varied_keys(phase))
+    if entry is not None and entry.get("point") == INCUMBENT:
+        differing = [key for key, value in phase.fixed.items() if not _same(config.get(key), value)]
+        if differing:
+            text += " at " + ", ".join(f"{key} {config[key]:g}" for key in differing)
+    return text
 
 
-CARRIED = -1  # the grid "point" of a carried-in configuration that is not one of the phase's points
+def incumbent_config(definition: StudyDefinition, inherited: dict[str, Any]) -> dict[str, Any]:
+    """What the phase starts from: the base, then the previous phases' decisions (`inherited`)."""
+    return {**definition.base, **inherited}
 
 
-def carried_config(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, Any]:
-    """What the phase starts from: base → the previous phases' winner (`inherited`) → the phase's `fixed`."""
-    return {**definition.base, **inherited, **phase.fixed}
+def point_config(
+    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], point: dict[str, Any]
+) -> dict[str, Any]:
+    """A challenger: the incumbent with the phase's `fixed` values and the point applied."""
+    return {**incumbent_config(definition, inherited), **phase.fixed, **point}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -35,83 +61,84 @@ def _same(a: Any, b: Any) -> bool:
         return a == b
 
 
-def carried_point(phase: Phase, carried: dict[str, Any]) -> int:
-    """The index of the grid point that is the carried-in configuration, else CARRIED."""
+def same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+
+
+def incumbent_point(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> int:
+    """The index of the grid point that is the incumbent, else INCUMBENT."""
+    incumbent = incumbent_config(definition, inherited)
     for index, point in enumerate(phase.points):
-        if all(_same(carried.get(key), value) for key, value in point.items()):
+        if same_config(point_config(definition, phase, inherited, point), incumbent):
             return index
-    return CARRIED
+    return INCUMBENT
 
 
 def phase_trials(
     definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], repeats: int, noise_seeds: int
 ) -> list[dict[str, Any]]:
-    """The fixed parameters of every trial a phase queues for one model.
-
-    Every configuration trains `repeats` seeds; the carried-in configuration trains
-    max(repeats, noise_seeds), so each phase measures its own seed-to-seed spread (the noise floor).
-    A grid's carried-in configuration is usually one of its points; if not (and noise_seeds > 1),
-    it joins the phase as an extra configuration. A search phase queues `n_trials` entries whose ranges TPE fills in,
-    after the carried-in configuration's seeds (only when noise_seeds > 1).
-    """
-    carried_seeds = max(repeats, noise_seeds)
-    carried = carried_config(definition, phase, inherited)
+    """The screening entries a phase queues for one model: the incumbent's seeds, then `repeats`
+    seeds of every other grid point, or `n_trials` search entries whose ranges TPE fills in."""
+    incumbent_seeds = max(repeats, noise_seeds)
     if phase.is_grid:
-        home = carried_point(phase, carried)
-        points = ([CARRIED] if home == CARRIED and noise_seeds > 1 else []) + list(range(len(phase.points)))
+        home = incumbent_point(definition, phase, inherited)
+        points = ([INCUMBENT] if home == INCUMBENT else []) + list(range(len(phase.points)))
         return [
             {"point": point, "seed": seed}
             for point in points
-            for seed in range(carried_seeds if point == home else repeats)
+            for seed in range(incumbent_seeds if point == home else repeats)
         ]
-    entries = []
-    if noise_seeds > 1:
-        entries = [{**{key: carried[key] for key in phase.search_space}, "seed": s} for s in range(carried_seeds)]
+    entries = [{"point": INCUMBENT, "seed": seed} for seed in range(incumbent_seeds)]
     return entries + [{"seed": index % repeats} for index in range(phase.n_trials)]
 
 
+def confirmation_trials(entry: dict[str, Any], trained_seeds: set[int], target: int) -> list[dict[str, Any]]:
+    """More seeds of a challenger (`entry`, one of its screening entries) up to `target` runs."""
+    point = {key: value for key, value in entry.items() if key != "seed"}
+    missing = [seed for seed in range(target + len(trained_seeds)) if seed not in trained_seeds]
+    return [{**point, "seed": seed} for seed in missing[: max(0, target - len(trained_seeds))]]
+
+
 def config_of(
-    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], params: dict[str, Any]
+    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], entry: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """The configuration (with seed) that a trial's parameters stand for; None for a search trial
-    whose ranges are not chosen yet."""
-    config = carried_config(definition, phase, inherited)
-    if phase.is_grid:
-        if params["point"] != CARRIED:
-            config.update(phase.points[params["point"]])
-    elif all(key in params for key in phase.search_space):
-        config.update({key: params[key] for key in phase.search_space})
+    """The configuration (with seed) that an entry stands for; None for a search entry whose
+    ranges are not chosen yet."""
+    if "point" in entry:
+        point = entry["point"]
+        config = (
+            incumbent_config(definition, inherited)
+            if point == INCUMBENT
+            else point_config(definition, phase, inherited, phase.points[point])
+        )
+    elif all(key in entry for key in phase.search_space):
+        config = point_config(definition, phase, inherited, {key: entry[key] for key in phase.search_space})
     else:
         return None
-    config["seed"] = params["seed"]
+    config["seed"] = entry["seed"]
     if definition.num_steps and "num_steps" not in config:
         config["num_steps"] = definition.num_steps
     return config
 
 
 def trial_config(
-    definition: StudyDefinition,
-    phase: Phase,
-    inherited: dict[str, Any],
-    trial: optuna.Trial,
-    repeats: int,
-    noise_seeds: int,
-) -> dict[str, Any]:
-    """The trial's configuration: its queued point and seed, or TPE's choice within the ranges."""
-    if phase.is_grid:
-        params: dict[str, Any] = {"point": trial.suggest_categorical("point", [CARRIED, *range(len(phase.points))])}
+    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], trial: optuna.Trial
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trial's (configuration, complete entry): its queued entry, with TPE's choice within the
+    ranges where a search entry left them open."""
+    entry = dict(trial.user_attrs[ENTRY])
+    if "point" in entry:
+        trial.suggest_categorical("point", [INCUMBENT, *range(len(phase.points))])
     else:
-        params = {}
         for key, spec in phase.search_space.items():
             if "choices" in spec:
-                params[key] = trial.suggest_categorical(key, spec["choices"])
+                entry[key] = trial.suggest_categorical(key, spec["choices"])
             elif key in INTEGER_KNOBS:
-                params[key] = trial.suggest_int(key, int(spec["low"]), int(spec["high"]), log=bool(spec.get("log")))
+                entry[key] = trial.suggest_int(key, int(spec["low"]), int(spec["high"]), log=bool(spec.get("log")))
             else:
-                params[key] = trial.suggest_float(
+                entry[key] = trial.suggest_float(
                     key, float(spec["low"]), float(spec["high"]), log=bool(spec.get("log"))
                 )
-    params["seed"] = trial.suggest_categorical("seed", list(range(max(repeats, noise_seeds))))
-    config = config_of(definition, phase, inherited, params)
+    config = config_of(definition, phase, inherited, entry)
     assert config is not None  # every parameter was just chosen
-    return config
+    return config, entry

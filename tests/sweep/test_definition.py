@@ -46,7 +46,10 @@ def test_the_original_study_definition():
             "low < high",
         ),
         ({"phases": [{"name": "x", "grid": {"batch_size": [2]}, "repeat": 2}]}, "unknown keys ['repeat']"),
-        ({"selection": ["speed"]}, "unknown criteria"),
+        ({"selection": ["wrong_detections"]}, "no longer decides"),
+        ({"objective": "speed"}, "objective: unknown 'speed'"),
+        ({"decision": "vote"}, "decision: unknown mode 'vote'"),
+        ({"decision_settings": {"alpha": 0.9}}, "alpha: must be in (0, 0.5)"),
         ({"base": {"batch_size": 2}}, "missing"),
     ],
 )

@@ -28,8 +28,10 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     text = original_plan().describe({"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1})
     assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
-    # per model: weights 3 + 2 noise seeds, batch 3 + 2, lr 4 + 2 (fewer when carried-in runs are reused)
-    assert "32 trials at most" in text
+    # per model: weights 2 points + the base's 3 seeds, batch 2 points, lr 4 points (the incumbent's runs
+    # come from the phase before), and each phase up to 2 confirmation seeds of one challenger
+    assert "34 trials at most: 22 screening, 12 confirmation" in text
+    assert "decision: racing on mAP@0.5 (α 0.05 per phase)" in text
     assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
     assert "2 worker processes on this machine share each phase's trials" in text
     assert "estimated duration for one worker: at most" in text

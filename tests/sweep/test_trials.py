@@ -5,10 +5,10 @@ from pathlib import Path
 from study_yaml import definition
 
 from burgerfries.sweep.definition import parse_definition
-from burgerfries.sweep.trials import CARRIED, config_of, phase_trials
+from burgerfries.sweep.trials import INCUMBENT, config_of, confirmation_trials, phase_trials, varied_label
 
 
-def test_each_phase_queues_noise_seeds_of_its_carried_in_configuration_and_repeats_of_every_other():
+def test_each_phase_queues_noise_seeds_of_its_incumbent_and_repeats_of_every_other_point():
     study = parse_definition(
         definition(
             phases=[{"name": "batch", "grid": {"batch_size": [2, 3]}}, {"name": "lr", "grid": {"learning_rate": [0.1]}}]
@@ -25,8 +25,34 @@ def test_each_phase_queues_noise_seeds_of_its_carried_in_configuration_and_repea
     ]
     # --repeats 2: every configuration twice, the carried-in one still 3 times
     assert [e["point"] for e in phase_trials(study, batch, {}, repeats=2, noise_seeds=3)] == [0, 0, 0, 1, 1]
-    # the carried-in lr (0.04) is not in the lr grid: it joins the phase with its seeds
+    # the incumbent's lr (0.04) is not in the lr grid: it joins the phase with its seeds
     entries = phase_trials(study, lr, {"batch_size": 3}, repeats=1, noise_seeds=2)
-    assert entries == [{"point": CARRIED, "seed": 0}, {"point": CARRIED, "seed": 1}, {"point": 0, "seed": 0}]
+    assert entries == [{"point": INCUMBENT, "seed": 0}, {"point": INCUMBENT, "seed": 1}, {"point": 0, "seed": 0}]
     assert config_of(study, lr, {"batch_size": 3}, entries[0])["learning_rate"] == 0.04
-    assert phase_trials(study, lr, {}, repeats=1, noise_seeds=1) == [{"point": 0, "seed": 0}]
+    # the incumbent always races, with one seed when the study asks for no noise seeds
+    assert phase_trials(study, lr, {}, repeats=1, noise_seeds=1) == [
+        {"point": INCUMBENT, "seed": 0},
+        {"point": 0, "seed": 0},
+    ]
+
+
+def test_a_fixed_phases_points_challenge_the_incumbent_as_it_is():
+    study = parse_definition(
+        definition(phases=[{"name": "lr", "fixed": {"batch_size": 5}, "grid": {"learning_rate": [0.04, 0.02]}}]),
+        Path("s.yaml"),
+    )
+    (lr,) = study.phases
+    entries = phase_trials(study, lr, {}, repeats=1, noise_seeds=2)
+    # lr 0.04 at batch 5 is not the incumbent (lr 0.04 at batch 2): the incumbent joins as itself
+    assert entries[:2] == [{"point": INCUMBENT, "seed": 0}, {"point": INCUMBENT, "seed": 1}]
+    incumbent = config_of(study, lr, {}, entries[0])
+    challenger = config_of(study, lr, {}, entries[2])
+    assert (incumbent["batch_size"], challenger["batch_size"]) == (2, 5)
+    assert varied_label(lr, incumbent, entries[0]) == "0.04 at batch_size 2"
+    assert varied_label(lr, challenger, entries[2]) == "0.04"
+
+
+def test_confirmation_adds_the_seeds_a_challenger_lacks_up_to_the_target():
+    assert confirmation_trials({"point": 1, "seed": 0}, {0}, 3) == [{"point": 1, "seed": 1}, {"point": 1, "seed": 2}]
+    assert confirmation_trials({"learning_rate": 0.03, "seed": 4}, {4}, 2) == [{"learning_rate": 0.03, "seed": 0}]
+    assert confirmation_trials({"point": 0, "seed": 0}, {0, 1, 2}, 3) == []

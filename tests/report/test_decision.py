@@ -1,0 +1,160 @@
+"""A phase keeps its incumbent unless a confirmed challenger is shown better on the one decision
+metric; ties keep what was there; the answer does not depend on the order of the runs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from burgerfries.report.decision import (
+    KEPT,
+    OBJECTIVES,
+    STUDY_RULE,
+    SWITCHED,
+    DecisionSettings,
+    chosen,
+    compare,
+    decide_phase,
+    pooled_noise,
+)
+
+INCUMBENT = "1:1"
+
+
+def phase_runs(configs: dict[str, dict[str, list[float]]], order: list[str] | None = None) -> pd.DataFrame:
+    """One row per run: {config key: {column: values per seed}}; `order` is the YAML order."""
+    order = order or list(configs)
+    rows = []
+    for key, columns in configs.items():
+        seeds = len(next(iter(columns.values())))
+        for seed in range(seeds):
+            row = {"config_key": key, "varied": key, "order": order.index(key), "seed": seed}
+            row.update({column: values[seed] for column, values in columns.items()})
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.index = [f"{row['config_key']}#{row['seed']}" for _, row in frame.iterrows()]
+    return frame
+
+
+def test_a_single_lucky_run_with_fewer_wrong_detections_does_not_replace_a_better_incumbent():
+    # The main job's FPNLite weights phase: the base (3 seeds) against 0.5:1 (one seed). The study's
+    # criteria put 0.5:1 first (fewer wrong detections, lower weighted eval loss); on mAP@0.5 it is
+    # clearly worse. Racing keeps the base, and 0.5:1 earns no confirmation.
+    runs = phase_runs(
+        {
+            INCUMBENT: {"mAP_50": [0.833, 0.839, 0.836], "wrong_detection_rate": [0.86, 0.87, 0.86]},
+            "1:0.5": {"mAP_50": [0.826], "wrong_detection_rate": [0.70]},
+            "0.5:1": {"mAP_50": [0.759], "wrong_detection_rate": [0.47]},
+        }
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    assert (decision.outcome, decision.winner) == (KEPT, INCUMBENT)
+    assert decision.to_confirm == []
+    assert decision.comparisons["0.5:1"].verdict == "worse"
+    assert "kept 1:1: no point beat it beyond noise" in decision.sentence
+
+
+def test_a_challenger_clearly_better_over_three_seeds_replaces_the_incumbent():
+    runs = phase_runs(
+        {
+            INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]},
+            "1:0.5": {"mAP_50": [0.71, 0.73, 0.70]},
+            "0.5:1": {"mAP_50": [0.59]},
+        }
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    assert (decision.outcome, decision.winner) == (SWITCHED, "1:0.5")
+    won = decision.comparisons["1:0.5"]
+    assert won.verdict == "better" and won.p_better < decision.alpha == pytest.approx(0.05 / 2)
+    assert won.low > 0 and won.delta == pytest.approx(np.mean([0.71, 0.73, 0.70]) - 0.60)
+    assert "switched to 1:0.5" in decision.sentence and "3 vs 3 runs" in decision.sentence
+
+
+def test_a_challenger_with_one_run_is_confirmed_before_it_can_win():
+    runs = phase_runs(
+        {INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]}, "0.032": {"mAP_50": [0.75]}, "0.048": {"mAP_50": [0.70]}}
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    assert decision.outcome == KEPT  # one run is never enough to switch
+    assert decision.to_confirm == ["0.032"]  # the best-looking one (confirm: 1)
+    two = decide_phase(runs, INCUMBENT, runs, DecisionSettings(confirm=2))
+    assert two.to_confirm == ["0.032", "0.048"]
+
+
+def test_the_same_runs_in_any_order_give_the_same_decision():
+    configs = {
+        INCUMBENT: {"mAP_50": [0.60, 0.61, 0.59]},
+        "10": {"mAP_50": [0.64, 0.66, 0.65]},
+        "15": {"mAP_50": [0.64, 0.66, 0.65]},  # tied with 10 on every number: YAML order decides
+        "5": {"mAP_50": [0.55]},
+    }
+    runs = phase_runs(configs, order=[INCUMBENT, "5", "10", "15"])
+    expected = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    assert expected.winner == "10"
+    generator = np.random.default_rng(0)
+    for _ in range(5):
+        shuffled = runs.iloc[generator.permutation(len(runs))]
+        decision = decide_phase(shuffled, INCUMBENT, shuffled, DecisionSettings())
+        assert (decision.winner, decision.sentence, decision.to_confirm) == (
+            expected.winner,
+            expected.sentence,
+            expected.to_confirm,
+        )
+    reversed_yaml = phase_runs(configs, order=[INCUMBENT, "5", "15", "10"])
+    assert decide_phase(reversed_yaml, INCUMBENT, reversed_yaml, DecisionSettings()).winner == "15"
+
+
+def test_noise_is_pooled_over_every_replicated_configuration_with_its_degrees_of_freedom():
+    runs = phase_runs({"a": {"mAP_50": [0.5, 0.7]}, "b": {"mAP_50": [0.2, 0.2, 0.5]}, "c": {"mAP_50": [0.9]}})
+    noise = pooled_noise(runs, "mAP_50")
+    squares = (0.1**2 * 2) + ((0.1**2) * 2 + 0.2**2)
+    assert noise.dof == 3 and noise.configurations == 2 and noise.sigma == pytest.approx(np.sqrt(squares / 3))
+    assert pooled_noise(runs.drop(index=["a#1", "b#1", "b#2"]), "mAP_50") is None
+    twice = pd.concat([runs, runs.loc[["a#0", "a#1"]]])  # a reused run counts once
+    assert pooled_noise(twice, "mAP_50") == noise
+
+
+def test_losses_are_compared_unweighted_so_weightings_never_share_a_scale():
+    # Halving the classification weight halves most of the weighted loss: on it 0.5:1 would look far
+    # better, and σ pooled across the weightings would mix two scales. The decision reads the unweighted loss.
+    assert OBJECTIVES["eval_loss"].column == "eval_loss_unweighted" and OBJECTIVES["gap"].column == "gap_unweighted"
+    runs = phase_runs(
+        {
+            INCUMBENT: {"eval_loss": [1.00, 1.02, 0.98], "eval_loss_unweighted": [1.00, 1.02, 0.98]},
+            "0.5:1": {"eval_loss": [0.60, 0.61, 0.59], "eval_loss_unweighted": [1.01, 1.03, 0.99]},
+        }
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings(objective="eval_loss"))
+    assert decision.outcome == KEPT
+    assert decision.comparisons["0.5:1"].delta == pytest.approx(0.01)
+
+
+def test_the_study_rule_decides_by_the_first_criterion_that_is_not_inconclusive():
+    runs = phase_runs(
+        {
+            INCUMBENT: {
+                "wrong_detection_rate": [0.80, 0.82, 0.81],
+                "eval_loss_unweighted": [1.0, 1.0, 1.0],
+                "gap_unweighted": [0.1, 0.1, 0.1],
+                "avg_recall": [0.5, 0.5, 0.5],
+                "mAP_50": [0.83, 0.84, 0.83],
+            },
+            "0.5:1": {  # fewer wrong detections beyond noise, but worse on mAP@0.5
+                "wrong_detection_rate": [0.40, 0.41, 0.42],
+                "eval_loss_unweighted": [1.1, 1.1, 1.1],
+                "gap_unweighted": [0.1, 0.1, 0.1],
+                "avg_recall": [0.4, 0.4, 0.4],
+                "mAP_50": [0.70, 0.72, 0.71],
+            },
+        }
+    )
+    settings = DecisionSettings(mode=STUDY_RULE)
+    decision = decide_phase(runs, INCUMBENT, runs, settings)
+    assert decision.winner == INCUMBENT  # racing on mAP@0.5 keeps the base
+    assert decision.study_rule_winner == "0.5:1" and chosen(decision, settings) == "0.5:1"
+    assert "better on wrong detections per image" in decision.study_rule_sentence
+
+
+def test_compare_without_a_noise_estimate_never_says_better():
+    objective = OBJECTIVES["mAP_50"]
+    result = compare(pd.Series([0.9, 0.91]), pd.Series([0.5]), objective, None, 0.05)
+    assert result.verdict == "inconclusive" and np.isnan(result.p_better)
