@@ -287,6 +287,8 @@ def decide_phase(
         sentence = f"kept {name}: no configuration has two runs yet, so no difference can be told from noise"
     else:
         sentence = f"kept {name}: no point beat it beyond noise ({objective.label}, {noise.describe(objective.digits)})"
+    confirmed = sum(1 for c in comparisons.values() if c.runs[0] >= 2)
+    sentence += f"; {len(challengers)} challenger(s), {confirmed} with two or more runs, the incumbent {incumbent_runs}"
     rule_winner, rule_sentence, _ = _study_rule(runs, incumbent, challengers, noise_runs, alpha)
     return PhaseDecision(
         incumbent=incumbent,
