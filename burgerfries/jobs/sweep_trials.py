@@ -171,7 +171,7 @@ class TrialRunner:
 
     def _objective(self, phase: Phase, model: str, inherited: dict[str, Any], label: str):
         """Optuna's objective: train the trial's configuration; its value is the study's decision
-        metric at the run's read point, as the report reads it."""
+        metric (`DecisionSettings.read_at`), as the report reads it."""
         plan = self.plan
         metric = plan.definition.decision.metric
 

@@ -48,6 +48,14 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     return smoothed
 
 
+def _evaluations(series: pd.Series, min_points: int) -> tuple[pd.Series, PlateauPoint | None]:
+    """The finite values by step, and a "too short" point when there are fewer than `min_points`."""
+    clean = series.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
+    if len(clean) < min_points:
+        return clean, PlateauPoint(None, "too short", f"{len(clean)} evaluation(s); at least {min_points} are needed")
+    return clean, None
+
+
 def plateau_point(
     series: pd.Series,
     decreasing: bool,
@@ -56,9 +64,9 @@ def plateau_point(
     min_points: int = DEFAULTS.min_points,
 ) -> PlateauPoint:
     """`series`: values indexed by step. Returns the flatten (decreasing) or plateau (increasing) step."""
-    clean = series.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
-    if len(clean) < min_points:
-        return PlateauPoint(None, "too short", f"{len(clean)} evaluation(s); at least {min_points} are needed")
+    clean, too_short = _evaluations(series, min_points)
+    if too_short:
+        return too_short
     steps = clean.index.to_numpy()
     smoothed = ema(clean.to_numpy(dtype=float), smoothing)
     oriented = smoothed if decreasing else -smoothed
@@ -87,9 +95,12 @@ def knee_point(
     min_points: int = DEFAULTS.min_points,
 ) -> PlateauPoint:
     """The read point of a decreasing series (eval loss, by step): its knee (see the module)."""
-    clean = series.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
-    if len(clean) < min_points:
-        return PlateauPoint(None, "too short", f"{len(clean)} evaluation(s); at least {min_points} are needed")
+    clean, too_short = _evaluations(series, min_points)
+    if too_short:
+        return too_short
+    peak = int(np.argmax(clean.to_numpy(dtype=float)))
+    if len(clean) - peak >= min_points:
+        clean = clean.iloc[peak:]
     steps = clean.index.to_numpy(dtype=float)
     smoothed = clean.to_numpy(dtype=float)
     scale = max(abs(smoothed).max(), 1e-12)

@@ -71,7 +71,7 @@ STEP_COLUMNS = ("flatten_step", "map_plateau_step", "read_step")
 
 def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
     """The read point of one run (where its eval loss starts to flatten: `plateau.knee_point`), its
-    mAP plateau, and the compared quantities at both.
+    mAP plateau, and the compared quantities at the read point and (as `last_…`) at the last evaluation.
 
     A run whose eval loss never flattens is read at its last evaluation, and says so. The knee is
     found on the unweighted eval loss where the run logged it (the same curve whatever its loss
@@ -99,13 +99,11 @@ def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSe
     }
     if read_step is None:
         summary.update({column: float("nan") for column in COLUMNS})
+        summary.update({f"last_{column}": float("nan") for column in COLUMNS})
         return summary
     summary.update(quantities_at(metrics, read_step, analysis.train_smoothing))
-    plateau_step = plateau.step if plateau.step is not None else last_step
+    # At the last evaluation too: the checkpoint a run ends with, which a decision may read instead
     summary.update(
-        {
-            f"plateau_{key}": value
-            for key, value in quantities_at(metrics, plateau_step, analysis.train_smoothing).items()
-        }
+        {f"last_{key}": value for key, value in quantities_at(metrics, last_step, analysis.train_smoothing).items()}
     )
     return summary

@@ -32,6 +32,7 @@ FINISHED = "FINISHED"
 # Quantities averaged per configuration with a confidence interval: the decision metrics and the
 # report's headline numbers.
 NOISE_COLUMNS = (
+    "last_mAP_50",
     "mAP_50",
     "eval_loss",
     "eval_loss_unweighted",
@@ -48,6 +49,7 @@ PHASE_TABLE_COLUMNS = [
     "run",
     "read_step",
     "flatten_status",
+    "last_mAP_50",
     "mAP_50",
     "eval_loss_unweighted",
     "gap_unweighted",
@@ -64,7 +66,8 @@ PHASE_TABLE_COLUMNS = [
 ]
 UNRANKED_COLUMNS = ["phase", "model", "varied", "run", "name", "status"]
 BASE_FINAL_COLUMNS = {
-    "mAP_50": "mAP@0.5",
+    "last_mAP_50": "mAP@0.5 (last evaluation)",
+    "mAP_50": "mAP@0.5 (read point)",
     "wrong_detection_rate": "wrong detections per image",
     "eval_loss_unweighted": "eval loss (unweighted)",
     "gap_unweighted": "(eval − train) loss, unweighted",

@@ -1,6 +1,8 @@
 """A phase keeps its incumbent unless a confirmed challenger is shown better on the one decision
 metric; ties keep what was there; the answer does not depend on the order of the runs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,7 @@ from burgerfries.report.decision import (
 )
 
 INCUMBENT = "1:1"
+READ_POINT = DecisionSettings(read_at="read_point")  # the frames hold the values at the read point
 
 
 def phase_runs(configs: dict[str, dict[str, list[float]]], order: list[str] | None = None) -> pd.DataFrame:
@@ -46,7 +49,7 @@ def test_a_single_lucky_run_with_fewer_wrong_detections_does_not_replace_a_bette
             "0.5:1": {"mAP_50": [0.759], "wrong_detection_rate": [0.47]},
         }
     )
-    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
     assert (decision.outcome, decision.winner) == (KEPT, INCUMBENT)
     assert decision.to_confirm == []
     assert decision.comparisons["0.5:1"].verdict == "worse"
@@ -61,7 +64,7 @@ def test_a_challenger_clearly_better_over_three_seeds_replaces_the_incumbent():
             "0.5:1": {"mAP_50": [0.59]},
         }
     )
-    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
     assert (decision.outcome, decision.winner) == (SWITCHED, "1:0.5")
     won = decision.comparisons["1:0.5"]
     assert won.verdict == "better" and won.p_better < decision.alpha == pytest.approx(0.05 / 2)
@@ -73,10 +76,10 @@ def test_a_challenger_with_one_run_is_confirmed_before_it_can_win():
     runs = phase_runs(
         {INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]}, "0.032": {"mAP_50": [0.75]}, "0.048": {"mAP_50": [0.70]}}
     )
-    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
     assert decision.outcome == KEPT  # one run is never enough to switch
     assert decision.to_confirm == ["0.032"]  # the best-looking one (confirm: 1)
-    two = decide_phase(runs, INCUMBENT, runs, DecisionSettings(confirm=2))
+    two = decide_phase(runs, INCUMBENT, runs, replace(READ_POINT, confirm=2))
     assert two.to_confirm == ["0.032", "0.048"]
 
 
@@ -88,19 +91,19 @@ def test_the_same_runs_in_any_order_give_the_same_decision():
         "5": {"mAP_50": [0.55]},
     }
     runs = phase_runs(configs, order=[INCUMBENT, "5", "10", "15"])
-    expected = decide_phase(runs, INCUMBENT, runs, DecisionSettings())
+    expected = decide_phase(runs, INCUMBENT, runs, READ_POINT)
     assert expected.winner == "10"
     generator = np.random.default_rng(0)
     for _ in range(5):
         shuffled = runs.iloc[generator.permutation(len(runs))]
-        decision = decide_phase(shuffled, INCUMBENT, shuffled, DecisionSettings())
+        decision = decide_phase(shuffled, INCUMBENT, shuffled, READ_POINT)
         assert (decision.winner, decision.sentence, decision.to_confirm) == (
             expected.winner,
             expected.sentence,
             expected.to_confirm,
         )
     reversed_yaml = phase_runs(configs, order=[INCUMBENT, "5", "15", "10"])
-    assert decide_phase(reversed_yaml, INCUMBENT, reversed_yaml, DecisionSettings()).winner == "15"
+    assert decide_phase(reversed_yaml, INCUMBENT, reversed_yaml, READ_POINT).winner == "15"
 
 
 def test_noise_is_pooled_over_every_replicated_configuration_with_its_degrees_of_freedom():
@@ -123,7 +126,7 @@ def test_losses_are_compared_unweighted_so_weightings_never_share_a_scale():
             "0.5:1": {"eval_loss": [0.60, 0.61, 0.59], "eval_loss_unweighted": [1.01, 1.03, 0.99]},
         }
     )
-    decision = decide_phase(runs, INCUMBENT, runs, DecisionSettings(objective="eval_loss"))
+    decision = decide_phase(runs, INCUMBENT, runs, replace(READ_POINT, objective="eval_loss"))
     assert decision.outcome == KEPT
     assert decision.comparisons["0.5:1"].delta == pytest.approx(0.01)
 
@@ -147,7 +150,7 @@ def test_the_study_rule_decides_by_the_first_criterion_that_is_not_inconclusive(
             },
         }
     )
-    settings = DecisionSettings(mode=STUDY_RULE)
+    settings = replace(READ_POINT, mode=STUDY_RULE)
     decision = decide_phase(runs, INCUMBENT, runs, settings)
     assert decision.winner == INCUMBENT  # racing on mAP@0.5 keeps the base
     assert decision.study_rule_winner == "0.5:1" and chosen(decision, settings) == "0.5:1"
@@ -158,3 +161,9 @@ def test_compare_without_a_noise_estimate_never_says_better():
     objective = OBJECTIVES["mAP_50"]
     result = compare(pd.Series([0.9, 0.91]), pd.Series([0.5]), objective, None, 0.05)
     assert result.verdict == "inconclusive" and np.isnan(result.p_better)
+
+
+def test_by_default_the_objective_is_read_at_the_last_evaluation():
+    settings = DecisionSettings()
+    assert settings.metric.column == "last_mAP_50" and READ_POINT.metric.column == "mAP_50"
+    assert DecisionSettings(objective="eval_loss").metric.column == "last_eval_loss_unweighted"

@@ -89,7 +89,7 @@ def test_a_killed_run_sharing_a_label_with_its_rerun_is_listed_and_left_out(tmp_
 def test_the_page_says_what_each_phase_decided_and_how(tmp_path):
     built = build_report(study_runs(["weights"], unweighted=True), tmp_path)
     page = built.path.read_text()
-    assert "Decision metric: <b>mAP@0.5</b>" in page
+    assert "Decision metric: <b>mAP@0.5 (last evaluation)</b>" in page
     assert "kept 1:1: no configuration has two runs yet" in page  # one seed each: nothing beats the base
     assert "How each phase decides" in page and "Where runs are read" in page
     base_final = built.tables["base_vs_final"]
