@@ -31,7 +31,7 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     # per model: weights 2 points + the base's 3 seeds, batch 2 points, lr 4 points (the incumbent's runs
     # come from the phase before), and each phase up to 2 confirmation seeds of one challenger
     assert "34 trials at most: 22 screening, 12 confirmation" in text
-    assert "decision: racing on mAP@0.5 (α 0.05 per phase)" in text
+    assert "decision: racing on mAP@0.5 (last evaluation) (α 0.05 per phase)" in text
     assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
     assert "2 worker processes on this machine share each phase's trials" in text
     assert "estimated duration for one worker: at most" in text
