@@ -73,4 +73,4 @@ DATASET_SUMMARY = "dataset.json"
 SKIP_REPORT = "skip_report.csv"
 CONTACT_SHEET = "contact_sheet.png"
 
-DEMO_PORT = 7860  # Gradio's own default, so a Space and a local demo answer on the same port
+DEMO_PORT = 7860  # Gradio's own default port

@@ -34,6 +34,14 @@ def configure_tracking() -> str:
     return uri
 
 
+def open_store() -> None:
+    """Open the tracking store in this process, which creates a new sqlite store's tables. Local
+    sweep workers started together on an empty sqlite file would each create them, and one's schema
+    migration then fails against the other's (alembic `batch_alter_table`, seen in
+    tests/jobs/test_scale_out.py), so the command that starts them opens the store first."""
+    mlflow.MlflowClient().search_experiments(max_results=1)
+
+
 def resolve_experiment(explicit: str | None, default: str) -> str | None:
     """The experiment a job logs into: `--experiment` when given; else whatever MLflow's own
     MLFLOW_EXPERIMENT_NAME / MLFLOW_EXPERIMENT_ID said when the process started (None: MLflow

@@ -41,7 +41,7 @@ from burgerfries.sweep.storage import (
     redact,
     worker_name,
 )
-from burgerfries.tracking import configure_tracking
+from burgerfries.tracking import configure_tracking, open_store
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
@@ -263,6 +263,7 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
     if settings.progress:  # (local workers run without: the command that started them printed it)
         print(plan.describe())
     if plan.workers > 1:
+        open_store()
         codes = run_local_workers(plan.workers, plan.worker_arguments(), mlflow.get_tracking_uri())
         if done_value(open_storage(plan.storage_url), plan.once_name(REPORT_STEP)) is None:
             raise SweepWorkersError(

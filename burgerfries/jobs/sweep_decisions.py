@@ -12,6 +12,7 @@ import pandas as pd
 
 from burgerfries.jobs.report import analysis_of, read_runs, read_study
 from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
+from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.decision import STUDY_RULE, PhaseDecision, chosen
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.tables import StudyTables, finished_runs, study_tables, summarize_runs
@@ -25,8 +26,9 @@ def sweep_tables(parent_run_id: str) -> tuple[StudyRuns, StudyTables]:
     return study, study_tables(study, decision, analysis)
 
 
-def run_value(run_id: str, column: str, analysis) -> float:
-    """`column` of one finished run at its read point, as the report reads it (an Optuna trial's value)."""
+def run_value(run_id: str, column: str, analysis: AnalysisSettings) -> float:
+    """`column` of one finished run's summary (`last_…` at its last evaluation, else at its read
+    point), as the report reads it: an Optuna trial's value."""
     runs, metrics = read_runs([run_id])
     return float(summarize_runs(runs, metrics, analysis)[column].iloc[0])
 

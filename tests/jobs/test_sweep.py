@@ -190,7 +190,7 @@ def test_noise_floor_runs_are_trained_once_and_reused_by_the_next_phase(
     table = (result.report_path.parent / "phase_lr_ssd_mobilenet_v2_320x320.csv").read_text()
     assert "mAP_50_ci" in table and "delta" in table
     page = result.report_path.read_text()
-    assert "degrees of freedom, 1 configurations" in page  # σ from the base's two seeds
+    assert "degrees of freedom" in page  # σ from the base's two seeds (and a confirmed challenger's)
 
 
 def test_a_run_that_finished_before_its_worker_died_is_not_trained_again(
