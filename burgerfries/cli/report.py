@@ -7,11 +7,11 @@ import sys
 
 from burgerfries.cli.arguments import optional_path, optional_text
 
-SUMMARY = "plateau points, winners and tables as one offline HTML page"
+SUMMARY = "what each phase decided, its evidence and curves, as one offline HTML page"
 DESCRIPTION = """\
 Build the HTML report of a sweep (--run-id of its parent run) or of every training run in an
-experiment: where each run's eval loss flattens, the runs compared there, the winner of each
-phase, the final pick and a base-vs-final table. The page works offline.
+experiment: where each run's eval loss starts to flatten, what each phase decided and on what
+evidence, the final pick and a base-vs-final table. The page works offline.
 """
 
 

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--noise-seeds",
         type=POSITIVE_INT,
         default=None,
-        help="seeds of each phase's carried-in configuration, its noise floor (default: the study's, 3; 1: none)",
+        help="seeds of the base and of a confirmed challenger, whose spread is the noise (default: the study's, 3)",
     )
     parser.add_argument(
         "--workers",

@@ -36,8 +36,9 @@ STUDY_KEYS = {
     "analysis",
     "noise_seeds",
 }
-# Seeds of each phase's carried-in configuration: its seed-to-seed spread is the phase's noise
-# floor. 3 is the fewest that give a spread from more than one difference, at two extra trials.
+# Seeds of the base (the first phase's incumbent) and of a confirmed challenger: their seed-to-seed
+# spread is the noise a challenger must beat. 3 is the fewest that give a spread from more than
+# one difference, at two extra trials.
 DEFAULT_NOISE_SEEDS = 3
 DEFAULT_STUDY_PROFILE = "smoke"  # a study that names no profile runs at CPU scale
 PHASE_KEYS = {"name", "grid", "search", "fixed"}

@@ -39,7 +39,7 @@ class SweepPlan:
     dataset_hash: str  # from its dataset.json ("" when it has none)
     profile: str
     repeats: int  # seeds of every configuration
-    noise_seeds: int  # seeds of each phase's carried-in configuration (its noise floor)
+    noise_seeds: int  # seeds of the base and of a confirmed challenger (their spread is the noise)
     storage_url: str  # the Optuna storage every worker shares
     workers: int  # processes on this machine sharing the trials (the coordinator starts them)
     checkpoint_root: Path
