@@ -16,6 +16,7 @@ from burgerfries.cli.arguments import (
     optional_text,
     overrides,
 )
+from burgerfries.keys import KNOB_TYPES
 from burgerfries.model import MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 
@@ -103,11 +104,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = TrainSettings(
             data=args.data,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            classification_weight=args.classification_weight,
-            localization_weight=args.localization_weight,
-            num_steps=args.num_steps,
+            **{knob: getattr(args, knob) for knob in KNOB_TYPES},
             weights=args.weights,
             eval_every=args.eval_every,
             overrides=overrides(args.overrides),

@@ -102,11 +102,11 @@ def knee_point(
     if len(clean) - peak >= min_points:
         clean = clean.iloc[peak:]
     steps = clean.index.to_numpy(dtype=float)
-    smoothed = clean.to_numpy(dtype=float)
-    scale = max(abs(smoothed).max(), 1e-12)
-    if smoothed[0] - smoothed.min() <= 1e-9 * scale:
+    values = clean.to_numpy(dtype=float)
+    scale = max(abs(values).max(), 1e-12)
+    if values[0] - values.min() <= 1e-9 * scale:
         return PlateauPoint(int(steps[0]), "constant", "no improvement over the run; flat from the first evaluation")
-    knee = KneeLocator(steps, smoothed, S=sensitivity, curve="convex", direction="decreasing").knee
+    knee = KneeLocator(steps, values, S=sensitivity, curve="convex", direction="decreasing").knee
     if knee is None:
         return PlateauPoint(
             None, "never flattens", f"no bend in the curve up to the last evaluation (step {int(steps[-1])})"
