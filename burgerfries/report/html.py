@@ -210,7 +210,7 @@ def _summary_section(computed: StudyTables) -> str:
     lines = "".join(
         f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} (best run {_e(row['name'])}) — "
         f"{objective.label} {row[column]:.3f} "
-        f"(mean of {int(row['runs'])} run(s), each read where its eval loss starts to flatten). "
+        f"(mean of {int(row['runs'])} run(s)). "
         f'<span class="note">{_e(row["reason"])}</span></li>'
         for _, row in finals.iterrows()
     )
@@ -273,8 +273,8 @@ def _phases_section(
         )
     return (
         '<h2>2. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '
-        "each run read where its eval loss starts to flatten and averaged over the configuration's finished "
-        "runs (column runs), with the 95 % confidence interval of the mean where it has two or more. delta is "
+        "each quantity read at the run's read point (where its eval loss starts to flatten; last_… columns "
+        "at its last evaluation) and averaged over the configuration's finished runs (column runs), with the 95 % confidence interval of the mean where it has two or more. delta is "
         "the difference from the incumbent on the decision metric, with its 95 % interval and one-sided p; "
         "best_group marks the configurations not shown worse than the first. The carried-on row is "
         "highlighted when it is first.</p>" + "".join(phase_html)
