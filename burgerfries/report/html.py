@@ -274,10 +274,11 @@ def _phases_section(
     return (
         '<h2>2. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '
         "each quantity read at the run's read point (where its eval loss starts to flatten; last_… columns "
-        "at its last evaluation) and averaged over the configuration's finished runs (column runs), with the 95 % confidence interval of the mean where it has two or more. delta is "
-        "the difference from the incumbent on the decision metric, with its 95 % interval and one-sided p; "
-        "best_group marks the configurations not shown worse than the first. The carried-on row is "
-        "highlighted when it is first.</p>" + "".join(phase_html)
+        "at its last evaluation) and averaged over the configuration's finished runs (column runs), with "
+        "the 95 % confidence interval of the mean where it has two or more. delta is the difference from "
+        "the incumbent on the decision metric, with its 95 % interval and one-sided p; best_group marks "
+        "the configurations not shown worse than the first. The carried-on row is highlighted.</p>"
+        + "".join(phase_html)
     )
 
 
