@@ -41,6 +41,7 @@ class Tag:
     DECISION = "decision"  # the sweep's decision settings as JSON (parent run)
     POINT = "point"  # the grid point a trial trained (-1: the phase's incumbent)
     CODE_VERSION = "code_version"
+    NOTE = "mlflow.note.content"  # MLflow's run description, shown in its UI
     # Prefixes, followed by "/<model>": on a phase run and on the sweep's parent run
     WINNER = "winner"
     WINNER_REASON = "winner_reason"

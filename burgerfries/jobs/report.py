@@ -180,7 +180,10 @@ def write_report(study: StudyRuns, computed: StudyTables | None = None, out: Pat
             computed=computed,
         )
     if study.parent_run_id:
-        mlflow.MlflowClient().log_artifacts(study.parent_run_id, str(built.path.parent), "report")
+        client = mlflow.MlflowClient()
+        client.log_artifacts(study.parent_run_id, str(built.path.parent), "report")
+        # The run's description in the MLflow UI: the answer, without opening the report
+        client.set_tag(study.parent_run_id, Tag.NOTE, built.headline)
     return built
 
 

@@ -115,8 +115,8 @@ class SweepRuns:
         self.client.set_tag(phase_id, per_model(Tag.DECISION_OUTCOME, model), won["outcome"])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_REASON, model), won["reason"][:5000])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_CONFIG, model), json.dumps(won["config"]))
-        note = self.client.get_run(phase_id).data.tags.get("mlflow.note.content", "")
-        self.client.set_tag(phase_id, "mlflow.note.content", f"{note}\n\n**{model}**: {won['reason']}".strip())
+        note = self.client.get_run(phase_id).data.tags.get(Tag.NOTE, "")
+        self.client.set_tag(phase_id, Tag.NOTE, f"{note}\n\n**{model}**: {won['reason']}".strip())
 
     def record_reused(self, phase_id: str, model: str, reused: dict[str, dict[str, Any]]) -> None:
         """Runs of earlier phases that this phase counts as its own ({run id: {label, point} here}):

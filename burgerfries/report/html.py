@@ -21,6 +21,8 @@ from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
 from burgerfries.report.decision import RACING, DecisionSettings, chosen, pooled_noise
+from burgerfries.report.display import base_final_display, phase_display
+from burgerfries.report.headline import headline
 from burgerfries.report.plateau import ema
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import series
@@ -33,15 +35,20 @@ from burgerfries.report.tables import (
     recall_table,
     study_tables,
     unranked_runs,
-    with_intervals,
 )
 
+FIGURE_WIDTH = 585  # two side by side fit the page's 1200 px
 PACKAGES = ("burgerfries", "tensorflow", "keras", "mlflow", "optuna", "faster-coco-eval", "pandas", "plotly")
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
-th { background: #f3f3f3; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.8rem; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.4rem; text-align: right; }
+th { background: #f3f3f3; font-weight: 600; }
+.headline { background: #f4f8ff; border: 1px solid #c9d8f0; padding: 0.5rem 1rem; }
+.headline li { margin: 0.3rem 0; }
+.pair { display: flex; gap: 0.5rem; }
+.pair > div { flex: 1 1 0; min-width: 0; }
+details { margin: 0 0 1.5rem; font-size: 0.85rem; color: #444; }
 td:first-child, th:first-child { text-align: left; }
 tr.winner td { background: #e7f6e7; font-weight: 600; }
 .note { color: #555; font-size: 0.9rem; }
@@ -56,6 +63,7 @@ class Report:
     final: pd.DataFrame
     base_vs_final: pd.DataFrame
     tables: dict[str, pd.DataFrame]
+    headline: str = ""  # the answer in Markdown (`headline.Headline.markdown`), for the parent run's note
 
 
 def _e(value: object) -> str:
@@ -115,7 +123,7 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
     finished = finished_runs(runs)
     for _, row in ranked.iterrows():
         metrics = study.metrics[study.metrics["run_id"] == row["run_id"]]
-        name = html.escape(f"{row['varied']} ({row['name']})")
+        name = html.escape(str(row["varied"]))  # the configuration, as the phase names it
         train = series(metrics, "train/loss_total_unweighted").dropna()
         eval_loss = series(metrics, "eval/loss_total_unweighted")
         mean_ap = series(metrics, "eval/mAP_50")
@@ -156,11 +164,22 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
         xaxis_title="step",
         yaxis_title="loss",
         height=380,
+        width=FIGURE_WIDTH,
+        legend={"orientation": "h", "y": -0.25},
     )
     precision.update_layout(
-        title="mAP@0.5; ★ read point, ◆ plateau", xaxis_title="step", yaxis_title="mAP@0.5", height=380
+        title="mAP@0.5; ★ read point, ◆ plateau",
+        xaxis_title="step",
+        yaxis_title="mAP@0.5",
+        height=380,
+        width=FIGURE_WIDTH,
+        legend={"orientation": "h", "y": -0.25},
     )
-    return "".join(figure.to_html(full_html=False, include_plotlyjs=False) for figure in (losses, precision))
+    figures = "".join(
+        f"<div>{figure.to_html(full_html=False, include_plotlyjs=False)}</div>"
+        for figure in (precision, losses)
+    )
+    return f'<div class="pair">{figures}</div>'
 
 
 def _images(paths: list[Path], label: str, score_threshold: float) -> str:
@@ -199,26 +218,24 @@ def _provenance(study: StudyRuns) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
-def _summary_section(computed: StudyTables) -> str:
-    finals, settings = computed.finals, computed.settings
-    objective = settings.metric
-    if not len(finals):
-        return "<h2>1. Summary</h2><p>No run finished, so there is no final pick.</p>"
-    column = objective.column
-    best = finals.assign(_sort=(-1 if objective.higher_is_better else 1) * finals[column].astype(float))
-    top = best.sort_values(["_sort", "order"], kind="stable").iloc[0]
-    lines = "".join(
-        f"<li><b>{_e(row['model'])}</b>: {_e(configuration(row))} (best run {_e(row['name'])}) — "
-        f"{objective.label} {row[column]:.3f} "
-        f"(mean of {int(row['runs'])} run(s)). "
-        f'<span class="note">{_e(row["reason"])}</span></li>'
-        for _, row in finals.iterrows()
+def _headline_section(computed: StudyTables) -> str:
+    """The answer first: per model base → final with its interval and verdict, the overall pick,
+    and what each phase did."""
+    answer = headline(computed)
+    models = "".join(
+        f"<li><b>{_e(row.model)}</b>: {_e(row.final)}. {_e(row.change(answer.metric))}. {_e(row.verdict)}.</li>"
+        for row in answer.models
+    )
+    phases = pd.DataFrame(
+        [(o.phase, o.model, o.outcome, o.to, o.evidence) for o in answer.phases],
+        columns=["phase", "model", "kept or switched", "to what", "evidence"],
     )
     return (
-        f"<h2>1. Summary</h2><p>Decision metric: <b>{_e(objective.label)}</b> on the held-out split "
-        f"({_e(settings.mode)} mode). Best final model on it: <b>{_e(top['model'])}</b> with "
-        f"{_e(configuration(top))}.</p><ul>{lines}</ul>"
-        f"<h3>Base vs final</h3>{_table(computed.base_final, float_format='{:.3f}')}"
+        f'<div class="headline"><h2>The answer</h2><p><b>{_e(answer.overall)}</b></p><ul>{models}</ul>'
+        f'<p class="note">Decision metric: <b>{_e(answer.metric)}</b> on the held-out split, '
+        f"{_e(computed.settings.mode)} mode; Δ is final − base, with its 95 % interval.</p></div>"
+        + _table(phases)
+        + f"<h3>Base vs final</h3>{_table(base_final_display(computed.base_final))}"
     )
 
 
@@ -259,7 +276,7 @@ def _phases_section(
                 f"<h4>{_e(model)} — {_e(what)}: {_e(carried_label)}</h4>"
                 f"<p><b>{_e(decision.sentence)}</b> Each challenger was tested at α {decision.alpha:.3g}; noise "
                 f"on {_e(settings.metric.label)}: {_e(noise.describe() if noise else 'not measured yet')}.</p>"
-                f"{rule_note}{_table(with_intervals(members)[columns], carried[0] if carried else None)}"
+                f"{rule_note}{_table(phase_display(members), carried[0] if carried else None)}" + _reasons(members)
             )
             parts.append(_curves(study, members, group, analysis.train_smoothing))
         phase_html.append("".join(parts))
@@ -272,7 +289,7 @@ def _phases_section(
             + _table(unranked)
         )
     return (
-        '<h2>2. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '
+        '<h2>1. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '
         "each quantity read at the run's read point (where its eval loss starts to flatten; last_… columns "
         "at its last evaluation) and averaged over the configuration's finished runs (column runs), with "
         "the 95 % confidence interval of the mean where it has two or more. delta is the difference from "
@@ -280,6 +297,15 @@ def _phases_section(
         "the configurations not shown worse than the first. The carried-on row is highlighted.</p>"
         + "".join(phase_html)
     )
+
+
+def _reasons(members: pd.DataFrame) -> str:
+    """Each configuration's reason and best run, folded under the table."""
+    items = "".join(
+        f"<li><b>{_e(row['varied'])}</b> (best run {_e(row['name'])}): {_e(row['reason'])}</li>"
+        for _, row in members.iterrows()
+    )
+    return f"<details><summary>Why, per configuration</summary><ul>{items}</ul></details>"
 
 
 def _recall_section(computed: StudyTables, tables: dict[str, pd.DataFrame]) -> str:
@@ -292,7 +318,7 @@ def _recall_section(computed: StudyTables, tables: dict[str, pd.DataFrame]) -> s
                 f"<h3>{_e(_phase_title(phase, computed.summaries))}</h3>"
                 + table.to_html(escape=True, border=0, float_format=lambda v: f"{v:.3f}")
             )
-    return "<h2>3. Recall</h2>" + "".join(parts)
+    return "<h2>2. Recall</h2>" + "".join(parts)
 
 
 def _method_section(settings: DecisionSettings, analysis: AnalysisSettings) -> str:
@@ -329,11 +355,11 @@ def build_report(
         for run_id, row in computed.finals.iterrows()
     )
     sections = [
-        _summary_section(computed),
+        _headline_section(computed),
         _phases_section(study, computed, analysis, tables),
         _recall_section(computed, tables),
-        "<h2>4. Detections of the finalists</h2>" + images,
-        "<h2>5. Provenance</h2>" + _provenance(study),
+        "<h2>3. Detections of the finalists</h2>" + images,
+        "<h2>4. Provenance</h2>" + _provenance(study),
         _method_section(computed.settings, analysis),
     ]
     page = (
@@ -346,4 +372,4 @@ def build_report(
     path.write_text(page, encoding="utf-8")
     for name, table in tables.items():
         table.to_csv(out_dir / f"{name}.csv")
-    return Report(path, computed.finals, computed.base_final, tables)
+    return Report(path, computed.finals, computed.base_final, tables, headline(computed).markdown())

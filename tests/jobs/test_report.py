@@ -72,7 +72,7 @@ def test_report_names_the_winner_and_escapes_names(study, tmp_path, capsys):
     assert "(base)" in table and "(final)" in table
     final_line = [line for line in table.splitlines() if "(final)" in line][0]
     assert "weights 1.0:1.0" in final_line
-    for heading in ("1. Summary", "2. Phases", "3. Recall", "4. Detections", "5. Provenance"):
+    for heading in ("The answer", "1. Phases", "2. Recall", "3. Detections", "4. Provenance"):
         assert heading in page
 
 
@@ -94,14 +94,29 @@ def test_report_opens_offline_in_headless_chromium(study, tmp_path):
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.on("console", lambda message: message.type == "error" and errors.append(message.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("request", lambda request: requests.append(request.url))
         page.goto(url)
         page.wait_for_selector(".plotly-graph-div .main-svg")
         shot = page.screenshot(full_page=False)
+        layout = page.evaluate(
+            """() => ({
+                scroll: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+                tallest: Math.max(...[...document.querySelectorAll("tr")].map(r => r.getBoundingClientRect().height)),
+                plots: document.querySelectorAll(".plotly-graph-div").length,
+                drawn: document.querySelectorAll(".plotly-graph-div .main-svg").length,
+                broken: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length,
+                answer: document.querySelector(".headline").getBoundingClientRect().bottom,
+            })"""
+        )
         browser.close()
+    assert layout["scroll"] <= 0, layout  # no horizontal scroll at 1280 px
+    assert layout["tallest"] <= 200, layout  # no table row taller than 200 px
+    assert layout["plots"] > 0 and layout["drawn"] >= layout["plots"], layout  # every plot rendered
+    assert layout["broken"] == 0, layout  # every image loaded
+    assert layout["answer"] <= 800, layout  # the decision is on the first screen
     assert errors == []
     assert [r for r in requests if not r.startswith(("file://", "data:"))] == []
     from io import BytesIO

@@ -88,6 +88,7 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     assert set(result.winners) == {"ssd_mobilenet_v2_320x320"}
     assert result.report_path.is_file()
     assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlflow.note.content"].startswith("**Pick: ssd_mobilenet_v2_320x320")  # the answer
     assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
     written = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
     assert written and all(path.parent == result.report_path.resolve().parent for path in written)

@@ -13,12 +13,15 @@ STEPS = [50, 100, 150, 200, 250, 300]
 
 def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> StudyRuns:
     """plan: (phase, knobs, final mAP per seed, grid point, is_base)."""
-    runs, metrics = [], []
+    runs, metrics, trained = [], [], {}
     for phase, knobs, maps, point, is_base in plan:
         for seed, final_map in enumerate(maps):
-            run_id = f"r{len(runs):03d}"
             config = {"batch_size": 10, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
             config.update(knobs)
+            key = (tuple(sorted(config.items())), seed)
+            reused_from = trained[key][1] if key in trained else ""  # as a sweep reuses a run: same id, two phases
+            run_id = trained[key][0] if key in trained else f"r{len(runs):03d}"
+            trained.setdefault(key, (run_id, phase))
             runs.append(
                 {
                     "run_id": run_id,
@@ -33,8 +36,11 @@ def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> StudyRuns:
                     "varied": ",".join(f"{v:g}" for v in knobs.values()) or "base",
                     "point": point,
                     "start_time": len(runs),
+                    "reused_from": reused_from,
                 }
             )
+            if reused_from:
+                continue
             for i, step in enumerate(STEPS):
                 metrics.append((run_id, "eval/loss_total_unweighted", step, 0.9 + 1.5 * np.exp(-i)))
                 metrics.append((run_id, "eval/mAP_50", step, final_map * (1 - np.exp(-i - 1))))

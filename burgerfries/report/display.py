@@ -1,0 +1,102 @@
+"""Tables as people read them: human column names with units, three decimals (the noise is in
+the second), an interval beside its value, "—" for missing. The CSVs beside the page keep every
+column at full precision; these are for the page only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+# column → its heading on the page; a `<column>_ci` beside it is shown as "value ± ci"
+PHASE_COLUMNS = {
+    "rank": "#",
+    "varied": "configuration",
+    "role": "role",
+    "runs": "runs",
+    "read_step": "read at step",
+    "last_mAP_50": "mAP@0.5, last eval.",
+    "mAP_50": "mAP@0.5 at read point",
+    "eval_loss_unweighted": "eval loss (unweighted)",
+    "wrong_detection_rate": "wrong det. per image",
+    "avg_recall": "avg recall",
+    "delta": "Δ vs incumbent (95 % interval)",
+    "p": "p (better)",
+    "verdict": "verdict",
+    "best_group": "not worse than #1",
+}
+BASE_FINAL_COLUMNS = {
+    "Model": "model",
+    "configuration": "configuration",
+    "runs": "runs",
+    "mAP@0.5 (last evaluation)": "mAP@0.5, last eval.",
+    "mAP@0.5 (read point)": "mAP@0.5 at read point",
+    "wrong detections per image": "wrong det. per image",
+    "eval loss (unweighted)": "eval loss (unweighted)",
+    "avg recall": "avg recall",
+    "steps/s": "steps/s",
+}
+
+
+def number(value: object, digits: int = 3) -> str:
+    """A number with `digits` decimals; "—" for a missing one; anything else as it is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _with_interval(frame: pd.DataFrame, column: str) -> list[str]:
+    values = frame[column]
+    cis = frame[f"{column}_ci"] if f"{column}_ci" in frame else pd.Series(float("nan"), index=frame.index)
+    return [number(v) if pd.isna(ci) or pd.isna(v) else f"{number(v)} ± {number(ci)}" for v, ci in zip(values, cis)]
+
+
+def phase_display(table: pd.DataFrame) -> pd.DataFrame:
+    """A phase table (`tables.phase_table`) for the page."""
+    shown = pd.DataFrame(index=table.index)
+    for column, title in PHASE_COLUMNS.items():
+        if column not in table:
+            continue
+        if column == "delta":
+            shown[title] = [
+                "—" if pd.isna(d) else (f"{d:+.3f}" if pd.isna(lo) else f"{d:+.3f} ({lo:+.3f} … {hi:+.3f})")
+                for d, lo, hi in zip(table["delta"], table["delta_low"], table["delta_high"])
+            ]
+        elif column in ("rank", "runs", "read_step"):
+            shown[title] = [number(None if pd.isna(v) else int(v)) for v in table[column]]
+        elif column == "p":
+            shown[title] = ["—" if pd.isna(v) else f"{v:.2g}" for v in table[column]]
+        elif pd.api.types.is_float_dtype(table[column]):
+            shown[title] = _with_interval(table, column)
+        else:
+            shown[title] = [number(v) for v in table[column]]
+    return shown
+
+
+def base_final_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The base-vs-final table (`tables.base_vs_final`) for the page, the change and p last."""
+    shown = pd.DataFrame(index=table.index)
+    for column, title in BASE_FINAL_COLUMNS.items():
+        if column not in table:
+            continue
+        if f"{column} ±" in table:
+            renamed = table[[column, f"{column} ±"]].set_axis([column, f"{column}_ci"], axis=1)
+            shown[title] = _with_interval(renamed, column)
+        else:
+            shown[title] = [number(v, 0 if column == "runs" else 3) for v in table[column]]
+    for column in table.columns:
+        if column.startswith("Δ "):
+            shown["Δ vs base (95 % interval)"] = [
+                "—" if pd.isna(d) else f"{d:+.3f} ({interval})"
+                for d, interval in zip(table[column], table["95 % interval"])
+            ]
+    if "p (final better)" in table:
+        shown["p (final better)"] = ["—" if pd.isna(v) else f"{v:.2g}" for v in table["p (final better)"]]
+    return shown
