@@ -176,8 +176,7 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
         legend={"orientation": "h", "y": -0.25},
     )
     figures = "".join(
-        f"<div>{figure.to_html(full_html=False, include_plotlyjs=False)}</div>"
-        for figure in (precision, losses)
+        f"<div>{figure.to_html(full_html=False, include_plotlyjs=False)}</div>" for figure in (precision, losses)
     )
     return f'<div class="pair">{figures}</div>'
 
