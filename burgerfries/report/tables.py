@@ -340,21 +340,6 @@ def unranked_runs(summaries: pd.DataFrame) -> pd.DataFrame:
     return summaries[summaries["status"] != FINISHED][UNRANKED_COLUMNS]
 
 
-def with_intervals(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """For display: each quantity with a confidence interval as "mean ± half-width" where its
-    configuration has two or more runs (the `…_ci` columns), else the plain value."""
-    shown = frame.copy()
-    for column in NOISE_COLUMNS:
-        if column in shown and f"{column}_ci" in frame:
-            shown[column] = [
-                "—"
-                if pd.isna(value)
-                else (f"{value:.{digits}f}" if pd.isna(ci) else f"{value:.{digits}f} ± {ci:.{digits}f}")
-                for value, ci in zip(frame[column], frame[f"{column}_ci"])
-            ]
-    return shown
-
-
 def configuration(row: pd.Series) -> str:
     return (
         f"batch {row['batch_size']}, lr {row['learning_rate']}, "
