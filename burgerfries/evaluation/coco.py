@@ -60,10 +60,10 @@ def xywh(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack([xmin, ymin, xmax - xmin, ymax - ymin], axis=1)
 
 
-def coco_metrics(
-    truths: list[GroundTruth], detections: list[dict[str, np.ndarray]], class_names: dict[int, str]
-) -> dict[str, float]:
-    """COCOeval on normalised boxes scaled to each image's size."""
+def _coco_inputs(
+    truths: list[GroundTruth], detections: list[dict[str, np.ndarray]]
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """COCO's images, annotations and results from normalised boxes scaled to each image's size."""
     images, annotations, results = [], [], []
     for image_id, (truth, found) in enumerate(zip(truths, detections), start=1):
         images.append({"id": image_id, "height": truth.height, "width": truth.width})
@@ -89,10 +89,16 @@ def coco_metrics(
                     "score": float(score),
                 }
             )
-    if not annotations:
-        return {}
-    if not results:  # nothing detected: every defined metric is 0 (COCO.loadRes refuses an empty result list)
-        return _all_zero(annotations, class_names)
+    return images, annotations, results
+
+
+def coco_evaluation(
+    truths: list[GroundTruth], detections: list[dict[str, np.ndarray]], class_names: dict[int, str]
+) -> COCOeval_faster | None:
+    """COCOeval, evaluated and accumulated; None when there is no ground truth or no detection."""
+    images, annotations, results = _coco_inputs(truths, detections)
+    if not annotations or not results:
+        return None
     with contextlib.redirect_stdout(io.StringIO()):
         ground = COCO()
         ground.dataset = {
@@ -105,6 +111,19 @@ def coco_metrics(
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()
+    return evaluation
+
+
+def coco_metrics(
+    truths: list[GroundTruth], detections: list[dict[str, np.ndarray]], class_names: dict[int, str]
+) -> dict[str, float]:
+    """COCOeval on normalised boxes scaled to each image's size."""
+    _, annotations, results = _coco_inputs(truths, detections)
+    if not annotations:
+        return {}
+    if not results:  # nothing detected: every defined metric is 0 (COCO.loadRes refuses an empty result list)
+        return _all_zero(annotations, class_names)
+    evaluation = coco_evaluation(truths, detections, class_names)
     metrics = {f"eval/{name}": float(value) for name, value in zip(COCO_STATS, evaluation.stats) if value > -1}
     precision = evaluation.eval["precision"]  # [IoU, recall, class, area, max dets]
     for index, category in enumerate(evaluation.params.catIds):

@@ -16,6 +16,7 @@ import pandas as pd
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
+from burgerfries.jobs.finalists import finalist_diagnostics
 from burgerfries.keys import KNOB_TYPES, Tag, per_model
 from burgerfries.names import slug
 from burgerfries.report.analysis_settings import AnalysisSettings
@@ -135,20 +136,6 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
     )
 
 
-def side_by_side_images(run_id: str, folder: Path, limit: int = 3) -> list[Path]:
-    """The run's last evaluation images (ground truth | detections), downloaded into `folder`."""
-    client = mlflow.MlflowClient()
-    try:
-        steps = [a.path for a in client.list_artifacts(run_id, "eval_images") if a.is_dir]
-        if not steps:
-            return []
-        last = max(steps, key=lambda path: int(path.rsplit("_", 1)[-1]))
-        images = [a.path for a in client.list_artifacts(run_id, last) if a.path.endswith(".png")][:limit]
-        return [Path(client.download_artifacts(run_id, path, str(folder))) for path in images]
-    except (MlflowException, OSError):
-        return []
-
-
 def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, DecisionSettings]:
     """The analysis and decision settings a sweep ran with (tags of its parent run), else the defaults."""
     if not parent_run_id:
@@ -176,7 +163,7 @@ def write_report(study: StudyRuns, computed: StudyTables | None = None, out: Pat
             Path(out) if out else DEFAULT_OUT / slug(study.title),
             decision,
             analysis,
-            pictures_of=lambda run: side_by_side_images(run, Path(scratch) / run),
+            diagnostics_of=lambda run: finalist_diagnostics(run, analysis.score_threshold, Path(scratch)),
             computed=computed,
         )
     if study.parent_run_id:

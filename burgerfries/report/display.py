@@ -100,3 +100,20 @@ def base_final_display(table: pd.DataFrame) -> pd.DataFrame:
     if "p (final better)" in table:
         shown["p (final better)"] = ["—" if pd.isna(v) else f"{v:.2g}" for v in table["p (final better)"]]
     return shown
+
+
+def html_table(frame: pd.DataFrame, highlight: int | None = None, float_format: str = "{:.4f}") -> str:
+    """`frame` as an HTML table; the row at position `highlight` (if any) marked as the winner."""
+    formatted = frame.copy()
+    for column in formatted.columns:
+        if pd.api.types.is_float_dtype(formatted[column]):
+            formatted[column] = formatted[column].map(lambda v: "—" if pd.isna(v) else float_format.format(v))
+    markup = formatted.to_html(index=False, escape=True, border=0, na_rep="—")
+    if highlight is not None and "<tbody>" in markup:
+        head, body = markup.split("<tbody>", 1)
+        rows = body.split("<tr>")  # rows[0] is what precedes the first row
+        if 0 <= highlight < len(rows) - 1:
+            rows[highlight + 1] = '<tr class="winner">' + rows[highlight + 1]
+            body = rows[0] + "".join(row if row.startswith("<tr") else "<tr>" + row for row in rows[1:])
+        markup = head + "<tbody>" + body
+    return markup

@@ -4,7 +4,6 @@ from the tracking store."""
 
 from __future__ import annotations
 
-import base64
 import html
 import importlib.metadata
 from collections.abc import Callable
@@ -21,7 +20,8 @@ from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
 from burgerfries.report.decision import RACING, DecisionSettings, chosen, pooled_noise
-from burgerfries.report.display import base_final_display, phase_display
+from burgerfries.report.display import base_final_display, html_table, phase_display
+from burgerfries.report.finalists import FinalistDiagnostics, finalists_section
 from burgerfries.report.headline import headline
 from burgerfries.report.plateau import ema
 from burgerfries.report.study import StudyRuns
@@ -29,7 +29,6 @@ from burgerfries.report.summary import series
 from burgerfries.report.tables import (
     PHASE_TABLE_COLUMNS,
     StudyTables,
-    configuration,
     finished_runs,
     phase_order,
     recall_table,
@@ -68,23 +67,6 @@ class Report:
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _table(frame: pd.DataFrame, highlight: int | None = None, float_format: str = "{:.4f}") -> str:
-    """`frame` as an HTML table; the row at position `highlight` (if any) marked as the winner."""
-    formatted = frame.copy()
-    for column in formatted.columns:
-        if pd.api.types.is_float_dtype(formatted[column]):
-            formatted[column] = formatted[column].map(lambda v: "—" if pd.isna(v) else float_format.format(v))
-    markup = formatted.to_html(index=False, escape=True, border=0, na_rep="—")
-    if highlight is not None and "<tbody>" in markup:
-        head, body = markup.split("<tbody>", 1)
-        rows = body.split("<tr>")  # rows[0] is what precedes the first row
-        if 0 <= highlight < len(rows) - 1:
-            rows[highlight + 1] = '<tr class="winner">' + rows[highlight + 1]
-            body = rows[0] + "".join(row if row.startswith("<tr") else "<tr>" + row for row in rows[1:])
-        markup = head + "<tbody>" + body
-    return markup
 
 
 def _phase_title(phase: str, summaries: pd.DataFrame) -> str:
@@ -181,21 +163,6 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
     return f'<div class="pair">{figures}</div>'
 
 
-def _images(paths: list[Path], label: str, score_threshold: float) -> str:
-    parts = []
-    for path in paths:
-        encoded = base64.b64encode(path.read_bytes()).decode()
-        parts.append(
-            f'<img class="detections" alt="{_e(label)} {_e(path.stem)}" src="data:image/png;base64,{encoded}">'
-        )
-    if not parts:
-        return f'<p class="note">{_e(label)}: no evaluation images logged.</p>'
-    return (
-        f'<h3>{_e(label)}</h3><p class="note">left: ground truth, '
-        f"right: detections with score ≥ {score_threshold:g}</p>" + "".join(parts)
-    )
-
-
 def _provenance(study: StudyRuns) -> str:
     versions = []
     for package in PACKAGES:
@@ -233,8 +200,8 @@ def _headline_section(computed: StudyTables) -> str:
         f'<div class="headline"><h2>The answer</h2><p><b>{_e(answer.overall)}</b></p><ul>{models}</ul>'
         f'<p class="note">Decision metric: <b>{_e(answer.metric)}</b> on the held-out split, '
         f"{_e(computed.settings.mode)} mode; Δ is final − base, with its 95 % interval.</p></div>"
-        + _table(phases)
-        + f"<h3>Base vs final</h3>{_table(base_final_display(computed.base_final))}"
+        + html_table(phases)
+        + f"<h3>Base vs final</h3>{html_table(base_final_display(computed.base_final))}"
     )
 
 
@@ -275,7 +242,7 @@ def _phases_section(
                 f"<h4>{_e(model)} — {_e(what)}: {_e(carried_label)}</h4>"
                 f"<p><b>{_e(decision.sentence)}</b> Each challenger was tested at α {decision.alpha:.3g}; noise "
                 f"on {_e(settings.metric.label)}: {_e(noise.describe() if noise else 'not measured yet')}.</p>"
-                f"{rule_note}{_table(phase_display(members), carried[0] if carried else None)}" + _reasons(members)
+                f"{rule_note}{html_table(phase_display(members), carried[0] if carried else None)}" + _reasons(members)
             )
             parts.append(_curves(study, members, group, analysis.train_smoothing))
         phase_html.append("".join(parts))
@@ -285,7 +252,7 @@ def _phases_section(
         phase_html.append(
             '<h3>Runs left out of the decisions</h3><p class="note">These runs did not finish '
             "(killed, failed or still running); a configuration is judged on its finished runs only.</p>"
-            + _table(unranked)
+            + html_table(unranked)
         )
     return (
         '<h2>1. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '
@@ -336,28 +303,22 @@ def build_report(
     out_dir: Path,
     settings: DecisionSettings = DecisionSettings(),
     analysis: AnalysisSettings = AnalysisSettings(),
-    pictures_of: Callable[[str], list[Path]] | None = None,
+    diagnostics_of: Callable[[str], FinalistDiagnostics | None] | None = None,
     computed: StudyTables | None = None,
 ) -> Report:
-    """Write `index.html` and one CSV per table into `out_dir`. `pictures_of(run_id)` gives the
-    PNG files of a finalist's last evaluation (the report job downloads them from MLflow);
+    """Write `index.html` and one CSV per table into `out_dir`. `diagnostics_of(run_id)` gives a
+    finalist's diagnostics on the held-out split (the report job runs its detector), or None;
     `computed` is `study_tables(study, settings, analysis)` when the caller has it already."""
     out_dir.mkdir(parents=True, exist_ok=True)
     computed = computed or study_tables(study, settings, analysis)
     tables: dict[str, pd.DataFrame] = {"base_vs_final": computed.base_final, "summaries": computed.summaries}
-    images = "".join(
-        _images(
-            pictures_of(run_id) if pictures_of else [],
-            f"{row['model']} — {configuration(row)}",
-            analysis.score_threshold,
-        )
-        for run_id, row in computed.finals.iterrows()
-    )
+    finalists, finalist_tables = finalists_section(computed, diagnostics_of)
+    tables.update(finalist_tables)
     sections = [
         _headline_section(computed),
         _phases_section(study, computed, analysis, tables),
         _recall_section(computed, tables),
-        "<h2>3. Detections of the finalists</h2>" + images,
+        finalists,
         "<h2>4. Provenance</h2>" + _provenance(study),
         _method_section(computed.settings, analysis),
     ]

@@ -90,6 +90,11 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["mlflow.note.content"].startswith("**Pick: ssd_mobilenet_v2_320x320")  # the answer
     assert "report" in {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
+    # the final pick's run, run again on the held-out split: its diagnostics logged on it
+    final_run = parent.data.tags["final/ssd_mobilenet_v2_320x320"]
+    logged = {a.path for a in mlflow.MlflowClient().list_artifacts(final_run, "diagnostics")}
+    assert {"diagnostics/confusion.csv", "diagnostics/precision_recall.csv", "diagnostics/summary.json"} <= logged
+    assert "3. The finalists on the held-out split" in result.report_path.read_text()
     written = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
     assert written and all(path.parent == result.report_path.resolve().parent for path in written)
 

@@ -119,3 +119,25 @@ def test_slugs_are_plain_file_names_and_keep_names_apart(name):
     assert slug(name + "x") != value
     if name == "plain_name-1.0":
         assert value == name
+
+
+def test_the_finalists_diagnostics_are_shown_when_the_job_can_compute_them(tmp_path):
+    from burgerfries.evaluation.diagnostics import diagnose
+    from burgerfries.evaluation.ground_truth import GroundTruth
+    from burgerfries.report.finalists import FinalistDiagnostics
+
+    truth = GroundTruth("a", 10, 10, np.array([[0.1, 0.1, 0.5, 0.5]]), np.array([1]), np.zeros((0, 4)))
+    found = {"boxes": np.array([[0.1, 0.1, 0.5, 0.5]]), "classes": np.array([1]), "scores": np.array([0.9])}
+    result = diagnose([truth], [found], {1: "burger", 2: "fries"}, 0.5)
+    asked = []
+
+    def diagnostics_of(run_id):
+        asked.append(run_id)
+        return FinalistDiagnostics(result) if len(asked) == 1 else None
+
+    built = build_report(study_runs(["weights"], killed=False), tmp_path, diagnostics_of=diagnostics_of)
+    page = built.path.read_text()
+    assert len(asked) == 2  # each model's base (which is also its final here), once
+    assert "Precision–recall, IoU 0.5" in page and "F1 by score threshold" in page
+    assert "No diagnostics" in page  # the second finalist's could not be computed
+    assert any(name.startswith("confusion_") for name in built.tables)
