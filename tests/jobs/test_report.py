@@ -72,7 +72,7 @@ def test_report_names_the_winner_and_escapes_names(study, tmp_path, capsys):
     assert "(base)" in table and "(final)" in table
     final_line = [line for line in table.splitlines() if "(final)" in line][0]
     assert "weights 1.0:1.0" in final_line
-    for heading in ("The answer", "1. Phases", "2. Recall", "3. Detections", "4. Provenance"):
+    for heading in ("The answer", "1. Phases", "2. Recall", "3. The finalists on the held-out split", "4. Provenance"):
         assert heading in page
 
 
