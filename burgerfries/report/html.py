@@ -141,22 +141,11 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
                         name=f"{name}: {label}",
                     )
                 )
+    layout = {"xaxis_title": "step", "height": 380, "width": FIGURE_WIDTH, "legend": {"orientation": "h", "y": -0.25}}
     losses.update_layout(
-        title="Unweighted total loss (train smoothed, eval); ★ read point",
-        xaxis_title="step",
-        yaxis_title="loss",
-        height=380,
-        width=FIGURE_WIDTH,
-        legend={"orientation": "h", "y": -0.25},
+        title="Unweighted total loss (train smoothed, eval); ★ read point", yaxis_title="loss", **layout
     )
-    precision.update_layout(
-        title="mAP@0.5; ★ read point, ◆ plateau",
-        xaxis_title="step",
-        yaxis_title="mAP@0.5",
-        height=380,
-        width=FIGURE_WIDTH,
-        legend={"orientation": "h", "y": -0.25},
-    )
+    precision.update_layout(title="mAP@0.5; ★ read point, ◆ plateau", yaxis_title="mAP@0.5", **layout)
     figures = "".join(
         f"<div>{figure.to_html(full_html=False, include_plotlyjs=False)}</div>" for figure in (precision, losses)
     )
