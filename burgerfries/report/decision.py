@@ -11,8 +11,10 @@ where a challenger must earn its place on the incumbent's seeds):
 2. **Test.** A confirmed challenger replaces the incumbent only when a one-sided Student t test
    says it is better at level α / k (k: the challengers screened in the phase, Bonferroni), with σ
    pooled over every configuration of this model that has two or more finished runs so far, and a
-   Welch test on the two configurations' own runs agrees at the same level. A challenger with one
-   run is never switched to. Otherwise the incumbent stays: a tie keeps what was there.
+   Welch test on the two configurations' own runs agrees at the same level (where their runs vary
+   at all). A challenger with one run is never switched to. Otherwise the incumbent stays: a tie
+   keeps what was there. The metric is read at each run's last evaluation unless `read_at` says
+   the read point.
 3. `study_rule` mode reproduces the original study's order of criteria (wrong detections, eval
    loss, eval − train gap, average recall): each criterion gives a verdict from the same tests
    (better, worse or inconclusive), and the first verdict that is not inconclusive decides.
