@@ -13,9 +13,9 @@ import pandas as pd
 from burgerfries.jobs.report import analysis_of, read_runs, read_study
 from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.decision import STUDY_RULE, PhaseDecision, chosen
+from burgerfries.report.decision import KEPT, SWITCHED, chosen_reason
 from burgerfries.report.study import StudyRuns
-from burgerfries.report.tables import StudyTables, finished_runs, study_tables, summarize_runs
+from burgerfries.report.tables import StudyTables, carried_row, finished_runs, study_tables, summarize_runs
 from burgerfries.sweep.definition import Phase
 
 
@@ -41,20 +41,15 @@ def knob_config(row: pd.Series) -> dict[str, Any]:
 def carried_on(tables: StudyTables, phase: str, model: str) -> dict[str, Any] | None:
     """What the phase decided for `model`: the configuration carried on, its representative run,
     kept or switched and why; None when no run of the phase finished."""
-    decision: PhaseDecision | None = tables.decisions.get((phase, model))
-    if decision is None:
+    row = carried_row(tables, phase, model)
+    if row is None:
         return None
-    key = chosen(decision, tables.settings)
-    table = tables.ranked[(phase, model)]
-    rows = table[table["config_key"] == key]
-    if rows.empty:  # (an incumbent that this phase did not run: a sweep from before racing)
-        return None
-    row = rows.iloc[0]
+    decision = tables.decisions[(phase, model)]
     return {
         "run_id": row["run_id"],
         "config": knob_config(row),
-        "outcome": "kept" if key == decision.incumbent else "switched",
-        "reason": decision.study_rule_sentence if tables.settings.mode == STUDY_RULE else decision.sentence,
+        "outcome": KEPT if row["config_key"] == decision.incumbent else SWITCHED,
+        "reason": chosen_reason(decision, tables.settings),
     }
 
 

@@ -224,6 +224,7 @@ class PhaseDecision:
     to_confirm: list[str] = field(default_factory=list)  # challengers that earn confirmation seeds
     study_rule_winner: str = ""  # the configuration `study_rule` mode picks (the same runs)
     study_rule_sentence: str = ""
+    noise: Noise | None = None  # the objective's σ the challengers were tested with
 
 
 def _values(runs: pd.DataFrame, key: str, column: str) -> pd.Series:
@@ -319,12 +320,18 @@ def decide_phase(
         to_confirm=to_confirm,
         study_rule_winner=rule_winner,
         study_rule_sentence=rule_sentence,
+        noise=noise,
     )
 
 
 def chosen(decision: PhaseDecision, settings: DecisionSettings) -> str:
     """The configuration the study's mode carries on."""
     return decision.study_rule_winner if settings.mode == STUDY_RULE else decision.winner
+
+
+def chosen_reason(decision: PhaseDecision, settings: DecisionSettings) -> str:
+    """Why the study's mode carries `chosen` on, in one sentence."""
+    return decision.study_rule_sentence if settings.mode == STUDY_RULE else decision.sentence
 
 
 def rank_by_objective(per_config: pd.DataFrame, objective: Objective, best_group: set[str]) -> pd.DataFrame:

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from burgerfries.report.decision import KEPT, SWITCHED, chosen, compare, pooled_noise
-from burgerfries.report.tables import StudyTables, configuration, finished_runs
+from burgerfries.report.decision import KEPT, SWITCHED, chosen
+from burgerfries.report.tables import (
+    StudyTables,
+    carried_row,
+    configuration,
+    final_against_base,
+    finished_runs,
+    model_runs,
+)
 
 
 @dataclass
@@ -67,13 +74,10 @@ def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelH
     if not decisions:
         return None
     column = tables.settings.metric.column
-    own = finished_runs(tables.summaries)
-    own = own[own["model"] == model]
-    own = own[~own.index.duplicated(keep="first")]
+    own = model_runs(finished_runs(tables.summaries), model)
     base_key, final_key = decisions[0][1].incumbent, final["config_key"]
     base_runs, final_runs = own[own["config_key"] == base_key], own[own["config_key"] == final_key]
-    objective = tables.settings.metric
-    result = compare(final_runs[column], base_runs[column], objective, pooled_noise(own, column), tables.settings.alpha)
+    result = final_against_base(own, base_key, final_key, tables.settings)
     switched = [
         f"{phase} → {_label(tables, phase, model)}"
         for phase, d in decisions
@@ -100,10 +104,8 @@ def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelH
 
 
 def _label(tables: StudyTables, phase: str, model: str) -> str:
-    decision = tables.decisions[(phase, model)]
-    table = tables.ranked[(phase, model)]
-    carried = table.loc[table["config_key"] == chosen(decision, tables.settings), "varied"]
-    return str(carried.iloc[0]) if len(carried) else "—"
+    row = carried_row(tables, phase, model)
+    return "—" if row is None else str(row["varied"])
 
 
 def _overall(tables: StudyTables, models: list[ModelHeadline]) -> str:

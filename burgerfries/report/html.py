@@ -19,7 +19,7 @@ from burgerfries.report import decision as decision_module
 from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
-from burgerfries.report.decision import RACING, DecisionSettings, chosen, pooled_noise
+from burgerfries.report.decision import RACING, DecisionSettings, chosen
 from burgerfries.report.display import base_final_display, html_table, phase_display
 from burgerfries.report.finalists import FinalistDiagnostics, finalists_section
 from burgerfries.report.headline import headline
@@ -203,7 +203,6 @@ def _phases_section(
     """Each phase's decision per model with its evidence, its configurations and their curves;
     adds the tables it shows to `tables`."""
     summaries, settings = computed.summaries, computed.settings
-    finished = finished_runs(summaries)
     phases = phase_order(summaries)
     phase_html = []
     for phase in phases:
@@ -215,8 +214,7 @@ def _phases_section(
             columns = [c for c in PHASE_TABLE_COLUMNS if c in members.columns]
             intervals = [f"{c}_ci" for c in columns if f"{c}_ci" in members.columns]
             tables[f"phase_{slug(phase or 'runs')}_{slug(model)}"] = members[columns + intervals]
-            own = finished[finished["model"] == model]
-            noise = pooled_noise(own[own["phase"].isin(phases[: phases.index(phase) + 1])], settings.metric.column)
+            noise = decision.noise
             group = summaries[(summaries["phase"] == group_phase) & (summaries["model"] == model)]
             rule_note = ""
             if decision.study_rule_winner != decision.winner:

@@ -15,11 +15,12 @@ from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import add_configurations
 from burgerfries.report.decision import (
     INCONCLUSIVE,
-    STUDY_RULE,
     WORSE,
+    Comparison,
     DecisionSettings,
     PhaseDecision,
     chosen,
+    chosen_reason,
     compare,
     decide_phase,
     pooled_noise,
@@ -171,9 +172,7 @@ def _per_configuration(runs: pd.DataFrame, objective_column: str, higher_is_bett
     return frame.astype({column: float for column in numeric if column in frame}, errors="ignore")
 
 
-def phase_table(
-    runs: pd.DataFrame, decision: PhaseDecision, noise_runs: pd.DataFrame, settings: DecisionSettings
-) -> pd.DataFrame:
+def phase_table(runs: pd.DataFrame, decision: PhaseDecision, settings: DecisionSettings) -> pd.DataFrame:
     """One phase for one model: a row per configuration, best on the decision metric first, with its
     role, its difference from the incumbent (`delta` and its interval, `p`, `verdict`) and whether
     it is in the group not shown worse than the best."""
@@ -181,7 +180,7 @@ def phase_table(
     per_config = _per_configuration(finished_runs(runs), objective.column, objective.higher_is_better)
     if per_config.empty:
         return per_config
-    noise = pooled_noise(noise_runs, objective.column)
+    noise = decision.noise
     leader = rank_by_objective(per_config, objective, set()).iloc[0]["config_key"]
     leader_values = runs.loc[runs["config_key"] == leader, objective.column]
     best_group = {
@@ -236,6 +235,17 @@ class StudyTables:
     base_final: pd.DataFrame  # base and final configuration of each model
 
 
+def carried_row(computed: StudyTables, phase: str, model: str) -> pd.Series | None:
+    """The row of the phase's table that the phase carries on for `model`; None when the phase has
+    no decision, or its table lacks that configuration (a sweep from before racing)."""
+    decision = computed.decisions.get((phase, model))
+    if decision is None:
+        return None
+    table = computed.ranked[(phase, model)]
+    rows = table[table["config_key"] == chosen(decision, computed.settings)]
+    return rows.iloc[0] if len(rows) else None
+
+
 def study_tables(
     study: StudyRuns, settings: DecisionSettings = DecisionSettings(), analysis: AnalysisSettings = AnalysisSettings()
 ) -> StudyTables:
@@ -243,12 +253,12 @@ def study_tables(
     summaries = summarize_runs(study.runs, study.metrics, analysis)
     finished = finished_runs(summaries)
     decisions = decide_study(summaries, settings)
-    phases = phase_order(summaries)
-    ranked = {}
-    for (phase, model), decision in decisions.items():
-        own = finished[finished["model"] == model]
-        noise_runs = own[own["phase"].isin(phases[: phases.index(phase) + 1])]
-        ranked[(phase, model)] = phase_table(own[own["phase"] == phase], decision, noise_runs, settings)
+    ranked = {
+        (phase, model): phase_table(
+            finished[(finished["model"] == model) & (finished["phase"] == phase)], decision, settings
+        )
+        for (phase, model), decision in decisions.items()
+    }
     finals = final_picks(decisions, ranked, settings)
     return StudyTables(
         summaries, settings, decisions, ranked, finals, base_vs_final(finished, decisions, finals, settings)
@@ -282,9 +292,23 @@ def final_picks(
         if row.empty:
             continue
         row = row.iloc[:1].copy()
-        row["reason"] = decision.study_rule_sentence if settings.mode == STUDY_RULE else decision.sentence
+        row["reason"] = chosen_reason(decision, settings)
         rows.append(row.set_index("run_id", drop=False))
     return pd.concat(rows) if rows else pd.DataFrame()
+
+
+def model_runs(finished: pd.DataFrame, model: str) -> pd.DataFrame:
+    """One model's finished runs, each once (a run reused by a later phase has a row per phase)."""
+    own = finished[finished["model"] == model]
+    return own[~own.index.duplicated(keep="first")]
+
+
+def final_against_base(own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings) -> Comparison:
+    """The final configuration against the base on the decision metric, σ pooled over all the
+    model's runs (`own`, from `model_runs`)."""
+    column = settings.metric.column
+    values = {key: own.loc[own["config_key"] == key, column] for key in (base_key, final_key)}
+    return compare(values[final_key], values[base_key], settings.metric, pooled_noise(own, column), settings.alpha)
 
 
 def base_vs_final(
@@ -300,8 +324,7 @@ def base_vs_final(
     rows = []
     for model, final in finals.groupby("model", sort=False):
         first = next((d for (_, m), d in decisions.items() if m == model), None)
-        own = finished[finished["model"] == model]
-        own = own[~own.index.duplicated(keep="first")]
+        own = model_runs(finished, model)
         final_key = final["config_key"].iloc[0]
         for kind, key in (("base", first.incumbent if first else None), ("final", final_key)):
             members = own[own["config_key"] == key]
@@ -317,13 +340,7 @@ def base_vs_final(
                 if column in NOISE_COLUMNS:
                     entry[f"{title} ±"] = confidence_half_width(members[column])
             if kind == "final" and first is not None:
-                result = compare(
-                    members[objective.column],
-                    own.loc[own["config_key"] == first.incumbent, objective.column],
-                    objective,
-                    pooled_noise(own, objective.column),
-                    settings.alpha,
-                )
+                result = final_against_base(own, first.incumbent, final_key, settings)
                 entry[f"Δ {objective.label} vs base"] = result.delta
                 entry["95 % interval"] = (
                     "—"

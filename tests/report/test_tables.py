@@ -91,4 +91,4 @@ def test_a_phase_table_without_finished_runs_is_empty():
     tables = study_tables(study(PLAN))
     decision = tables.decisions[("batch", MODEL)]
     empty = tables.summaries.iloc[:0]
-    assert phase_table(empty, decision, empty, DecisionSettings()).empty
+    assert phase_table(empty, decision, DecisionSettings()).empty
