@@ -49,12 +49,8 @@ def checkpoint_steps(num_steps: int, evaluation_steps: set[int], checkpoint_ever
     """The steps that save a checkpoint: the last; every `checkpoint_every`-th (0: none); and the
     evaluation steps when the run may be resumed (a sweep's trials are not: a dead trial is retried
     from its start, and each save took ≈ 0.4–0.7 s of a smoke trial)."""
-    steps = {num_steps}
-    if checkpoint_every > 0:
-        steps |= set(range(checkpoint_every, num_steps + 1, checkpoint_every))
-    if resumable:
-        steps |= evaluation_steps
-    return steps
+    every = eval_steps(num_steps, checkpoint_every)  # the same rule: every N-th step and the last
+    return every | evaluation_steps if resumable else every
 
 
 def run_steps(setup: TrainingSetup, start: int, num_steps: int) -> Iterator[StepResult]:
