@@ -37,6 +37,8 @@ class Tag:
     SWEEP_ROLE = "sweep_role"  # one of the SweepRole values below
     DATASET_HASH = "dataset_hash"
     CHECKPOINT_DIR = "checkpoint_dir"
+    CHECKPOINT_MODEL = "checkpoint_model_id"  # the logged model holding the run's last checkpoint
+    BEST_CHECKPOINT = "best_checkpoint"  # "step N by METRIC": the evaluated checkpoint marked best
     ANALYSIS = "analysis"  # the sweep's analysis settings as JSON (parent run)
     DECISION = "decision"  # the sweep's decision settings as JSON (parent run)
     POINT = "point"  # the grid point a trial trained (-1: the phase's incumbent)

@@ -3,8 +3,10 @@
 On a machine without a GPU, importing TensorFlow 2.21 and creating its first device print
 `Could not find cuda drivers`, `failed call to cuInit` and absl's "log messages before
 InitializeLog" notice to the process's stderr — from C++, before any Python logging setting
-applies, and whatever TF_CPP_MIN_LOG_LEVEL says. `start_tensorflow` captures stderr while that
-happens and passes on every line except those; anything else TensorFlow says still shows.
+applies, and whatever TF_CPP_MIN_LOG_LEVEL says. It also says "oneDNN custom operations are on",
+which `burgerfries/__init__.py` asks for on purpose (TF_ENABLE_ONEDNN_OPTS). `start_tensorflow`
+captures stderr while that happens and passes on every line except those; anything else
+TensorFlow says still shows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ NOT_ACTIONABLE = re.compile(
     r"All log messages before absl::InitializeLog\(\) is called"
     r"|cudart_stub\.cc.*Could not find cuda drivers"
     r"|failed call to cuInit"
+    r"|port\.cc.*oneDNN custom operations are on"
     r"|cpu_feature_guard\.cc|To enable the following instructions: .* rebuild TensorFlow"
 )
 
@@ -26,7 +29,7 @@ def start_tensorflow() -> None:
     """Import TensorFlow and create its devices with the not-actionable lines filtered out."""
     if "tensorflow" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own INFO lines (oneDNN notices)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's INFO and WARNING lines once started
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:

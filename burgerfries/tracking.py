@@ -9,13 +9,16 @@ share of a CPU training step of a small model — so every per-step metric goes 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
+from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import Metric, Param
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -25,13 +28,66 @@ USER_EXPERIMENT_ENV = {key: os.environ.get(key) for key in ("MLFLOW_EXPERIMENT_N
 MAX_BATCH_METRICS = 1000  # MLflow's own limit per log_batch call
 MAX_BATCH_PARAMS = 100
 MAX_PARAM_LENGTH = 6000
+MAX_DIGEST_LENGTH = 36  # MLflow's datasets table holds digests up to 36 characters
+# MLflow samples every 10 s by default: one or two samples of a smoke trial (20–40 s).
+SYSTEM_METRICS_SECONDS = 2
+REACH_SECONDS = 5.0  # how long a tracking server or database may take to answer the first check
+
+
+class TrackingUnreachable(ConnectionError):
+    """The tracking store cannot be reached; the message names its URI (password hidden)."""
 
 
 def configure_tracking() -> str:
-    """Use MLFLOW_TRACKING_URI when set, else a sqlite store in the working directory."""
+    """Use MLFLOW_TRACKING_URI when set, else a sqlite store in the working directory; checked
+    once per process, so an unreachable server is one line instead of MLflow's minutes of retries."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    check_reachable(uri)
+    # Each trial's run would print MLflow's start and stop lines of its system-metrics sampler,
+    # and a progress bar for each artifact it copies into its logged model.
+    logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+@functools.lru_cache(maxsize=4)
+def check_reachable(uri: str, timeout: float = REACH_SECONDS) -> None:
+    """Raise TrackingUnreachable unless the tracking server (http/https: its /health page) or
+    database (a SQLAlchemy URL: one connection) answers within `timeout` seconds."""
+    import urllib.error
+    import urllib.request
+
+    import sqlalchemy
+
+    scheme = uri.split(":", 1)[0].lower()
+    try:
+        if scheme in ("http", "https"):
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+        elif scheme.split("+")[0] in ("sqlite", "postgresql", "mysql", "mssql"):
+            url = sqlalchemy.engine.make_url(uri)
+            shown = url.render_as_string(hide_password=True)
+            if scheme == "sqlite":
+                folder = Path(url.database or ".").resolve().parent
+                if not folder.is_dir():
+                    raise TrackingUnreachable(f"tracking store {shown}: folder {folder} does not exist")
+                return
+            connect_args = {"connect_timeout": int(timeout)} if scheme.startswith("postgresql") else {}
+            engine = sqlalchemy.create_engine(url, connect_args=connect_args)
+            try:
+                engine.connect().close()
+            finally:
+                engine.dispose()
+    except TrackingUnreachable:
+        raise
+    except (OSError, urllib.error.URLError, sqlalchemy.exc.SQLAlchemyError) as error:
+        if scheme in ("http", "https"):
+            shown = uri
+        reason = getattr(error, "reason", None) or getattr(error, "orig", None) or error
+        reason = str(reason).strip().splitlines()[0] if str(reason).strip() else type(error).__name__
+        raise TrackingUnreachable(
+            f"tracking store {shown} is not reachable ({reason}); check MLFLOW_TRACKING_URI"
+        ) from None
 
 
 def open_store() -> None:
@@ -72,13 +128,24 @@ def tracked_run(
     tags: Mapping[str, str] | None = None,
     nested: bool = False,
     run_id: str | None = None,
+    system_metrics: bool = False,
 ) -> Iterator[mlflow.ActiveRun]:
-    """Start (or, under `mlflow run`, continue) a run; an exception marks it FAILED, Ctrl-C KILLED."""
+    """Start (or, under `mlflow run`, continue) a run; an exception marks it FAILED, Ctrl-C KILLED.
+    `system_metrics`: MLflow samples CPU, memory (and GPU, where one is visible) into the run
+    every SYSTEM_METRICS_SECONDS while it is open."""
     configure_tracking()
     if experiment and not os.environ.get("MLFLOW_RUN_ID") and not run_id and not nested:
         activate_experiment(experiment)
     tags = {"code_version": code_version(), **dict(tags or {})} if not run_id else dict(tags or {})
-    run = mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name, tags=tags, nested=nested)
+    if system_metrics:
+        mlflow.set_system_metrics_sampling_interval(SYSTEM_METRICS_SECONDS)
+    run = mlflow.start_run(
+        run_id=run_id,
+        run_name=None if run_id else run_name,
+        tags=tags,
+        nested=nested,
+        log_system_metrics=system_metrics,
+    )
     try:
         yield run
     except KeyboardInterrupt:
@@ -134,6 +201,34 @@ def log_params(params: Mapping[str, object], run_id: str | None = None) -> None:
         client.log_batch(run_id, params=items[start : start + MAX_BATCH_PARAMS], synchronous=True)
 
 
+def split_dataset(folder: Path, split: str, digest: str) -> MetaDataset:
+    """A data_prep folder's `split` as an MLflow dataset: named `<folder name>/<split>`, its digest
+    the data_prep content hash (`digest`), its source the folder."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+    with warnings.catch_warnings():  # MLflow registers the local-path source twice and says so
+        warnings.simplefilter("ignore")
+        source = resolve_dataset_source(str(Path(folder).resolve()))
+    return MetaDataset(source, name=f"{Path(folder).name}/{split}", digest=digest[:MAX_DIGEST_LENGTH])
+
+
+def log_split_inputs(
+    folder: Path, digest: str, splits: Mapping[str, str], run_id: str | None = None
+) -> dict[str, MetaDataset]:
+    """Log each {split: context} of a data_prep folder as an input of `run_id` (default: the
+    active run; the runs table's Dataset column); the datasets, to link metrics to."""
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    datasets = {split: split_dataset(folder, split, digest) for split in splits}
+    inputs = [
+        DatasetInput(datasets[split]._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])
+        for split, context in splits.items()
+    ]
+    mlflow.MlflowClient().log_inputs(run_id or mlflow.active_run().info.run_id, datasets=inputs)
+    return datasets
+
+
 class MetricBuffer:
     """Collects metrics and sends them with `log_batch` every `flush_every` seconds (and on close)."""
 
@@ -145,9 +240,17 @@ class MetricBuffer:
         self.seconds_spent = 0.0  # time inside MLflow calls, to report tracking overhead
         self.client = mlflow.MlflowClient()
 
-    def log(self, metrics: Mapping[str, float], step: int) -> None:
+    def log(
+        self, metrics: Mapping[str, float], step: int, model_id: str | None = None, dataset: MetaDataset | None = None
+    ) -> None:
+        """Queue `metrics` at `step`; with `model_id` and `dataset` they are also linked to that
+        logged model (a checkpoint) and the dataset they were measured on."""
         timestamp = int(time.time() * 1000)
-        self.pending.extend(Metric(key, float(value), timestamp, int(step)) for key, value in metrics.items())
+        name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+        self.pending.extend(
+            Metric(key, float(value), timestamp, int(step), model_id=model_id, dataset_name=name, dataset_digest=digest)
+            for key, value in metrics.items()
+        )
         if time.monotonic() - self.last_flush >= self.flush_every or len(self.pending) >= MAX_BATCH_METRICS:
             self.flush()
 
@@ -164,6 +267,19 @@ class MetricBuffer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.flush()
+
+
+@contextmanager
+def quiet_mlflow(logger: str) -> Iterator[None]:
+    """MLflow's INFO and WARNING lines from `logger` held back while the block runs (its errors
+    still show)."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def log_artifact_files(paths: list[Path], artifact_path: str | None = None) -> None:

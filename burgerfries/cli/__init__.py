@@ -6,9 +6,11 @@ what it runs (`run`) and its help for users (`SUMMARY`, `DESCRIPTION`). The MLpr
 from __future__ import annotations
 
 import argparse
+import sys
 from types import ModuleType
 
-from burgerfries.cli import data_prep, demo, evaluate, export, predict, pretrain, report, sweep, train
+from burgerfries import __version__
+from burgerfries.cli import data_prep, demo, evaluate, export, predict, pretrain, report, reproduce, sweep, train
 from burgerfries.tf_startup import start_tensorflow
 
 DESCRIPTION = """\
@@ -25,11 +27,13 @@ COMMANDS: dict[str, ModuleType] = {
     "predict": predict,
     "demo": demo,
     "sweep": sweep,
+    "reproduce": reproduce,
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burgerfries", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"burgerfries {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, command in COMMANDS.items():
         subparser = commands.add_parser(
@@ -44,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status. Ctrl-C ends it with 130 (as a shell reports SIGINT) and
+    one line; so does a tracking store that cannot be reached (status 1), naming the store."""
     args = build_parser().parse_args(argv)
-    start_tensorflow()
-    return args.handler(args)
+    try:
+        start_tensorflow()
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print(f"burgerfries {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except ConnectionError as error:  # tracking.TrackingUnreachable, among others
+        print(f"burgerfries {args.command}: {error}", file=sys.stderr)
+        return 1

@@ -91,10 +91,10 @@ def overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
-def experiment_argument(parser: argparse.ArgumentParser, default_name: str) -> None:
+def experiment_argument(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
         "--experiment",
         type=optional_text,
         default=None,
-        help=f"MLflow experiment (default: MLFLOW_EXPERIMENT_NAME/ID when set, else {default_name!r})",
+        help=f"MLflow experiment (default: MLFLOW_EXPERIMENT_NAME/ID when set, else {default})",
     )

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
     switch(parser, "--resplit", "ignore train/ and test|eval|val/ folders and split by --seed instead")
     switch(parser, "--strict", "exit non-zero if anything was repaired or skipped")
-    experiment_argument(parser, "data_prep")
+    experiment_argument(parser, "'data_prep'")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--step", type=NON_NEGATIVE_INT, default=None, help="checkpoint step (default: the latest)")
     switch(parser, "--new-run", "log to a new run linked by tag evaluated_run_id")
-    experiment_argument(parser, "evaluate")
+    experiment_argument(parser, "'evaluate'")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help="default: the model YAML's")
     parser.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=None, help="default: the model YAML's")
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
-    experiment_argument(parser, "pretrain")
+    experiment_argument(parser, "'pretrain'")
 
 
 def run(args: argparse.Namespace) -> int:

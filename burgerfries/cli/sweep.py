@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from burgerfries.cli.arguments import POSITIVE_INT, choice, optional_path, optional_text, switch
+from burgerfries.cli.arguments import (
+    POSITIVE_INT,
+    choice,
+    experiment_argument,
+    optional_path,
+    optional_text,
+    switch,
+)
 from burgerfries.jobs.local_workers import CPU_WORKERS, default_workers
 from burgerfries.model.config import PROFILES
 
@@ -58,6 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"worker processes on this machine sharing each phase's trials (default: {CPU_WORKERS} without a GPU, "
         "1 with one; each gets an equal share of the cores)",
     )
+    experiment_argument(parser, "the study's name")
+    parser.add_argument(
+        "--register",
+        type=optional_text,
+        default=None,
+        help="registered model name of the final picks, one per model as NAME-MODEL with aliases champion "
+        "and base (default: the study's name)",
+    )
+    switch(parser, "--no-system-metrics", "do not sample CPU, memory and GPU use into each trial run")
     switch(parser, "--dry-run", "print the plan and an estimated duration, run nothing")
     switch(parser, "--quiet", "no plan and no progress bars, a line per trial (what local workers run with)")
 
@@ -69,11 +85,17 @@ def run(args: argparse.Namespace) -> int:
 
     given = {
         key: getattr(args, key)
-        for key in ("study", "data", "profile", "storage", "repeats", "noise_seeds")
+        for key in ("study", "data", "profile", "storage", "repeats", "noise_seeds", "experiment", "register")
         if getattr(args, key) is not None
     }
     workers = args.workers or default_workers()
-    settings = SweepSettings(dry_run=args.dry_run, progress=not args.quiet, workers=workers, **given)
+    settings = SweepSettings(
+        dry_run=args.dry_run,
+        progress=not args.quiet,
+        workers=workers,
+        system_metrics=not args.no_system_metrics,
+        **given,
+    )
     try:
         result = run_sweep(settings)
     except (DefinitionError, FileNotFoundError, ValueError, SweepReportError, SweepWorkersError, StorageError) as error:

@@ -15,6 +15,7 @@ from burgerfries.cli.arguments import (
     optional_path,
     optional_text,
     overrides,
+    switch,
 )
 from burgerfries.keys import KNOB_TYPES
 from burgerfries.model import MODEL_NAMES, RESTORE_MODES
@@ -89,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FIELD=VALUE",
         help="override any config field, e.g. model.ssd.loss.classification_loss.weighted_sigmoid_focal.gamma=1.5",
     )
-    experiment_argument(parser, "train")
+    switch(parser, "--no-system-metrics", "do not sample CPU, memory and GPU use into the run")
+    experiment_argument(parser, "'train'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             eval_every=args.eval_every,
             overrides=overrides(args.overrides),
             experiment=args.experiment,
+            system_metrics=not args.no_system_metrics,
             **given,
         )
         result = train(settings, evaluator=Evaluation(args.data), run_id=args.run_id)

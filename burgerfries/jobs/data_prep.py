@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import mlflow
-from mlflow.data.dataset_source_registry import resolve_dataset_source
-from mlflow.data.meta_dataset import MetaDataset
 
 from burgerfries.data.prepare import (
     DRAWN_SOURCES,
@@ -17,7 +14,7 @@ from burgerfries.data.prepare import (
     prepare_dataset,
 )
 from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, LABEL_MAP, SKIP_REPORT
-from burgerfries.tracking import log_artifact_files, log_params, resolve_experiment, tracked_run
+from burgerfries.tracking import log_artifact_files, log_params, log_split_inputs, resolve_experiment, tracked_run
 
 EXPERIMENT = "data_prep"
 
@@ -80,10 +77,6 @@ def run_data_prep(
         metrics.update({"num_skipped": summary["num_skipped"], "num_problems": summary["num_problems"]})
         mlflow.log_metrics(metrics)
         mlflow.set_tag("dataset_hash", summary["hash"])
-        with warnings.catch_warnings():  # MLflow registers the local-path source twice and says so
-            warnings.simplefilter("ignore")
-            source_ref = resolve_dataset_source(str(out))
-        dataset = MetaDataset(source_ref, name=out.name, digest=summary["hash"][:32])
-        mlflow.log_input(dataset, context="data_prep")
+        log_split_inputs(out, summary["hash"], {"train": "training", "eval": "evaluation"})
         log_artifact_files([out / SKIP_REPORT, out / DATASET_SUMMARY, out / CONTACT_SHEET, out / LABEL_MAP])
         return prepared

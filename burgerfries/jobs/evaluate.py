@@ -8,9 +8,17 @@ from pathlib import Path
 
 import mlflow
 
+from burgerfries.data.prepare import read_dataset_summary
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.trained_run import load_trained_run
-from burgerfries.tracking import MetricBuffer, configure_tracking, log_pictures, resolve_experiment, tracked_run
+from burgerfries.tracking import (
+    MetricBuffer,
+    configure_tracking,
+    log_pictures,
+    log_split_inputs,
+    resolve_experiment,
+    tracked_run,
+)
 
 EXPERIMENT = "evaluate"
 
@@ -25,6 +33,7 @@ def evaluate_run(
     started = time.perf_counter()
     metrics = evaluation(trained.detector)
     metrics["eval/seconds"] = time.perf_counter() - started
+    digest = read_dataset_summary(data).get("hash", "")
     if new_run:
         with tracked_run(
             resolve_experiment(experiment, EXPERIMENT),
@@ -33,11 +42,13 @@ def evaluate_run(
         ) as run:
             target = run.info.run_id
             log_pictures(evaluation.pictures(), f"eval_images/step_{trained.step}")
+            dataset = log_split_inputs(data, digest, {"eval": "evaluation"})["eval"] if digest else None
             with MetricBuffer(target) as buffer:
-                buffer.log(metrics, trained.step)
+                buffer.log(metrics, trained.step, dataset=dataset)
     else:
         target = run_id
+        dataset = log_split_inputs(data, digest, {"eval": "evaluation"}, run_id)["eval"] if digest else None
         with MetricBuffer(target) as buffer:
-            buffer.log(metrics, trained.step)
+            buffer.log(metrics, trained.step, dataset=dataset)
         mlflow.MlflowClient().set_tag(run_id, "last_evaluated_data", str(Path(data).resolve()))
     return target, trained.step, metrics

@@ -4,24 +4,19 @@ registered); optionally a Hugging Face Space folder."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
 
 import mlflow
-import numpy as np
-import pandas as pd
 import tensorflow as tf
 from mlflow.entities import Metric
-from mlflow.models import infer_signature
-from PIL import Image
 
 from burgerfries.export.check import export_map_50, export_problems
-from burgerfries.export.loading import ExportError, encode_image
+from burgerfries.export.loading import ExportError
 from burgerfries.export.saved_model import save_saved_model, save_tflite
 from burgerfries.jobs.demo import MODEL_INFO, write_space
-from burgerfries.jobs.pyfunc_model import DetectorModel
+from burgerfries.jobs.pyfunc_model import SIGNATURE, DetectorModel, input_example
 from burgerfries.jobs.trained_run import load_trained_run
 from burgerfries.keys import EVAL_RECORD, LABEL_MAP
 
@@ -97,24 +92,14 @@ def model_info(run_id: str, step: int, map_50: float | None) -> dict[str, object
 def log_pyfunc_model(
     run_id: str, saved_model: Path, tflite: Path, image_size: tuple[int, int], register: str | None
 ) -> str:
-    height, width = image_size
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((height, width, 3), 127, np.uint8)).save(buffer, format="JPEG")
-    example = pd.DataFrame({"image": [encode_image(buffer.getvalue())]})
-
-    class _Context:
-        artifacts = {"saved_model": str(saved_model)}
-
-    probe = DetectorModel()  # a loaded instance answers the example; a fresh one is what gets pickled
-    probe.load_context(_Context())
-    signature = infer_signature(example, probe.predict(None, example))
+    example = input_example(image_size)
     with mlflow.start_run(run_id=run_id):
         logged = mlflow.pyfunc.log_model(
             name="model",
             python_model=DetectorModel(),
             artifacts={"saved_model": str(saved_model)},
-            signature=signature,
-            input_example=example,
+            signature=SIGNATURE,
+            input_example=example,  # (MLflow checks the model answers it)
             # Named, not inferred: MLflow infers requirements by loading the model in a subprocess.
             pip_requirements=[f"tensorflow=={tf.__version__}", f"mlflow=={mlflow.__version__}", "pandas", "pillow"],
             registered_model_name=register,

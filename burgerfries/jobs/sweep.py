@@ -41,7 +41,7 @@ from burgerfries.sweep.storage import (
     redact,
     worker_name,
 )
-from burgerfries.tracking import configure_tracking, open_store
+from burgerfries.tracking import configure_tracking, open_store, resolve_experiment
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
@@ -71,6 +71,9 @@ class SweepSettings:
     checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
     progress: bool = True
     workers: int = 1  # >1: start that many worker processes here (jobs/local_workers.py)
+    experiment: str | None = None  # None: MLFLOW_EXPERIMENT_NAME/ID when set, else the study's name
+    register: str | None = None  # None: the study's name
+    system_metrics: bool = True
 
 
 @dataclass
@@ -107,6 +110,9 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
         storage_url=settings.storage or default_storage(mlflow.get_tracking_uri()),
         workers=settings.workers,
         checkpoint_root=settings.checkpoint_root,
+        experiment=resolve_experiment(settings.experiment, definition.name),
+        register=settings.register or definition.name,
+        system_metrics=settings.system_metrics,
     )
 
 
@@ -219,7 +225,7 @@ def run_worker(plan: SweepPlan, progress: bool = True) -> SweepResult:
     Optuna storage and one tracking server: they share each phase's queued trials, wait for each
     other at the end of a phase, and continue from the same winner (see `sweep/storage.py`)."""
     storage = open_storage(plan.storage_url)
-    runs = SweepRuns(plan.definition, plan.key)
+    runs = SweepRuns(plan.definition, plan.key, plan.experiment)
     built = done_value(storage, plan.once_name(REPORT_STEP))
     if built is not None:
         print(f"sweep {plan.definition.name} is finished; its report was written by {built['worker']}")

@@ -13,23 +13,26 @@ import mlflow
 
 from burgerfries.keys import SweepRole, Tag, per_model
 from burgerfries.sweep.definition import Phase, StudyDefinition
-from burgerfries.tracking import activate_experiment, log_params
+from burgerfries.tracking import USER_EXPERIMENT_ENV, activate_experiment, log_params
 
 
 class SweepRuns:
-    def __init__(self, definition: StudyDefinition, key: str):
+    def __init__(self, definition: StudyDefinition, key: str, experiment: str | None):
         self.definition = definition
         self.key = key  # the same study, data, profile and repeats → the same key → the same parent run
+        self.experiment = experiment  # None: MLFLOW_EXPERIMENT_ID's (SweepPlan.experiment)
         self.client = mlflow.MlflowClient()
         self.experiment_id = ""  # set when the parent run starts
         self.seen_failed: set[str] = set()
 
     def _experiment(self) -> str:
-        """Under `mlflow run`, the experiment MLflow already created the entry run in; else the study's."""
+        """Under `mlflow run`, the experiment MLflow already created the entry run in; else the plan's."""
         entry_run = os.environ.get("MLFLOW_RUN_ID")
         if entry_run:
             return self.client.get_run(entry_run).info.experiment_id
-        return activate_experiment(self.definition.name)
+        if self.experiment is None:
+            return mlflow.set_experiment(experiment_id=USER_EXPERIMENT_ENV["MLFLOW_EXPERIMENT_ID"]).experiment_id
+        return activate_experiment(self.experiment)
 
     def find_parent(self) -> str | None:
         """The parent run of this sweep key, if one exists (for a worker that arrives after the end)."""

@@ -8,7 +8,7 @@ The coordinator of `--workers N` never builds one: it only starts the workers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,14 @@ from burgerfries.sweep.storage import (
     trials_in,
     worker_name,
 )
-from burgerfries.sweep.trials import config_of, confirmation_trials, phase_trials, trial_config, varied_label
+from burgerfries.sweep.trials import (
+    config_of,
+    confirmation_trials,
+    fixed_params,
+    phase_trials,
+    trial_config,
+    varied_label,
+)
 from burgerfries.training.setups import TrainingSetups
 
 SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
@@ -91,7 +98,7 @@ class TrialRunner:
                 queued.append(entry)
             else:
                 reused[earlier[0]] = {"label": varied_label(phase, config, entry), "point": entry.get("point", "")}
-        queue_trials(study, queued)
+        queue_trials(study, queued, [fixed_params(self.plan.definition, phase, inherited, entry) for entry in queued])
         if reused:
             self.runs.record_reused(phase_id, model, reused)
         return {"queued": len(queued), "reused": reused}
@@ -102,8 +109,10 @@ class TrialRunner:
         """The (phase, model) study with its screening trials queued by whichever worker opened it
         first, and the runs it reuses ({run id: {label, point}})."""
         plan = self.plan
-        maximize = plan.definition.decision.metric.higher_is_better
-        study = open_study(self.storage, plan.study_name(phase.name, model), not phase.is_grid, maximize)
+        metric = plan.definition.decision.metric
+        study = open_study(
+            self.storage, plan.study_name(phase.name, model), not phase.is_grid, metric.higher_is_better, metric.name
+        )
         entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds)
         what = f"queue the trials of phase {phase.name} for {model}"
         queue = partial(self._queue, study, phase, model, inherited, phase_id, entries)
@@ -154,8 +163,10 @@ class TrialRunner:
             restore=definition.restore[model],
             checkpoint_root=self.plan.checkpoint_root,
             resumable=False,  # a dead trial is retried from its start, in a new run
-            experiment=definition.name,
+            experiment=self.plan.experiment,  # (a nested run: in its parent's, which the plan named)
             nested=True,
+            system_metrics=self.plan.system_metrics,
+            best_by=definition.decision.objective,
             run_name=f"{label} · {SHORT_NAMES.get(model, model)} {phase.name}={varied} seed {config['seed']}",
             tags={
                 Tag.PHASE: phase.name,
@@ -189,12 +200,18 @@ class TrialRunner:
                 return run_value(dead_run, metric.column, plan.definition.analysis)
             trial.set_user_attr("config", config)
             trial.set_user_attr("worker", worker_name())
+
+            def report(step: int, metrics: Mapping[str, float]) -> None:
+                if metric.eval_key in metrics:  # Optuna's intermediate values: the learning curve
+                    trial.report(float(metrics[metric.eval_key]), step)
+
             result = train(
                 self._settings(phase, model, config, entry, label, trial.number),
                 self.evaluation,
                 progress=self.progress,
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 setups=self.setups,
+                on_evaluation=report,
             )
             return run_value(result.run_id, metric.column, plan.definition.analysis)
 

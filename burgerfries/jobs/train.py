@@ -15,16 +15,25 @@ from pathlib import Path
 import mlflow
 import tensorflow as tf
 import yaml
+from mlflow.data.meta_dataset import MetaDataset
 
 from burgerfries.data.label_map import read_label_map
 from burgerfries.data.prepare import read_dataset_summary
 from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.checkpoint_models import CheckpointModels
 from burgerfries.keys import KNOB_TYPES, LABEL_MAP, TRAIN_RECORD, Tag
 from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
 from burgerfries.model.ssd import Detector
 from burgerfries.pretrained import resolve_weights
-from burgerfries.tracking import MetricBuffer, log_params, log_pictures, resolve_experiment, tracked_run
+from burgerfries.tracking import (
+    MetricBuffer,
+    log_params,
+    log_pictures,
+    log_split_inputs,
+    resolve_experiment,
+    tracked_run,
+)
 from burgerfries.training.assemble import TrainingSetup, assemble
 from burgerfries.training.checkpoints import (
     DEFAULT_CHECKPOINT_ROOT,
@@ -71,6 +80,11 @@ class TrainSettings:
     run_name: str | None = None
     tags: dict = field(default_factory=dict)
     nested: bool = False  # a child of the active run (the sweep's trials)
+    # A whole effective config (a logged pipeline.yaml) instead of building one from the model YAML,
+    # profile, knobs and overrides: what `reproduce` trains
+    config: dict | None = None
+    best_by: str = "mAP_50"  # the decision metric (report.decision.OBJECTIVES) that marks the best checkpoint
+    system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling into the run
 
     def knobs(self) -> dict[str, float | int | None]:
         return {knob: getattr(self, knob) for knob in KNOB_TYPES}
@@ -95,6 +109,8 @@ def load_dataset_info(data: Path) -> tuple[dict[int, str], dict]:
 
 
 def effective_config(settings: TrainSettings, num_classes: int) -> dict:
+    if settings.config is not None:
+        return settings.config
     return build_config(settings.model, settings.profile, num_classes, settings.knobs(), settings.overrides)
 
 
@@ -141,13 +157,23 @@ def initial_weights(detector: Detector, weights: Path, restore: str = DEFAULT_RE
 
 class MlflowHooks(Hooks):
     """Tracking as a loop hook: per-step losses, rate and learning rate, each evaluation's metrics
-    (sent at once, so a run's curve is visible while it trains), the last evaluation's pictures and,
-    at the end, the step rate and what tracking cost."""
+    (sent at once, so a run's curve is visible while it trains, and linked to the checkpoint's
+    logged model and the eval dataset), the last evaluation's pictures and, at the end, the step
+    rate and what tracking cost."""
 
-    def __init__(self, metrics: MetricBuffer, num_steps: int, pictures: Callable[[], dict] | None):
+    def __init__(
+        self,
+        metrics: MetricBuffer,
+        num_steps: int,
+        pictures: Callable[[], dict] | None,
+        checkpoints: CheckpointModels,
+        eval_dataset: MetaDataset | None,
+    ):
         self.metrics = metrics
         self.num_steps = num_steps
         self.pictures = pictures
+        self.checkpoints = checkpoints  # each evaluation's metrics are linked to its checkpoint's logged model
+        self.eval_dataset = eval_dataset
 
     def after_step(self, result: StepResult) -> None:
         rate = 1.0 / max(result.seconds, 1e-9)
@@ -157,10 +183,21 @@ class MlflowHooks(Hooks):
         )
 
     def after_evaluation(self, step: int, metrics: Mapping[str, float]) -> None:
-        self.metrics.log(metrics, step)
+        model_id = self.checkpoints.model_for(step, last=step == self.num_steps)
+        self.metrics.log(metrics, step, model_id=model_id, dataset=self.eval_dataset)
         self.metrics.flush()
         if step == self.num_steps and self.pictures is not None:
             log_pictures(self.pictures(), f"eval_images/step_{step}")
+
+
+class EvaluationCallback(Hooks):
+    """A caller's function of (step, metrics), called after each evaluation."""
+
+    def __init__(self, call: Callable[[int, Mapping[str, float]], None]):
+        self.call = call
+
+    def after_evaluation(self, step: int, metrics: Mapping[str, float]) -> None:
+        self.call(step, metrics)
 
 
 def _log_loop_totals(loop: LoopResult, metrics: MetricBuffer, num_steps: int) -> None:
@@ -200,13 +237,15 @@ def train(
     progress: bool = True,
     on_run_start: Callable[[str], None] | None = None,
     setups: TrainingSetups | None = None,
+    on_evaluation: Callable[[int, Mapping[str, float]], None] | None = None,
 ) -> TrainResult:
     """Train one configuration in one MLflow run (a new one, or `run_id` to resume it).
 
     `evaluator` (the CLI passes an `Evaluation` of the data folder's eval split; None evaluates
     nothing) runs at the eval steps; its pictures of the last one are logged as `eval_images/step_N/`.
     `setups` (a sweep's) reuses a traced step of the same shape from an earlier call; the
-    returned detector is then reset by the next call of its shape.
+    returned detector is then reset by the next call of its shape. `on_evaluation(step, metrics)`
+    is called after each evaluation (a sweep reports them to Optuna).
     """
     label_map, summary = load_dataset_info(settings.data)
     weights = resolve_weights(settings.weights, settings.profile, settings.model)
@@ -219,11 +258,23 @@ def train(
 
     experiment = resolve_experiment(settings.experiment, EXPERIMENT)
     run_name = settings.run_name or f"{settings.model} {settings.profile}"
-    with tracked_run(experiment, run_name=run_name, tags=tags, run_id=run_id, nested=settings.nested) as run:
+    with tracked_run(
+        experiment,
+        run_name=run_name,
+        tags=tags,
+        run_id=run_id,
+        nested=settings.nested,
+        system_metrics=settings.system_metrics,
+    ) as run:
         run_id = run.info.run_id
         if on_run_start:
             on_run_start(run_id)
-        log_params({**short_params(settings, config, eval_every, weights), **flatten(config)})
+        short = short_params(settings, config, eval_every, weights)
+        log_params({**short, **flatten(config)})
+        datasets = {}
+        if summary.get("hash"):
+            datasets = log_split_inputs(settings.data, summary["hash"], {"train": "training", "eval": "evaluation"})
+        checkpoints = CheckpointModels(run_id, settings.model, short)
         mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")  # readable while it trains
         record = Path(settings.data) / TRAIN_RECORD
         started = time.perf_counter()
@@ -241,10 +292,18 @@ def train(
         evaluation_steps = eval_steps(num_steps, eval_every)
         with MetricBuffer(run_id) as metrics:
             hooks = [
-                MlflowHooks(metrics, num_steps, evaluator.pictures if evaluator is not None else None),
+                MlflowHooks(
+                    metrics,
+                    num_steps,
+                    evaluator.pictures if evaluator is not None else None,
+                    checkpoints,
+                    datasets.get("eval"),
+                ),
                 CheckpointHook(manager, step_var),
                 ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress),
             ]
+            if on_evaluation is not None:
+                hooks.append(EvaluationCallback(on_evaluation))
             loop = train_loop(
                 setup,
                 start,
@@ -258,6 +317,18 @@ def train(
             )
         _log_loop_totals(loop, metrics, num_steps)
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
-        mlflow.log_artifacts(str(checkpoint_dir), "checkpoint")
-        mlflow.log_artifact(str(Path(settings.data) / LABEL_MAP))
+        label_map_path = Path(settings.data) / LABEL_MAP
+        started = time.perf_counter()
+        checkpoints.finish(
+            num_steps,
+            final,
+            list(manager.checkpoints),
+            config,
+            label_map_path,
+            setup.detector.image_size,
+            loop.eval_metrics,
+            settings.best_by,
+        )
+        mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
+        mlflow.log_artifact(str(label_map_path))
         return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final)

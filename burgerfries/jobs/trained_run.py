@@ -13,7 +13,7 @@ import tensorflow as tf
 import yaml
 from mlflow.exceptions import MlflowException
 
-from burgerfries.keys import LABEL_MAP
+from burgerfries.keys import LABEL_MAP, Tag
 from burgerfries.model.ssd import Detector, build_detector
 from burgerfries.training.checkpoints import make_checkpoint
 
@@ -32,15 +32,21 @@ class TrainedRun:
 
 
 def _checkpoint_folder(client: mlflow.MlflowClient, run: mlflow.entities.Run, scratch: Path) -> Path:
-    local = run.data.tags.get("checkpoint_dir")
+    """The local checkpoint folder when this machine has it; else the last checkpoint, from the
+    run's logged model (or, for runs logged before there were any, its `checkpoint` artifact)."""
+    local = run.data.tags.get(Tag.CHECKPOINT_DIR)
     if local and tf.train.latest_checkpoint(local):
         return Path(local)
+    model_id = run.data.tags.get(Tag.CHECKPOINT_MODEL)
     try:
+        if model_id:
+            uri = f"models:/{model_id}/artifacts/checkpoint"
+            return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(scratch)))
         return Path(client.download_artifacts(run.info.run_id, "checkpoint", str(scratch)))
     except (MlflowException, OSError) as error:
         raise RunError(
             f"run {run.info.run_id} has no checkpoint (neither {local or 'a local checkpoint_dir'} "
-            "nor a 'checkpoint' artifact) — did its training finish a step?"
+            "nor a logged model or 'checkpoint' artifact) — did its training finish a step?"
         ) from error
 
 

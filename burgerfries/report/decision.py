@@ -50,6 +50,9 @@ class Objective:
     higher_is_better: bool
     label: str
     digits: int = 3
+    # The eval metric that gives it at one checkpoint ("" when it needs more: the training loss,
+    # or several metrics): what a training run marks its best checkpoint by, and reports to Optuna
+    eval_key: str = ""
 
     def oriented(self, difference: float) -> float:
         """`difference` (challenger − incumbent) with the sign that makes better positive."""
@@ -59,9 +62,17 @@ class Objective:
 OBJECTIVES = {
     objective.name: objective
     for objective in (
-        Objective("mAP_50", "mAP_50", True, "mAP@0.5"),
-        Objective("eval_loss", "eval_loss_unweighted", False, "eval loss (unweighted)", 4),
-        Objective("wrong_detections", "wrong_detection_rate", False, "wrong detections per image"),
+        Objective("mAP_50", "mAP_50", True, "mAP@0.5", eval_key="eval/mAP_50"),
+        Objective(
+            "eval_loss", "eval_loss_unweighted", False, "eval loss (unweighted)", 4, "eval/loss_total_unweighted"
+        ),
+        Objective(
+            "wrong_detections",
+            "wrong_detection_rate",
+            False,
+            "wrong detections per image",
+            eval_key="eval/wrong_detection_rate",
+        ),
         Objective("avg_recall", "avg_recall", True, "avg recall (AR@1, 10, 100)"),
         Objective("gap", "gap_unweighted", False, "|eval − train| loss gap (unweighted)", 4),
     )

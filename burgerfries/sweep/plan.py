@@ -24,9 +24,10 @@ from burgerfries.sweep.trials import INCUMBENT, config_of, incumbent_config, inc
 # size), which builds it (31–33 s in all).
 SECONDS_PER_TRIAL = 21.0
 SECONDS_PER_NEW_SHAPE = 11.0
-# Part of the sweep key: a storage written by an older layout (GridSampler picking the points, or
-# queued trials without an incumbent and confirmation round) is not resumed by this one.
-STORAGE_LAYOUT = "racing"
+# Part of the sweep key: a storage written by an older layout (GridSampler picking the points,
+# queued trials without an incumbent and confirmation round, or `once` claims kept as studies) is
+# not resumed by this one.
+STORAGE_LAYOUT = "racing-claims"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class SweepPlan:
     storage_url: str  # the Optuna storage every worker shares
     workers: int  # processes on this machine sharing the trials (the coordinator starts them)
     checkpoint_root: Path
+    # The MLflow experiment (tracking.resolve_experiment: --experiment, else MLFLOW_EXPERIMENT_NAME,
+    # else the study's name); None: MLFLOW_EXPERIMENT_ID's
+    experiment: str | None = None
+    register: str = ""  # the registered model name the final picks go under ("" : the study's name)
+    system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling on every trial run
 
     @property
     def key(self) -> str:
@@ -57,7 +63,9 @@ class SweepPlan:
                 self.repeats,
                 self.definition.num_steps,
                 self.noise_seeds,
-            ],
+            ]
+            # Another experiment holds another sweep (the study's own name keeps the keys sweeps had before).
+            + ([] if self.experiment == self.definition.name else [self.experiment]),
             sort_keys=True,
         )
         return hashlib.sha256(key.encode()).hexdigest()[:12]
@@ -95,6 +103,12 @@ class SweepPlan:
             str(self.repeats),
             "--noise-seeds",
             str(self.noise_seeds),
+            "--experiment",
+            self.experiment or "",  # "": MLFLOW_EXPERIMENT_ID, which the workers inherit
+            "--register",
+            self.register,
+            "--no-system-metrics",
+            str(not self.system_metrics).lower(),
         ]
 
     def describe(self, seconds_per_step: dict[str, float] | None = None) -> str:

@@ -1,6 +1,7 @@
 """Optuna's side of a sweep: the RDB storage every worker shares, one study per (phase, model)
 whose trials are queued up front, and `once`, which lets exactly one worker do a step (create the
-parent run, queue a phase, choose its winner, build the report) while the others wait for its result.
+parent run, queue a phase, choose its winner, build the report) while the others wait for its
+result — recorded in a table of its own in the same database, so the storage lists only studies.
 
 Several workers (processes, on one machine or several) may run the same sweep against one
 storage. Each configuration trains exactly once across them because every trial is queued before
@@ -15,6 +16,7 @@ Resume and dead workers: trials send heartbeats; once a trial's heartbeat is old
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
@@ -126,52 +128,88 @@ def redact(url: str) -> str:
     return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
 
 
+CLAIMS = sqlalchemy.Table(
+    "burgerfries_claims",
+    sqlalchemy.MetaData(),
+    sqlalchemy.Column("name", sqlalchemy.String(512), primary_key=True),
+    sqlalchemy.Column("worker", sqlalchemy.String(512), nullable=False),
+    sqlalchemy.Column("value", sqlalchemy.Text, nullable=True),  # JSON, once the step is done
+)
+
+
+def _claims(storage: RDBStorage) -> sqlalchemy.engine.Engine:
+    """The storage's database, with the claims table (created once; workers racing to create it
+    on PostgreSQL may collide, and the loser finds it there)."""
+    engine = storage.engine
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            CLAIMS.create(engine, checkfirst=True)
+            return engine
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.OperationalError):
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.5, 2.0))
+    return engine
+
+
+def _claim(engine: sqlalchemy.engine.Engine, name: str) -> dict[str, Any] | None:
+    """Claim `name` for this worker; None when claimed here, else the row of whoever holds it."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(CLAIMS.insert().values(name=name, worker=worker_name()))
+        return None
+    except sqlalchemy.exc.IntegrityError:
+        with engine.begin() as connection:
+            row = connection.execute(sqlalchemy.select(CLAIMS).where(CLAIMS.c.name == name)).mappings().first()
+        return dict(row) if row is not None else {}  # {}: withdrawn between the two statements
+
+
 def once(storage: RDBStorage, name: str, make: Callable[[], Any], what: str) -> Any:
     """`make()` run by exactly one of the workers sharing `storage`; every worker gets its result.
 
-    The claim is Optuna's unique study name: creating the study `name` succeeds in one worker
-    only. That worker runs `make` and stores its (JSON-serialisable) result on the study; the others
-    wait for it. If `make` raises, the claim is withdrawn, so another worker (or a rerun) tries again.
+    The claim is a row of the `burgerfries_claims` table in the storage's database (its primary
+    key is the step's name): inserting it succeeds in one worker only. That worker runs `make` and
+    stores its (JSON-serialisable) result in the row; the others wait for it. If `make` raises,
+    the claim is withdrawn, so another worker (or a rerun) tries again.
     """
+    engine = _claims(storage)
     announced = False
     deadline = time.monotonic() + WAIT_FOR_ANOTHER_WORKER_SECONDS
     while True:
-        try:
-            claim = optuna.create_study(study_name=name, storage=storage)
-        except optuna.exceptions.DuplicatedStudyError:
-            try:
-                attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
-            except KeyError:  # withdrawn between our two calls: claim it again
-                continue
-            if "value" in attrs:
-                return attrs["value"]
-            if time.monotonic() > deadline:
-                raise StorageError(
-                    f"waited {WAIT_FOR_ANOTHER_WORKER_SECONDS} s for {attrs.get('worker', 'another worker')} "
-                    f"to {what}; if that worker died, remove its claim and rerun: "
-                    f"optuna delete-study --study-name '{name}' --storage <the sweep's storage URL>"
-                ) from None
-            if not announced:
-                print(f"waiting for {attrs.get('worker', 'another worker')} to {what}", flush=True)
-                announced = True
-            time.sleep(POLL_SECONDS)
+        held = _claim(engine, name)
+        if held is None:
+            break
+        if not held:
             continue
-        claim.set_user_attr("worker", worker_name())
-        try:
-            value = make()
-        except BaseException:
-            optuna.delete_study(study_name=name, storage=storage)
-            raise
-        claim.set_user_attr("value", value)
-        return value
+        if held["value"] is not None:
+            return json.loads(held["value"])
+        if time.monotonic() > deadline:
+            raise StorageError(
+                f"waited {WAIT_FOR_ANOTHER_WORKER_SECONDS} s for {held['worker']} to {what}; if that worker "
+                f"died, remove its claim and rerun: DELETE FROM burgerfries_claims WHERE name = '{name}' "
+                "(in the sweep's storage database)"
+            )
+        if not announced:
+            print(f"waiting for {held['worker']} to {what}", flush=True)
+            announced = True
+        time.sleep(POLL_SECONDS)
+    try:
+        value = make()
+    except BaseException:
+        with engine.begin() as connection:
+            connection.execute(CLAIMS.delete().where(CLAIMS.c.name == name))
+        raise
+    with engine.begin() as connection:
+        connection.execute(CLAIMS.update().where(CLAIMS.c.name == name).values(value=json.dumps(value)))
+    return value
 
 
 def done_value(storage: RDBStorage, name: str) -> Any | None:
     """The result `once` stored under `name`, or None if no worker has finished that step."""
-    try:
-        return optuna.load_study(study_name=name, storage=storage).user_attrs.get("value")
-    except KeyError:
-        return None
+    engine = _claims(storage)
+    with engine.begin() as connection:
+        value = connection.execute(sqlalchemy.select(CLAIMS.c.value).where(CLAIMS.c.name == name)).scalar()
+    return json.loads(value) if value is not None else None
 
 
 def worker_name() -> str:
@@ -179,23 +217,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def open_study(storage: RDBStorage, study_name: str, searched: bool, maximize: bool) -> optuna.Study:
+def open_study(storage: RDBStorage, study_name: str, searched: bool, maximize: bool, metric_name: str) -> optuna.Study:
     """A (phase, model) study; TPE fills in a search phase's ranges, queued trials carry the rest.
-    Its direction is the decision metric's (`maximize` for mAP@0.5)."""
+    Its direction and value's name are the decision metric's (`maximize` for mAP@0.5)."""
     sampler = optuna.samplers.TPESampler(seed=0) if searched else optuna.samplers.RandomSampler(seed=0)
     direction = "maximize" if maximize else "minimize"
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=study_name, storage=storage, sampler=sampler, direction=direction, load_if_exists=True
     )
+    if study.metric_names != [metric_name]:
+        study.set_metric_names([metric_name])
+    return study
 
 
-def queue_trials(study: optuna.Study, entries: list[dict[str, Any]]) -> int:
-    """Queue one trial per entry (call it through `once`, so it happens once per study): the
-    entry's values but its seed are the trial's fixed parameters; the whole entry is its `ENTRY`
-    user attribute (a retry of a dead trial inherits both)."""
-    for entry in entries:
-        params = {key: value for key, value in entry.items() if key != "seed"}
-        study.enqueue_trial(params, user_attrs={QUEUED: True, ENTRY: entry})
+def queue_trials(study: optuna.Study, entries: list[dict[str, Any]], params: list[dict[str, Any]]) -> int:
+    """Queue one trial per entry (call it through `once`, so it happens once per study) with its
+    fixed parameters (`params`, one mapping per entry); the whole entry is its `ENTRY` user
+    attribute (a retry of a dead trial inherits both)."""
+    for entry, fixed in zip(entries, params, strict=True):
+        study.enqueue_trial(fixed, user_attrs={QUEUED: True, ENTRY: entry})
     return len(entries)
 
 

@@ -121,6 +121,26 @@ def config_of(
     return config
 
 
+def grid_choices(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each knob a grid phase varies, with every value it takes in the phase (its points and its
+    incumbent), in increasing order: the Optuna distribution the trials record it with."""
+    configs = [point_config(definition, phase, inherited, point) for point in phase.points]
+    configs.append(incumbent_config(definition, inherited))
+    return {key: sorted({config[key] for config in configs}) for key in varied_keys(phase)}
+
+
+def fixed_params(
+    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], entry: dict[str, Any]
+) -> dict[str, Any]:
+    """The Optuna parameters an entry is queued with: its point and the values of the knobs the
+    phase varies (so a grid trial records them, not only an index), or the search values it has."""
+    params = {key: value for key, value in entry.items() if key != "seed"}
+    if phase.is_grid:
+        config = config_of(definition, phase, inherited, entry)
+        params.update({key: config[key] for key in grid_choices(definition, phase, inherited)})
+    return params
+
+
 def trial_config(
     definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], trial: optuna.Trial
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,6 +149,9 @@ def trial_config(
     entry = dict(trial.user_attrs[ENTRY])
     if "point" in entry:
         trial.suggest_categorical("point", [INCUMBENT, *range(len(phase.points))])
+        if phase.is_grid:
+            for key, choices in grid_choices(definition, phase, inherited).items():
+                trial.suggest_categorical(key, choices)
     else:
         for key, spec in phase.search_space.items():
             if "choices" in spec:

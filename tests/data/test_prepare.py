@@ -14,6 +14,7 @@ from burgerfries.data.prepare import StrictModeError, prepare_dataset
 from burgerfries.data.scene_drawing import MIN_FILL
 from burgerfries.data.synthetic import render_scene
 from burgerfries.data.tfrecord import parse_example
+from burgerfries.tracking import MAX_DIGEST_LENGTH
 
 
 def decode_all(record_path):
@@ -106,7 +107,7 @@ def test_cli_tracks_a_finished_run_with_artifacts(tracking_uri, tmp_path, capsys
     run = mlflow.search_runs(experiment_names=["data_prep"], output_format="list")[0]
     assert run.info.status == "FINISHED"
     assert run.data.tags["dataset_hash"] == summary["hash"]
-    assert run.inputs.dataset_inputs[0].dataset.digest == summary["hash"][:32]
+    assert {i.dataset.digest for i in run.inputs.dataset_inputs} == {summary["hash"][:MAX_DIGEST_LENGTH]}
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
     assert {"skip_report.csv", "dataset.json", "contact_sheet.png", "label_map.pbtxt"} <= artifacts
 

@@ -94,7 +94,29 @@ def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri,
     assert sorted(m.step for m in client.get_metric_history(run_id, "eval/mAP_50")) == [3, 6]
     assert sorted(m.step for m in client.get_metric_history(run_id, "eval/loss_total")) == [3, 6]
     artifacts = {a.path for a in client.list_artifacts(run_id)}
-    assert {"checkpoint", "pipeline.yaml", "label_map.pbtxt", "eval_images"} <= artifacts
+    assert {"pipeline.yaml", "label_map.pbtxt", "eval_images"} <= artifacts
+    # Each evaluated checkpoint is a logged model with its eval metrics, linked to the eval split.
+    models = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'", output_format="list"
+    )
+    assert sorted(int(m.tags["step"]) for m in models) == [3, 6]
+    for model in models:
+        linked = {metric.key: metric for metric in model.metrics}
+        assert "eval/mAP_50" in linked and linked["eval/mAP_50"].step == int(model.tags["step"])
+        assert linked["eval/mAP_50"].dataset_name == f"{synthetic_data.name}/eval"
+    last = next(m for m in models if m.tags["step"] == "6")
+    assert last.tags["checkpoint"] == "stored with this model" and run.data.tags["checkpoint_model_id"] == last.model_id
+    assert sum("best_by" in m.tags for m in models) == 1
+    assert {(d.dataset.name, d.tags[0].value) for d in run.inputs.dataset_inputs} == {
+        (f"{synthetic_data.name}/train", "training"),
+        (f"{synthetic_data.name}/eval", "evaluation"),
+    }
+    # The last checkpoint answers as a pyfunc model, with the signature it was logged with.
+    from burgerfries.jobs.pyfunc_model import DETECTION_COLUMNS, input_example
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{last.model_id}")
+    assert list(loaded.predict(input_example((64, 64))).columns) == DETECTION_COLUMNS
+    assert loaded.metadata.signature.inputs.input_names() == ["image"]
 
 
 def test_rerunning_a_run_resumes_at_its_step(synthetic_data, tracking_uri, tmp_path):

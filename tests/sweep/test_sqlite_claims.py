@@ -43,7 +43,8 @@ CLAIMER = textwrap.dedent(
 def test_two_processes_claim_each_queued_trial_once_from_one_sqlite_storage(tmp_path):
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     study = optuna.create_study(study_name="claims", storage=open_storage(url))
-    queue_trials(study, [{"x": index} for index in range(TRIALS)])
+    entries = [{"x": index} for index in range(TRIALS)]
+    queue_trials(study, entries, entries)
     assert all(t.user_attrs[QUEUED] for t in study.get_trials())
     workers = [
         subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(tmp_path)], stdout=subprocess.PIPE, text=True)
