@@ -19,6 +19,8 @@ KNOB_TYPES: dict[str, type] = {
     "localization_weight": float,
     "num_steps": int,
 }
+# The models' short names, for run names and registered model names
+SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
 INTEGER_KNOBS = tuple(knob for knob, kind in KNOB_TYPES.items() if kind is int)
 
 
@@ -53,6 +55,7 @@ class Tag:
     FINAL = "final"
     FINAL_CONFIG = "final_config"
     FINAL_REASON = "final_reason"
+    REGISTERED = "registered"  # "NAME version N": where a final pick (and its base) was registered
 
 
 class SweepRole:

@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=optional_path,
         default=None,
-        help="where the pretraining set is drawn (default data/pretraining; reused while seed and sizes match)",
+        help="where the pretraining set is drawn (default data/pretraining; reused while seed and sizes match), "
+        "or a LabelImg or data_prep folder of your own to pretrain on",
     )
     parser.add_argument(
         "--num-images", type=POSITIVE_INT, default=None, help=f"training scenes (default {PRETRAINING_IMAGES})"

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=optional_path,
         default=None,
-        help="a data_prep folder (default: prepare the synthetic set into data/synthetic)",
+        help="a data_prep folder, or a LabelImg folder (prepared once into data/prepared-HASH; "
+        "default: prepare the synthetic set into data/synthetic)",
     )
     parser.add_argument(
         "--profile",

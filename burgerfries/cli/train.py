@@ -23,16 +23,24 @@ from burgerfries.model.config import PROFILES
 
 SUMMARY = "train one configuration, tracked in MLflow"
 DESCRIPTION = """\
-Train one detector on a data-prep folder, logging losses every step and COCO metrics six
-times a run to MLflow. Every flag you leave out keeps the model YAML's value
-(burgerfries/configs/MODEL.yaml). On a CPU, try --profile smoke --weights pretrained: minutes, not
-hours. --run-id resumes a run from its last checkpoint.
+Train one detector on a data-prep or LabelImg folder, logging losses every step and COCO metrics
+six times a run to MLflow. Without --profile and --weights it trains at laptop scale (the smoke
+profile: 160 px, width 0.35, 47.6 passes over the training split) from the shipped pretrained
+weights: minutes on a CPU. --profile full trains at the model zoo's sizes (a GPU's work). Every
+other flag you leave out keeps the model YAML's value (burgerfries/configs/MODEL.yaml). --run-id
+resumes a run from its last checkpoint.
 """
+# Without --profile: the scale a laptop trains in minutes, and the only one with shipped weights.
+LAPTOP_PROFILE = "smoke"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data", type=Path, default=Path("data/prepared"), help="a data_prep output folder (default data/prepared)"
+        "--data",
+        type=Path,
+        default=Path("data/prepared"),
+        help="a data_prep output folder, or a LabelImg folder (prepared once into data/prepared-HASH; "
+        "default data/prepared)",
     )
     parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
     yaml_default = "default: the model YAML's (burgerfries/configs/MODEL.yaml)"
@@ -45,29 +53,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--classification-weight", type=POSITIVE_FLOAT, default=None, help=yaml_default)
     parser.add_argument("--localization-weight", type=POSITIVE_FLOAT, default=None, help=yaml_default)
-    parser.add_argument("--num-steps", type=POSITIVE_INT, default=None, help="default: the profile's, else the YAML's")
+    parser.add_argument(
+        "--num-steps", type=POSITIVE_INT, default=None, help="the run's length in steps (default: the profile's)"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=POSITIVE_FLOAT,
+        default=None,
+        help="the run's length in passes over the training split, at the run's batch size "
+        "(default: the profile's: smoke 47.6; full: the YAML's steps)",
+    )
     parser.add_argument(
         "--profile",
         type=choice(list(PROFILES)),
         default=None,
-        help="full (default): the YAML's sizes (GPU scale); smoke: 160 px, depth 0.35 (CPU); tiny: tests",
+        help=f"{LAPTOP_PROFILE} (default): 160 px, depth 0.35, CPU scale; full: the YAML's sizes (GPU scale); "
+        "tiny: tests",
     )
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
     parser.add_argument(
         "--weights",
         type=optional_path,
         default=None,
-        help="initial weights: pretrained (the shipped ones for the profile, made by `burgerfries pretrain`), "
-        "none (from scratch, the default), a .weights.h5 file, a checkpoint (prefix or folder) of an earlier run, "
-        "or an OD-API checkpoint or zoo archive",
+        help="initial weights: pretrained (the shipped ones for the profile, made by `burgerfries pretrain`; "
+        "the default where the profile has them), none (from scratch; the default elsewhere), a .weights.h5 "
+        "file, a checkpoint (prefix or folder) of an earlier run, or an OD-API checkpoint or zoo archive",
     )
     parser.add_argument(
         "--restore",
         type=choice(list(RESTORE_MODES)),
         default=None,
-        help="how much of an OD-API checkpoint --weights restores: detection (default; the feature extractor, "
-        "as the OD API's fine_tune_checkpoint_type: detection), detection_and_box_predictor (also the box "
-        "predictor but its class heads), full (everything whose shape matches)",
+        help="how much of an OD-API checkpoint --weights restores: detection (the feature extractor, as the "
+        "OD API's fine_tune_checkpoint_type: detection), detection_and_box_predictor (also the box predictor "
+        "but its class heads), full (everything whose shape matches). Default: with the shipped weights, what "
+        "was measured to work for the model (FPNLite detection_and_box_predictor, SSD detection); else detection",
     )
     parser.add_argument(
         "--checkpoint-every",
@@ -96,25 +115,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from burgerfries.evaluation.evaluator import Evaluation
+    from burgerfries.jobs.data_folder import resolve_data
     from burgerfries.jobs.train import TrainSettings, train
+    from burgerfries.model import DEFAULT_RESTORE
+    from burgerfries.pretrained import PRETRAINED, default_restore, has_shipped_weights
 
-    given = {
-        key: getattr(args, key)
-        for key in ("model", "profile", "seed", "checkpoint_every", "restore")
-        if getattr(args, key) is not None
-    }
+    given = {key: getattr(args, key) for key in ("model", "seed", "checkpoint_every") if getattr(args, key) is not None}
+    model = args.model or TrainSettings.model
+    profile = args.profile or LAPTOP_PROFILE
+    weights = args.weights
+    if weights is None and has_shipped_weights(profile, model):
+        weights = Path(PRETRAINED)
+    restore = args.restore or default_restore(weights, model, DEFAULT_RESTORE)
+    if args.profile is None or args.weights is None:
+        start = f"weights {weights} (restore {restore})" if weights else "from scratch"
+        print(f"train: profile {profile}, {start} — --profile, --weights and --restore choose others")
     try:
+        data = resolve_data(args.data)
         settings = TrainSettings(
-            data=args.data,
+            data=data,
             **{knob: getattr(args, knob) for knob in KNOB_TYPES},
-            weights=args.weights,
+            epochs=args.epochs,
+            profile=profile,
+            weights=weights,
+            restore=restore,
             eval_every=args.eval_every,
             overrides=overrides(args.overrides),
             experiment=args.experiment,
             system_metrics=not args.no_system_metrics,
             **given,
         )
-        result = train(settings, evaluator=Evaluation(args.data), run_id=args.run_id)
+        result = train(settings, evaluator=Evaluation(data), run_id=args.run_id)
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1

@@ -158,3 +158,17 @@ def read_dataset_summary(folder: Path) -> dict:
     or {} for a folder prepared without one."""
     path = Path(folder) / DATASET_SUMMARY
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def num_train_images(folder: Path) -> int:
+    """The training split's size: dataset.json's count, else the records in train.record (a folder
+    prepared before dataset.json existed)."""
+    counted = read_dataset_summary(folder).get("num_images", {}).get("train")
+    if counted is not None:
+        return int(counted)
+    record = Path(folder) / TRAIN_RECORD
+    if not record.is_file():
+        raise FileNotFoundError(f"{record}: not found — is {folder} a data_prep output folder?")
+    import tensorflow as tf
+
+    return sum(1 for _ in tf.data.TFRecordDataset(str(record)))

@@ -61,8 +61,13 @@ def run_local_workers(count: int, sweep_arguments: list[str], tracking_uri: str)
     their exit codes. The tracking URI is passed as resolved here, so every worker logs to one store.
     A SIGTERM to this process is passed on to the workers; a killed worker's trial is retried by
     the others once its heartbeat is stale (sweep/storage.py), or by the next run of the command."""
+    from burgerfries.tracking import USER_EXPERIMENT_ENV  # (here: the CLI imports this module before any mlflow)
+
+    # MLflow's set_experiment writes MLFLOW_EXPERIMENT_ID into this process's environment: the
+    # workers get what the user set instead (the plan's --experiment names the experiment anyway).
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key not in USER_EXPERIMENT_ENV},
+        **{key: value for key, value in USER_EXPERIMENT_ENV.items() if value is not None},
         "MLFLOW_TRACKING_URI": tracking_uri,
         "TF_NUM_INTRAOP_THREADS": str(threads_per_worker(count)),
     }

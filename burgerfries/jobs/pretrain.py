@@ -21,6 +21,7 @@ import mlflow
 from burgerfries.data.prepare import PRETRAINING, prepare_dataset, read_dataset_summary
 from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
 from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE
@@ -48,10 +49,23 @@ class PretrainSettings:
     progress: bool = True
 
 
-def _drawn_set(settings: PretrainSettings) -> dict:
-    """The summary (dataset.json) of the pretraining set in `settings.data`, drawn unless the
-    folder already holds this seed and size."""
+def _training_set(settings: PretrainSettings) -> tuple[Path, dict]:
+    """The folder to pretrain on and its summary (dataset.json): a LabelImg folder (prepared once,
+    `jobs/data_folder.py`) or another data_prep folder as it is; otherwise the drawn pretraining
+    set in `settings.data`, drawn unless the folder already holds this seed and size."""
+    if is_labelimg_folder(settings.data):
+        data = resolve_data(settings.data)
+        return data, read_dataset_summary(data)
     summary = read_dataset_summary(settings.data)
+    if summary and summary.get("source") != PRETRAINING:
+        print(f"pretraining on {settings.data}, a data_prep folder of {summary.get('source', 'unknown source')}")
+        return settings.data, summary
+    return settings.data, _drawn_set(settings, summary)
+
+
+def _drawn_set(settings: PretrainSettings, summary: dict) -> dict:
+    """The summary of the drawn pretraining set in `settings.data` (`summary`: what the folder
+    holds now), drawn unless the folder already holds this seed and size."""
     if summary:
         wanted = {"train": settings.num_images, "eval": settings.eval_images}
         same = summary.get("source") == PRETRAINING and summary.get("seed") == settings.data_seed
@@ -75,8 +89,7 @@ def pretrain(settings: PretrainSettings) -> Path:
     """Train on the pretraining set and write the weights and their provenance; returns the folder."""
     started = time.monotonic()
     version = code_version()  # of the code that trains, not of the checkout when it ends
-    dataset = _drawn_set(settings)
-    data = settings.data
+    data, dataset = _training_set(settings)
     out = Path(settings.out or Path("pretrained") / settings.profile / settings.model)
     result = train(
         TrainSettings(
@@ -105,8 +118,8 @@ def pretrain(settings: PretrainSettings) -> Path:
         "profile": settings.profile,
         "classes": dataset["classes"],
         "data": {
-            "source": PRETRAINING,
-            "seed": settings.data_seed,
+            "source": dataset.get("source", PRETRAINING),
+            "seed": dataset.get("seed", settings.data_seed),
             "num_images": dataset["num_images"],
             "hash": dataset["hash"],
         },

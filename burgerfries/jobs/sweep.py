@@ -19,8 +19,10 @@ import mlflow
 from optuna.storages import RDBStorage
 from tqdm import tqdm
 
-from burgerfries.data.prepare import read_dataset_summary
+from burgerfries.data.prepare import num_train_images, read_dataset_summary
+from burgerfries.jobs.data_folder import resolve_data
 from burgerfries.jobs.local_workers import run_local_workers
+from burgerfries.jobs.registry import register_finals
 from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep_decisions import carried_on, confirmation_entries, knob_config, sweep_tables
 from burgerfries.jobs.sweep_runs import SweepRuns
@@ -98,12 +100,13 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
 
         data = Path("data") / "synthetic"
         run_data_prep("synthetic", data)
-    data = Path(data).resolve()
+    data = resolve_data(data).resolve()
     return SweepPlan(
         definition=definition,
         study_path=Path(settings.study),
         data=data,
         dataset_hash=read_dataset_summary(data).get("hash", ""),
+        num_train_images=num_train_images(data),
         profile=profile,
         repeats=settings.repeats,
         noise_seeds=definition.noise_seeds if settings.noise_seeds is None else settings.noise_seeds,
@@ -131,7 +134,7 @@ def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
     measured = {}
     for model in plan.definition.models:
         knobs = {"batch_size": plan.definition.base["batch_size"]}
-        config = build_config(model, plan.profile, len(label_map), knobs)
+        config = build_config(model, plan.profile, len(label_map), knobs, num_train_images=plan.num_train_images)
         total = DRY_RUN_SKIPPED_STEPS + DRY_RUN_TIMED_STEPS
         results = list(run_steps(assemble(config, plan.data / TRAIN_RECORD), 0, total))
         measured[model] = sum(r.seconds for r in results[DRY_RUN_SKIPPED_STEPS:]) / DRY_RUN_TIMED_STEPS
@@ -202,14 +205,16 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
     return winners
 
 
-def _finish(runs: SweepRuns, parent_id: str) -> dict[str, Any]:
-    """The final pick per model, recorded on the parent run, and the report."""
+def _finish(runs: SweepRuns, parent_id: str, register: str) -> dict[str, Any]:
+    """The final pick per model, recorded on the parent run and registered, and the report."""
     try:
         study, computed = sweep_tables(parent_id)
         finals = {}
         for run_id, row in computed.finals.iterrows():
             finals[row["model"]] = knob_config(row)
             runs.record_final(parent_id, row["model"], run_id, finals[row["model"]], str(row["reason"]))
+        for line in register_finals(computed, register, parent_id):
+            print(f"registered {line}", flush=True)
         built = write_report(study, computed)
     except Exception as error:
         mlflow.set_tag("report_error", f"{type(error).__name__}: {error}"[:5000])
@@ -249,7 +254,8 @@ def run_worker(plan: SweepPlan, progress: bool = True) -> SweepResult:
         raise
     # Every trial has finished: from here on nothing may mark the runs FAILED.
     try:
-        built = once(storage, plan.once_name(REPORT_STEP), lambda: _finish(runs, parent_id), "build the report")
+        finish = partial(_finish, runs, parent_id, plan.register)
+        built = once(storage, plan.once_name(REPORT_STEP), finish, "build the report")
     finally:
         mlflow.end_run("FINISHED")
     phase_winners = {model: won["config"] for model, won in winners.items()}

@@ -21,7 +21,7 @@ from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.sweep_decisions import run_value
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
-from burgerfries.keys import STUDY_KNOBS, SweepRole, Tag
+from burgerfries.keys import SHORT_NAMES, STUDY_KNOBS, SweepRole, Tag
 from burgerfries.report.configurations import config_key
 from burgerfries.sweep.definition import Phase
 from burgerfries.sweep.plan import SweepPlan
@@ -48,8 +48,6 @@ from burgerfries.sweep.trials import (
     varied_label,
 )
 from burgerfries.training.setups import TrainingSetups
-
-SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
 
 
 class TrialRunner:
@@ -156,7 +154,7 @@ class TrialRunner:
             data=self.plan.data,
             model=model,
             **{knob: config[knob] for knob in STUDY_KNOBS},
-            num_steps=config.get("num_steps"),
+            num_steps=config.get("num_steps") or self.plan.num_steps(model),  # a phase may vary it
             profile=self.plan.profile,
             seed=config["seed"],
             weights=Path(definition.weights[model]) if model in definition.weights else None,

@@ -18,7 +18,7 @@ import yaml
 from mlflow.data.meta_dataset import MetaDataset
 
 from burgerfries.data.label_map import read_label_map
-from burgerfries.data.prepare import read_dataset_summary
+from burgerfries.data.prepare import num_train_images, read_dataset_summary
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.checkpoint_models import CheckpointModels
 from burgerfries.keys import KNOB_TYPES, LABEL_MAP, TRAIN_RECORD, Tag
@@ -64,7 +64,8 @@ class TrainSettings:
     learning_rate: float | None = None  # learning_rate_base of the cosine schedule
     classification_weight: float | None = None
     localization_weight: float | None = None
-    num_steps: int | None = None  # None: the profile's, else the YAML's
+    num_steps: int | None = None  # None: from `epochs`, else the profile's length, else the YAML's
+    epochs: float | None = None  # passes over the training split (resolved to steps at the run's batch size)
     profile: str = DEFAULT_PROFILE
     seed: int = 0
     weights: Path | None = None  # None or `none`: from scratch; `pretrained`: burgerfries/pretrained's
@@ -108,10 +109,29 @@ def load_dataset_info(data: Path) -> tuple[dict[int, str], dict]:
     return read_label_map(label_map_path), read_dataset_summary(data)
 
 
-def effective_config(settings: TrainSettings, num_classes: int) -> dict:
+def effective_config(settings: TrainSettings, num_classes: int, num_train_images: int | None = None) -> dict:
     if settings.config is not None:
         return settings.config
-    return build_config(settings.model, settings.profile, num_classes, settings.knobs(), settings.overrides)
+    return build_config(
+        settings.model,
+        settings.profile,
+        num_classes,
+        settings.knobs(),
+        settings.overrides,
+        settings.epochs,
+        num_train_images,
+    )
+
+
+def describe_length(config: dict, train_images: int) -> str:
+    """The run's length in one line: its steps, and the passes over the training split they make."""
+    train = config["train_config"]
+    passes = train["num_steps"] * train["batch_size"] / max(train_images, 1)
+    given = f"{train['num_epochs']:g} epochs asked" if "num_epochs" in train else "length given in steps"
+    return (
+        f"{train['num_steps']} steps at batch {train['batch_size']}: {passes:.1f} passes over "
+        f"{train_images} training images ({given})"
+    )
 
 
 def short_params(settings: TrainSettings, config: dict, eval_every: int, weights: Path | None) -> dict[str, object]:
@@ -120,6 +140,7 @@ def short_params(settings: TrainSettings, config: dict, eval_every: int, weights
         "model": settings.model,
         **knob_values(config),
         "profile": settings.profile,
+        "epochs": config["train_config"].get("num_epochs", ""),  # "" : the length was given in steps
         "seed": settings.seed,
         "data": str(Path(settings.data).resolve()),
         "weights": str(settings.weights or ""),
@@ -249,8 +270,11 @@ def train(
     """
     label_map, summary = load_dataset_info(settings.data)
     weights = resolve_weights(settings.weights, settings.profile, settings.model)
-    config = effective_config(settings, len(label_map))
+    train_images = num_train_images(settings.data)
+    config = effective_config(settings, len(label_map), train_images)
     num_steps = config["train_config"]["num_steps"]
+    if not settings.nested:  # (a sweep prints its trials' length in its plan)
+        print(describe_length(config, train_images))
     eval_every = default_eval_every(num_steps) if settings.eval_every is None else settings.eval_every
     tags = {Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, **settings.tags}
     if summary.get("hash"):
@@ -290,6 +314,7 @@ def train(
 
         start = int(step_var.numpy())
         evaluation_steps = eval_steps(num_steps, eval_every)
+        bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
         with MetricBuffer(run_id) as metrics:
             hooks = [
                 MlflowHooks(
@@ -300,21 +325,24 @@ def train(
                     datasets.get("eval"),
                 ),
                 CheckpointHook(manager, step_var),
-                ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress),
+                bar,
             ]
             if on_evaluation is not None:
                 hooks.append(EvaluationCallback(on_evaluation))
-            loop = train_loop(
-                setup,
-                start,
-                num_steps,
-                hooks,
-                evaluate=evaluator,
-                evaluation_steps=evaluation_steps,
-                checkpoint_at=checkpoint_steps(
-                    num_steps, evaluation_steps, settings.checkpoint_every, settings.resumable
-                ),
-            )
+            try:
+                loop = train_loop(
+                    setup,
+                    start,
+                    num_steps,
+                    hooks,
+                    evaluate=evaluator,
+                    evaluation_steps=evaluation_steps,
+                    checkpoint_at=checkpoint_steps(
+                        num_steps, evaluation_steps, settings.checkpoint_every, settings.resumable
+                    ),
+                )
+            finally:
+                bar.close()  # also when stopped (Ctrl-C, an error): the bar's line ends before any message
         _log_loop_totals(loop, metrics, num_steps)
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
         label_map_path = Path(settings.data) / LABEL_MAP

@@ -20,6 +20,17 @@ SHIPPED = Path(__file__).parent
 PROVENANCE = "provenance.json"
 
 
+# What each model restores from the shipped weights unless `--restore` says otherwise, as measured
+# (bench/RESULTS.md, "Pretrained starting points", 300 smoke steps, 3 seeds): FPNLite's weight-shared
+# box predictor tower must come too (mAP@0.5 0.840 against 0.110 with `detection` alone); SSD's
+# single-convolution heads gain nothing from it (0.566 against 0.633, one seed), so SSD keeps the
+# OD API's `detection`.
+SHIPPED_RESTORE = {
+    "ssd_mobilenet_v2_320x320": "detection",
+    "ssd_mobilenet_v2_fpnlite_320x320": "detection_and_box_predictor",
+}
+
+
 class PretrainedWeightsError(ValueError):
     """No shipped weights for this profile and model, or files that do not match their record."""
 
@@ -53,6 +64,16 @@ def shipped_weights(profile: str, model: str, root: Path = SHIPPED) -> Path:
         if not (folder / name).is_file() or file_sha256(folder / name) != expected:
             raise PretrainedWeightsError(f"{folder / name}: missing or not the file its provenance records (sha256)")
     return folder
+
+
+def has_shipped_weights(profile: str, model: str) -> bool:
+    return (SHIPPED / profile / model / PROVENANCE).is_file()
+
+
+def default_restore(weights: str | Path | None, model: str, otherwise: str) -> str:
+    """The restore mode for `weights` when none is given: the measured one for the shipped
+    weights (SHIPPED_RESTORE), else `otherwise` (the OD API's default)."""
+    return SHIPPED_RESTORE.get(model, otherwise) if str(weights) == PRETRAINED else otherwise
 
 
 def resolve_weights(weights: str | Path | None, profile: str, model: str) -> Path | None:

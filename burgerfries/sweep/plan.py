@@ -44,6 +44,7 @@ class SweepPlan:
     storage_url: str  # the Optuna storage every worker shares
     workers: int  # processes on this machine sharing the trials (the coordinator starts them)
     checkpoint_root: Path
+    num_train_images: int = 0  # the training split's size (a length in epochs is resolved on it)
     # The MLflow experiment (tracking.resolve_experiment: --experiment, else MLFLOW_EXPERIMENT_NAME,
     # else the study's name); None: MLFLOW_EXPERIMENT_ID's
     experiment: str | None = None
@@ -83,10 +84,13 @@ class SweepPlan:
         return f"{self.prefix}:once:{step}"
 
     def num_steps(self, model: str) -> int:
-        """A trial's steps: the study's `num_steps`, else the profile's, else the model YAML's (as
-        `build_config` resolves them for the trial itself)."""
-        knobs = {"num_steps": self.definition.num_steps}
-        return build_config(model, self.profile, knobs=knobs)["train_config"]["num_steps"]
+        """Every trial's steps: the study's `num_steps`, else the profile's length — in epochs
+        (smoke), resolved on the data's training split at the study's base batch size, so that
+        all of a model's trials train as many steps whatever their batch size, as the original
+        study did — else the model YAML's."""
+        knobs = {"num_steps": self.definition.num_steps, "batch_size": self.definition.base["batch_size"]}
+        config = build_config(model, self.profile, knobs=knobs, num_train_images=self.num_train_images)
+        return config["train_config"]["num_steps"]
 
     def worker_arguments(self) -> list[str]:
         """`burgerfries sweep` flags that make a worker process resolve this same plan."""

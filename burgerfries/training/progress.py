@@ -17,4 +17,8 @@ class ProgressBar(Hooks):
         self.bar.set_postfix(loss=f"{result.losses['loss_total']:.3f}", steps_per_s=f"{rate:.2f}")
 
     def at_end(self, step: int) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the bar's line (closing twice is harmless)."""
         self.bar.close()

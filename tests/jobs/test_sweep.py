@@ -2,7 +2,9 @@
 a sweep killed with SIGKILL resumes with exactly one finished run per configuration."""
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -197,6 +199,40 @@ def test_noise_floor_runs_are_trained_once_and_reused_by_the_next_phase(
     assert "mAP_50_ci" in table and "delta" in table
     page = result.report_path.read_text()
     assert "degrees of freedom" in page  # σ from the base's two seeds (and a confirmed challenger's)
+    assert_optuna_studies_show_the_knobs(tmp_path / "optuna.db")
+    # the final pick and the base, registered (one version when the sweep kept the base)
+    client = mlflow.MlflowClient()
+    parent = client.get_run(result.parent_run_id)
+    final_run = client.get_run(parent.data.tags["final/ssd_mobilenet_v2_320x320"])
+    champion = client.get_model_version_by_alias("noise-ssd", "champion")
+    assert champion.source == f"models:/{final_run.data.tags['checkpoint_model_id']}"
+    assert client.get_model_version_by_alias("noise-ssd", "base").version
+    assert parent.data.tags["registered/ssd_mobilenet_v2_320x320"].startswith("noise-ssd version ")
+    assert final_run.data.tags["checkpoint_model_id"] in {o.model_id for o in parent.outputs.model_outputs}
+
+
+def assert_optuna_studies_show_the_knobs(storage_file):
+    """What optuna-dashboard reads: only the phases' studies, their knobs as parameters, the
+    decision metric by name, each trial's evaluations as intermediate values."""
+    import optuna
+
+    storage = f"sqlite:///{storage_file}"
+    names = [summary.study_name for summary in optuna.get_all_study_summaries(storage)]
+    assert sorted(name.rsplit(":", 2)[1] for name in names) == ["lr", "weights"] and not any(
+        ":once:" in n for n in names
+    )
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=storage)
+        assert study.metric_names == ["mAP_50"]
+        finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        knob = "classification_weight" if name.endswith(":weights:ssd_mobilenet_v2_320x320") else "learning_rate"
+        for trial in finished:
+            assert knob in trial.params and trial.distributions[knob].choices == tuple(
+                sorted(trial.distributions[knob].choices)
+            )
+            assert float(trial.params[knob]) == float(trial.user_attrs["config"][knob])
+            history = mlflow.MlflowClient().get_metric_history(trial.user_attrs["mlflow_run_id"], "eval/mAP_50")
+            assert trial.intermediate_values == {m.step: m.value for m in history}  # the run's evaluations
 
 
 def test_a_run_that_finished_before_its_worker_died_is_not_trained_again(
@@ -237,3 +273,51 @@ def test_a_run_that_finished_before_its_worker_died_is_not_trained_again(
     assert sorted(r.data.params["learning_rate"] for r in trials) == ["0.02", "0.04"]  # each trained once
     assert all(r.info.status == "FINISHED" for r in trials)
     assert result.report_path.is_file()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (.ci/run installs it)")
+def test_optuna_dashboard_lists_the_phases_with_their_knobs(synthetic_data, tracking_uri, tmp_path, monkeypatch):
+    """The README's `optuna-dashboard sqlite:///optuna.db`, in a browser: the phase's study, its
+    swept knob as a parameter and the decision metric by name."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.chdir(tmp_path)
+    study = write_study(tmp_path / "dash.yaml", [{"name": "lr", "grid": {"learning_rate": [0.04, 0.02]}}], "dash")
+    run_sweep(SweepSettings(study=study, data=synthetic_data, profile="tiny", progress=False))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dashboard_command = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent))
+    server = subprocess.Popen(
+        [dashboard_command, f"sqlite:///{tmp_path / 'optuna.db'}", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            deadline = time.time() + 60
+            while True:  # the server takes a moment to listen
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/dashboard")
+                    break
+                except Exception:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.5)
+            page.wait_for_selector("text=:lr:ssd_mobilenet_v2_320x320", timeout=30000)
+            page.click("text=:lr:ssd_mobilenet_v2_320x320")
+            page.wait_for_selector("text=Hyperparameter Importance", timeout=30000)
+            page.goto(page.url.rstrip("/") + "/trials")
+            page.wait_for_selector("text=learning_rate", timeout=30000)
+            body = page.inner_text("body")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    text = " ".join(body.split())
+    assert "Intermediate Values" in text and "learning_rate 0.04" in text  # trial 0: the incumbent, lr 0.04

@@ -20,6 +20,9 @@ def original_plan(**changes) -> SweepPlan:
         storage_url="sqlite:///optuna.db",
         workers=2,
         checkpoint_root=Path("checkpoints"),
+        num_train_images=63,
+        experiment="original_study",
+        register="original_study",
     )
     return SweepPlan(**{**fields, **changes})
 
@@ -40,24 +43,32 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
 def test_the_key_follows_what_changes_the_trials_and_nothing_else():
     plan = original_plan()
     assert plan.key == original_plan(workers=1, storage_url="postgresql://h/db").key  # who runs it, and where
-    for changed in (original_plan(dataset_hash="def"), original_plan(profile="tiny"), original_plan(noise_seeds=1)):
+    changes = (
+        original_plan(dataset_hash="def"),
+        original_plan(profile="tiny"),
+        original_plan(noise_seeds=1),
+        original_plan(experiment="elsewhere"),
+    )
+    for changed in changes:
         assert changed.key != plan.key
     assert plan.prefix == f"original_study:{plan.key}"
     assert plan.study_name("lr", "m") == f"{plan.prefix}:lr:m"
 
 
-def test_smoke_trials_take_the_profiles_steps_unless_the_study_sets_them():
+def test_smoke_trials_take_the_profiles_length_in_epochs_unless_the_study_sets_steps():
     plan = original_plan()
-    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 300
+    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 300  # 47.6 passes over 63 images at batch 10
+    assert original_plan(num_train_images=240).num_steps("ssd_mobilenet_v2_320x320") == 1143  # ⌈47.6 × 24⌉
     plan.definition.num_steps = 40
     assert plan.num_steps("ssd_mobilenet_v2_320x320") == 40
 
 
-def test_worker_arguments_resolve_the_same_plan():
+def test_worker_arguments_resolve_the_same_plan(tmp_path):
     from burgerfries.cli import build_parser
     from burgerfries.jobs.sweep import SweepSettings, resolve_plan
 
-    plan = original_plan(data=Path(__file__).parent)  # any folder: its dataset hash is "" here
+    (tmp_path / "dataset.json").write_text('{"num_images": {"train": 63}}')  # a folder without a hash
+    plan = original_plan(data=tmp_path, dataset_hash="")
     args = build_parser().parse_args(["sweep", *plan.worker_arguments()])
     settings = SweepSettings(
         study=args.study,
@@ -68,7 +79,10 @@ def test_worker_arguments_resolve_the_same_plan():
         noise_seeds=args.noise_seeds,
         workers=2,
         checkpoint_root=plan.checkpoint_root,
+        experiment=args.experiment,
+        register=args.register,
+        system_metrics=not args.no_system_metrics,
     )
     resolved = resolve_plan(settings)
-    assert resolved.key == original_plan(data=plan.data, dataset_hash="").key
-    assert resolved == original_plan(data=plan.data.resolve(), dataset_hash="")
+    assert resolved.key == plan.key
+    assert resolved == original_plan(data=tmp_path.resolve(), dataset_hash="")

@@ -1,0 +1,67 @@
+"""`--data` of train, sweep and pretrain: a data_prep folder, or a LabelImg folder prepared here.
+
+A LabelImg folder (images and Pascal-VOC XML, any layout `data-prep` accepts) is prepared once
+into `data/prepared-<content hash>`, tracked as a `data_prep` run like `burgerfries data-prep`. The
+hash covers every image's and XML file's path and bytes, so the same folder is reused as long as
+no file changed, and prepared again into a new folder when one did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from burgerfries.data.images import IMAGE_SUFFIXES
+from burgerfries.keys import LABEL_MAP, SKIP_REPORT
+
+PREPARED_ROOT = Path("data")
+HASH_CHARACTERS = 12
+
+
+def is_labelimg_folder(folder: Path) -> bool:
+    """A folder that is not a data_prep output and holds at least one Pascal-VOC XML file."""
+    folder = Path(folder)
+    return folder.is_dir() and not (folder / LABEL_MAP).is_file() and any(_files(folder, {".xml"}))
+
+
+def _files(folder: Path, suffixes: set[str]):
+    for root, subfolders, names in os.walk(folder):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in sorted(names):
+            if not name.startswith(".") and Path(name).suffix.lower() in suffixes:
+                yield Path(root) / name
+
+
+def content_hash(folder: Path) -> str:
+    """sha256 over every image and XML file's relative path and bytes, in path order."""
+    digest = hashlib.sha256()
+    for path in _files(Path(folder), {*IMAGE_SUFFIXES, ".xml"}):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def resolve_data(data: Path, root: Path = PREPARED_ROOT) -> Path:
+    """`data` itself when it is a data_prep folder (or anything else: the job's own check names
+    what is missing); a LabelImg folder's prepared folder, preparing it when needed."""
+    data = Path(data)
+    if not is_labelimg_folder(data):
+        return data
+    out = Path(root) / f"prepared-{content_hash(data)[:HASH_CHARACTERS]}"
+    if (out / LABEL_MAP).is_file():
+        print(f"{data} is a LabelImg folder; using {out}, prepared from it before (no file changed since)")
+        return out
+    from burgerfries.jobs.data_prep import run_data_prep
+
+    print(f"{data} is a LabelImg folder; preparing it into {out} (a data_prep run)")
+    prepared = run_data_prep(str(data), out)
+    summary = prepared.summary
+    print(
+        f"prepared {summary['num_images']['train']} training and {summary['num_images']['eval']} eval images "
+        f"into {out}; {summary['num_skipped']} skipped (listed in {out / SKIP_REPORT})"
+    )
+    return out
