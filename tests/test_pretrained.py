@@ -53,7 +53,7 @@ def test_a_profile_without_shipped_weights_says_how_to_make_them():
 
 @pytest.mark.parametrize("model", MODEL_NAMES)
 def test_pretrained_restores_the_feature_extractor_and_leaves_the_box_predictor(model):
-    detector = build_detector(build_config(model, "smoke", num_classes=2))
+    detector = build_detector(build_config(model, "smoke", num_classes=2, num_train_images=63))
     before = {weight.path: weight.numpy().copy() for weight in detector.model.weights}
     kind = detector.ssd["feature_extractor"]["type"]
     report = load_odapi_checkpoint(detector.model, kind, resolve_weights("pretrained", "smoke", model))
