@@ -139,6 +139,9 @@ def tracking_server(postgres, tmp_path_factory):
 def on_server(tracking_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    # an earlier test's mlflow.set_experiment left its experiment id here; the workers would honour it
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     mlflow.set_tracking_uri(tracking_server)
     return tracking_server
 
