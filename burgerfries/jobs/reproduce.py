@@ -44,6 +44,7 @@ class Agreement:
 
     label: str
     original: float  # mean over the source configuration's runs
+    runs: int  # how many runs that mean is over
     reproduced: float
     noise: Noise | None  # None: no configuration beside it has two runs
     half_width: float  # of the 95 % interval for one new run around the original mean (NaN without noise)
@@ -56,7 +57,10 @@ class Agreement:
 
     def describe(self) -> str:
         delta = self.reproduced - self.original
-        text = f"{self.label}: original {self.original:.3f}, reproduced {self.reproduced:.3f} (Δ {delta:+.3f})"
+        text = (
+            f"{self.label}: original {self.original:.3f} (mean of the configuration's {self.runs} run(s)), "
+            f"reproduced {self.reproduced:.3f} (Δ {delta:+.3f})"
+        )
         if self.within_noise is None:
             return text + "; no noise estimate (no configuration beside it was trained with two seeds)"
         verdict = "within" if self.within_noise else "OUTSIDE"
@@ -153,7 +157,7 @@ def compare_to_source(source: Run, reproduced: dict[str, float]) -> list[Agreeme
         half_width = float("nan")
         if noise is not None:
             half_width = stats.t.ppf(0.5 + LEVEL / 2, noise.dof) * noise.sigma * math.sqrt(1 + 1 / count)
-        agreements.append(Agreement(label, original, reproduced.get(key, float("nan")), noise, half_width))
+        agreements.append(Agreement(label, original, count, reproduced.get(key, float("nan")), noise, half_width))
     return agreements
 
 
