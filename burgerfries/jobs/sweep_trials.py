@@ -50,6 +50,53 @@ from burgerfries.sweep.trials import (
 from burgerfries.training.setups import TrainingSetups
 
 
+def trained_key(model: str, config: dict[str, Any]) -> tuple[str, int]:
+    """What makes two trials the same training: the configuration and the seed."""
+    return config_key({**config, "model": model}), int(config["seed"])
+
+
+def report_evaluation(trial: optuna.Trial, key: str, step: int, metrics: Mapping[str, float]) -> None:
+    """An evaluation's decision metric as an Optuna intermediate value (the trial's learning curve)."""
+    if key in metrics:
+        trial.report(float(metrics[key]), step)
+
+
+def trial_settings(
+    plan: SweepPlan, phase: Phase, model: str, config: dict[str, Any], entry: dict[str, Any], label: str, number: int
+) -> TrainSettings:
+    """How one trial trains: its configuration as the plan runs it (a nested run of the phase's)."""
+    definition = plan.definition
+    varied = varied_label(phase, config, entry)
+    is_base = all(config.get(k) == v for k, v in definition.base.items())
+    return TrainSettings(
+        data=plan.data,
+        model=model,
+        **{knob: config[knob] for knob in STUDY_KNOBS},
+        num_steps=config.get("num_steps") or plan.num_steps(model),  # a phase may vary it
+        profile=plan.profile,
+        seed=config["seed"],
+        weights=Path(definition.weights[model]) if model in definition.weights else None,
+        restore=definition.restore[model],
+        checkpoint_root=plan.checkpoint_root,
+        resumable=False,  # a dead trial is retried from its start, in a new run
+        experiment=plan.experiment,  # (a nested run: in its parent's, which the plan named)
+        nested=True,
+        system_metrics=plan.system_metrics,
+        best_by=definition.decision.objective,
+        run_name=f"{label} · {SHORT_NAMES.get(model, model)} {phase.name}={varied} seed {config['seed']}",
+        tags={
+            Tag.PHASE: phase.name,
+            Tag.TRIAL: str(number),
+            Tag.STUDY: definition.name,
+            Tag.VARIED: varied,
+            Tag.POINT: str(entry.get("point", "")),
+            Tag.IS_BASE: str(is_base).lower(),
+            Tag.SWEEP_ROLE: SweepRole.TRIAL,
+            Tag.WORKER: worker_name(),
+        },
+    )
+
+
 class TrialRunner:
     """Trains a sweep's trials in this process; any number of runners (in other processes or
     machines) may share one plan's storage."""
@@ -67,15 +114,11 @@ class TrialRunner:
             model: {} for model in plan.definition.models
         }
 
-    @staticmethod
-    def _trained_key(model: str, config: dict[str, Any]) -> tuple[str, int]:
-        return config_key({**config, "model": model}), int(config["seed"])
-
     def remember(self, model: str, study: optuna.Study) -> None:
         """Record the study's finished trials, for later phases to reuse."""
         for trial in completed_trials(study):
             config = trial.user_attrs["config"]
-            self.trained[model][self._trained_key(model, config)] = (trial.user_attrs["mlflow_run_id"], config)
+            self.trained[model][trained_key(model, config)] = (trial.user_attrs["mlflow_run_id"], config)
 
     def _queue(
         self,
@@ -91,7 +134,7 @@ class TrialRunner:
         queued, reused = [], {}
         for entry in entries:
             config = config_of(self.plan.definition, phase, inherited, entry)
-            earlier = self.trained[model].get(self._trained_key(model, config)) if config else None
+            earlier = self.trained[model].get(trained_key(model, config)) if config else None
             if earlier is None:
                 queued.append(entry)
             else:
@@ -144,40 +187,6 @@ class TrialRunner:
         what = f"queue the confirmation trials of phase {phase.name} for {model}"
         return once(self.storage, self.plan.once_name(f"{phase.name}:{model}:confirm"), queue, what)["reused"]
 
-    def _settings(
-        self, phase: Phase, model: str, config: dict[str, Any], entry: dict[str, Any], label: str, number: int
-    ) -> TrainSettings:
-        definition = self.plan.definition
-        varied = varied_label(phase, config, entry)
-        is_base = all(config.get(k) == v for k, v in definition.base.items())
-        return TrainSettings(
-            data=self.plan.data,
-            model=model,
-            **{knob: config[knob] for knob in STUDY_KNOBS},
-            num_steps=config.get("num_steps") or self.plan.num_steps(model),  # a phase may vary it
-            profile=self.plan.profile,
-            seed=config["seed"],
-            weights=Path(definition.weights[model]) if model in definition.weights else None,
-            restore=definition.restore[model],
-            checkpoint_root=self.plan.checkpoint_root,
-            resumable=False,  # a dead trial is retried from its start, in a new run
-            experiment=self.plan.experiment,  # (a nested run: in its parent's, which the plan named)
-            nested=True,
-            system_metrics=self.plan.system_metrics,
-            best_by=definition.decision.objective,
-            run_name=f"{label} · {SHORT_NAMES.get(model, model)} {phase.name}={varied} seed {config['seed']}",
-            tags={
-                Tag.PHASE: phase.name,
-                Tag.TRIAL: str(number),
-                Tag.STUDY: definition.name,
-                Tag.VARIED: varied,
-                Tag.POINT: str(entry.get("point", "")),
-                Tag.IS_BASE: str(is_base).lower(),
-                Tag.SWEEP_ROLE: SweepRole.TRIAL,
-                Tag.WORKER: worker_name(),
-            },
-        )
-
     def _objective(self, phase: Phase, model: str, inherited: dict[str, Any], label: str):
         """Optuna's objective: train the trial's configuration; its value is the study's decision
         metric (`DecisionSettings.read_at`), as the report reads it."""
@@ -198,18 +207,13 @@ class TrialRunner:
                 return run_value(dead_run, metric.column, plan.definition.analysis)
             trial.set_user_attr("config", config)
             trial.set_user_attr("worker", worker_name())
-
-            def report(step: int, metrics: Mapping[str, float]) -> None:
-                if metric.eval_key in metrics:  # Optuna's intermediate values: the learning curve
-                    trial.report(float(metrics[metric.eval_key]), step)
-
             result = train(
-                self._settings(phase, model, config, entry, label, trial.number),
+                trial_settings(plan, phase, model, config, entry, label, trial.number),
                 self.evaluation,
                 progress=self.progress,
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 setups=self.setups,
-                on_evaluation=report,
+                on_evaluation=partial(report_evaluation, trial, metric.eval_key),
             )
             return run_value(result.run_id, metric.column, plan.definition.analysis)
 

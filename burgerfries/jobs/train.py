@@ -233,6 +233,29 @@ def _log_loop_totals(loop: LoopResult, metrics: MetricBuffer, num_steps: int) ->
         )
 
 
+def _log_inputs(
+    settings: TrainSettings, config: dict, eval_every: int, weights: Path | None, digest: str
+) -> tuple[dict[str, object], MetaDataset | None]:
+    """The run's params, its effective config (pipeline.yaml, readable while it trains) and its data
+    splits as dataset inputs (when the folder has a content hash); the short params and the eval
+    split's dataset, which each evaluation's metrics are linked to."""
+    short = short_params(settings, config, eval_every, weights)
+    log_params({**short, **flatten(config)})
+    mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")
+    if not digest:
+        return short, None
+    datasets = log_split_inputs(settings.data, digest, {"train": "training", "eval": "evaluation"})
+    return short, datasets["eval"]
+
+
+def _checkpoints(setup: TrainingSetup, folder: Path) -> tuple[tf.Variable, tf.train.CheckpointManager]:
+    """The run's step counter and its checkpoint manager in `folder` (the newest two kept, for resuming)."""
+    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    checkpoint = make_checkpoint(setup.detector.model, setup.optimizer, step_var)
+    mlflow.set_tag(Tag.CHECKPOINT_DIR, str(folder))
+    return step_var, tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=2)
+
+
 def _start_from(
     checkpoint: tf.train.Checkpoint,
     manager: tf.train.CheckpointManager,
@@ -279,54 +302,30 @@ def train(
     tags = {Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, **settings.tags}
     if summary.get("hash"):
         tags[Tag.DATASET_HASH] = summary["hash"]
-
     experiment = resolve_experiment(settings.experiment, EXPERIMENT)
     run_name = settings.run_name or f"{settings.model} {settings.profile}"
-    with tracked_run(
-        experiment,
-        run_name=run_name,
-        tags=tags,
-        run_id=run_id,
-        nested=settings.nested,
-        system_metrics=settings.system_metrics,
-    ) as run:
+    nested, system_metrics = settings.nested, settings.system_metrics
+    with tracked_run(experiment, run_name, tags, nested, run_id, system_metrics) as run:
         run_id = run.info.run_id
         if on_run_start:
             on_run_start(run_id)
-        short = short_params(settings, config, eval_every, weights)
-        log_params({**short, **flatten(config)})
-        datasets = {}
-        if summary.get("hash"):
-            datasets = log_split_inputs(settings.data, summary["hash"], {"train": "training", "eval": "evaluation"})
+        short, eval_dataset = _log_inputs(settings, config, eval_every, weights, summary.get("hash", ""))
         checkpoints = CheckpointModels(run_id, settings.model, short)
-        mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")  # readable while it trains
         record = Path(settings.data) / TRAIN_RECORD
         started = time.perf_counter()
         setup = setups.get(config, record, settings.seed) if setups else assemble(config, record, settings.seed)
         mlflow.set_tag("traced_step", "reused" if setup.reused else "new")  # reused: no tracing in this run
         mlflow.log_metric("train/setup_seconds", time.perf_counter() - started)
-        step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        checkpoint = make_checkpoint(setup.detector.model, setup.optimizer, step_var)
-        checkpoint_dir = Path(settings.checkpoint_root).resolve() / run_id
-        manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), max_to_keep=2)
-        mlflow.set_tag(Tag.CHECKPOINT_DIR, str(checkpoint_dir))
-        _start_from(checkpoint, manager, setup, weights, settings.restore, run_id)
+        step_var, manager = _checkpoints(setup, Path(settings.checkpoint_root).resolve() / run_id)
+        _start_from(manager.checkpoint, manager, setup, weights, settings.restore, run_id)
 
         start = int(step_var.numpy())
         evaluation_steps = eval_steps(num_steps, eval_every)
         bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
         with MetricBuffer(run_id) as metrics:
-            hooks = [
-                MlflowHooks(
-                    metrics,
-                    num_steps,
-                    evaluator.pictures if evaluator is not None else None,
-                    checkpoints,
-                    datasets.get("eval"),
-                ),
-                CheckpointHook(manager, step_var),
-                bar,
-            ]
+            pictures = evaluator.pictures if evaluator is not None else None
+            tracking = MlflowHooks(metrics, num_steps, pictures, checkpoints, eval_dataset)
+            hooks = [tracking, CheckpointHook(manager, step_var), bar]
             if on_evaluation is not None:
                 hooks.append(EvaluationCallback(on_evaluation))
             try:
@@ -347,16 +346,9 @@ def train(
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
         label_map_path = Path(settings.data) / LABEL_MAP
         started = time.perf_counter()
-        checkpoints.finish(
-            num_steps,
-            final,
-            list(manager.checkpoints),
-            config,
-            label_map_path,
-            setup.detector.image_size,
-            loop.eval_metrics,
-            settings.best_by,
-        )
+        kept = list(manager.checkpoints)
+        size = setup.detector.image_size
+        checkpoints.finish(num_steps, final, kept, config, label_map_path, size, loop.eval_metrics, settings.best_by)
         mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
         mlflow.log_artifact(str(label_map_path))
         return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final)

@@ -45,10 +45,8 @@ class SweepPlan:
     workers: int  # processes on this machine sharing the trials (the coordinator starts them)
     checkpoint_root: Path
     num_train_images: int = 0  # the training split's size (a length in epochs is resolved on it)
-    # The MLflow experiment (tracking.resolve_experiment: --experiment, else MLFLOW_EXPERIMENT_NAME,
-    # else the study's name); None: MLFLOW_EXPERIMENT_ID's
-    experiment: str | None = None
-    register: str = ""  # the registered model name the final picks go under ("" : the study's name)
+    experiment: str | None = None  # tracking.resolve_experiment's; None: MLFLOW_EXPERIMENT_ID's
+    register: str = ""  # the registered model name prefix of the final picks
     system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling on every trial run
 
     @property

@@ -138,8 +138,8 @@ CLAIMS = sqlalchemy.Table(
 
 
 def _claims(storage: RDBStorage) -> sqlalchemy.engine.Engine:
-    """The storage's database, with the claims table (created once; workers racing to create it
-    on PostgreSQL may collide, and the loser finds it there)."""
+    """The storage's database, with the claims table (created when missing; workers racing to
+    create it on PostgreSQL may collide, and the loser retries and finds it there)."""
     engine = storage.engine
     for attempt in range(1, SCHEMA_ATTEMPTS + 1):
         try:
