@@ -17,6 +17,7 @@ import yaml
 from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
 from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
+from burgerfries.pretrained import default_restore
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.decision import DecisionSettings
 
@@ -230,7 +231,10 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         source,
         text,
         {model: str(path) for model, path in weights.items()},
-        {model: str(restore.get(model, DEFAULT_RESTORE)) for model in models},
+        {
+            model: str(restore.get(model) or default_restore(weights.get(model), model, DEFAULT_RESTORE))
+            for model in models
+        },
         profile,
         analysis,
         noise_seeds,

@@ -94,3 +94,6 @@ def test_every_model_gets_a_restore_mode_the_default_where_none_is_given(tmp_pat
     models = ["ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320"]
     path.write_text(yaml.safe_dump(definition(models=models, restore={models[1]: "full"})))
     assert load_definition(path).restore == {models[0]: DEFAULT_RESTORE, models[1]: "full"}
+    # from the shipped weights, each model restores what was measured to work for it
+    path.write_text(yaml.safe_dump(definition(models=models, weights="pretrained")))
+    assert load_definition(path).restore == {models[0]: "detection", models[1]: "detection_and_box_predictor"}
