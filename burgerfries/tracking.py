@@ -1,5 +1,6 @@
 """MLflow's plumbing, shared by the jobs (the only other modules that import mlflow): the
-tracking-URI default, the experiment a job logs into, run start/finish, and buffered metrics.
+tracking-URI default and its reachability check, the experiment a job logs into, run start/finish
+(with system metrics), a data folder's splits as dataset inputs, and buffered metrics.
 
 One `log_metric` call costs milliseconds on the sqlite store (2.3 ms in bench/RESULTS.md) — a large
 share of a CPU training step of a small model — so every per-step metric goes through
@@ -61,6 +62,7 @@ def check_reachable(uri: str, timeout: float = REACH_SECONDS) -> None:
     import sqlalchemy
 
     scheme = uri.split(":", 1)[0].lower()
+    shown = uri if scheme in ("http", "https") else scheme + ":…"  # (a URL SQLAlchemy cannot parse: no password shown)
     try:
         if scheme in ("http", "https"):
             urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
@@ -81,8 +83,6 @@ def check_reachable(uri: str, timeout: float = REACH_SECONDS) -> None:
     except TrackingUnreachable:
         raise
     except (OSError, urllib.error.URLError, sqlalchemy.exc.SQLAlchemyError) as error:
-        if scheme in ("http", "https"):
-            shown = uri
         reason = getattr(error, "reason", None) or getattr(error, "orig", None) or error
         reason = str(reason).strip().splitlines()[0] if str(reason).strip() else type(error).__name__
         raise TrackingUnreachable(
