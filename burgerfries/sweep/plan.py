@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from burgerfries.model.config import build_config
+from burgerfries.model.config import PROFILES, build_config
 from burgerfries.pretrained import NONE
 from burgerfries.sweep.definition import StudyDefinition
 from burgerfries.sweep.trials import INCUMBENT, config_of, incumbent_config, incumbent_point, phase_trials
@@ -114,69 +114,87 @@ class SweepPlan:
         ]
 
     def describe(self, seconds_per_step: dict[str, float] | None = None) -> str:
-        """The phases and trials this sweep will run, with an estimated duration when step times
-        are known (`--dry-run` measures them).
+        """The printed plan (`describe_plan`)."""
+        return describe_plan(self, seconds_per_step)
 
-        Later phases start from decisions not known yet. The counts are upper bounds: each phase's
-        incumbent is counted in the first phase only (later it brings its runs along), and every
-        phase as if `confirm` challengers earned confirmation seeds."""
-        definition, repeats, noise_seeds, workers = self.definition, self.repeats, self.noise_seeds, self.workers
-        incumbent_seeds = max(repeats, noise_seeds)
-        confirmations = definition.decision.confirm * max(0, incumbent_seeds - repeats)
-        decision = definition.decision
-        lines = [
-            f"study {definition.name} ({definition.source}), profile {self.profile}, repeats {repeats}, "
-            f"{incumbent_seeds} seed(s) of the base configuration (the first phase's incumbent)",
-            f"decision: {decision.mode} on {decision.metric.label} (α {decision.alpha:g} per phase), "
-            f"up to {decision.confirm} challenger(s) per phase confirmed with {incumbent_seeds} seeds",
-        ]
-        for model in definition.models:
-            weights = definition.weights.get(model, NONE)
-            restored = f" (restore {definition.restore[model]})" if weights != NONE else ""
-            lines.append(f"initial weights of {model}: {weights}{restored}")
-        total_seconds = 0.0
-        screening = confirming = 0
-        shapes: set[tuple[str, int]] = set()
-        base_batch = definition.base["batch_size"]
-        for index, phase in enumerate(definition.phases, start=1):
-            entries = phase_trials(definition, phase, {}, repeats, noise_seeds)
-            if index > 1:  # the incumbent's runs come from the phase before
-                home = incumbent_point(definition, phase, {})
-                entries = [entry for entry in entries if entry.get("point") not in (home, INCUMBENT)]
-            kind = "grid" if phase.is_grid else f"TPE search over {', '.join(phase.search_space)}"
-            lines.append(
-                f"phase {index} {phase.name}: {kind}, {phase.num_configs} configuration(s) × {len(definition.models)} "
-                f"model(s), {len(entries)} screening trial(s) per model, + up to {confirmations} confirmation"
-                + (f"; fixed {phase.fixed}" if phase.fixed else "")
-            )
-            for model in definition.models:
-                steps = self.num_steps(model)
-                screening += len(entries)
-                confirming += confirmations
-                configs = [
-                    config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries
-                ]
-                for config in configs + [incumbent_config(definition, {})] * confirmations:
-                    batch = config.get("batch_size", base_batch)
-                    if seconds_per_step and model in seconds_per_step:
-                        total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL
-                        total_seconds += SECONDS_PER_NEW_SHAPE if (model, batch) not in shapes else 0.0
-                    shapes.add((model, batch))
-                if phase.is_grid:
-                    for point in phase.points:
-                        lines.append(f"  {model}: {point}" + (f" (+ {phase.fixed})" if phase.fixed else ""))
-        lines.append(
-            f"{screening + confirming} trials at most: {screening} screening, {confirming} confirmation "
-            "(only where a challenger looks better than the incumbent)"
+
+def describe_length(plan: SweepPlan) -> str:
+    """Every trial's length in one line, and where it comes from."""
+    steps = ", ".join(f"{model} {plan.num_steps(model)}" for model in plan.definition.models)
+    epochs = PROFILES[plan.profile].get("epochs")
+    if plan.definition.num_steps is None and epochs is not None:
+        where = (
+            f"the {plan.profile} profile's {epochs:g} passes over {plan.num_train_images} training images "
+            f"at the base batch size {plan.definition.base['batch_size']}"
         )
-        if workers > 1:
-            lines.append(f"{workers} worker processes on this machine share each phase's trials")
-        if seconds_per_step:
-            lines.append(
-                f"estimated duration{' for one worker' if workers > 1 else ''}: at most {total_seconds / 60:.1f} min "
-                f"(measured s/step at batch {base_batch}: "
-                + ", ".join(f"{m} {s:.3f}" for m, s in seconds_per_step.items())
-                + f"; + ~{SECONDS_PER_TRIAL:g} s per trial for evaluation and tracking, + ~{SECONDS_PER_NEW_SHAPE:g} s "
-                f"for tracing each of the {len(shapes)} (model, batch size) shapes)"
-            )
-        return "\n".join(lines)
+    else:
+        where = "the study's num_steps" if plan.definition.num_steps is not None else f"the {plan.profile} profile"
+    return f"steps per trial, whatever its batch size: {steps} ({where})"
+
+
+def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = None) -> str:
+    """The phases and trials this sweep will run, with an estimated duration when step times
+    are known (`--dry-run` measures them).
+
+    Later phases start from decisions not known yet. The counts are upper bounds: each phase's
+    incumbent is counted in the first phase only (later it brings its runs along), and every
+    phase as if `confirm` challengers earned confirmation seeds."""
+    definition, repeats, noise_seeds, workers = plan.definition, plan.repeats, plan.noise_seeds, plan.workers
+    incumbent_seeds = max(repeats, noise_seeds)
+    confirmations = definition.decision.confirm * max(0, incumbent_seeds - repeats)
+    decision = definition.decision
+    lines = [
+        f"study {definition.name} ({definition.source}), profile {plan.profile}, repeats {repeats}, "
+        f"{incumbent_seeds} seed(s) of the base configuration (the first phase's incumbent)",
+        f"decision: {decision.mode} on {decision.metric.label} (α {decision.alpha:g} per phase), "
+        f"up to {decision.confirm} challenger(s) per phase confirmed with {incumbent_seeds} seeds",
+    ]
+    for model in definition.models:
+        weights = definition.weights.get(model, NONE)
+        restored = f" (restore {definition.restore[model]})" if weights != NONE else ""
+        lines.append(f"initial weights of {model}: {weights}{restored}")
+    lines.append(describe_length(plan))
+    total_seconds = 0.0
+    screening = confirming = 0
+    shapes: set[tuple[str, int]] = set()
+    base_batch = definition.base["batch_size"]
+    for index, phase in enumerate(definition.phases, start=1):
+        entries = phase_trials(definition, phase, {}, repeats, noise_seeds)
+        if index > 1:  # the incumbent's runs come from the phase before
+            home = incumbent_point(definition, phase, {})
+            entries = [entry for entry in entries if entry.get("point") not in (home, INCUMBENT)]
+        kind = "grid" if phase.is_grid else f"TPE search over {', '.join(phase.search_space)}"
+        lines.append(
+            f"phase {index} {phase.name}: {kind}, {phase.num_configs} configuration(s) × {len(definition.models)} "
+            f"model(s), {len(entries)} screening trial(s) per model, + up to {confirmations} confirmation"
+            + (f"; fixed {phase.fixed}" if phase.fixed else "")
+        )
+        for model in definition.models:
+            steps = plan.num_steps(model)
+            screening += len(entries)
+            confirming += confirmations
+            configs = [config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries]
+            for config in configs + [incumbent_config(definition, {})] * confirmations:
+                batch = config.get("batch_size", base_batch)
+                if seconds_per_step and model in seconds_per_step:
+                    total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL
+                    total_seconds += SECONDS_PER_NEW_SHAPE if (model, batch) not in shapes else 0.0
+                shapes.add((model, batch))
+            if phase.is_grid:
+                for point in phase.points:
+                    lines.append(f"  {model}: {point}" + (f" (+ {phase.fixed})" if phase.fixed else ""))
+    lines.append(
+        f"{screening + confirming} trials at most: {screening} screening, {confirming} confirmation "
+        "(only where a challenger looks better than the incumbent)"
+    )
+    if workers > 1:
+        lines.append(f"{workers} worker processes on this machine share each phase's trials")
+    if seconds_per_step:
+        lines.append(
+            f"estimated duration{' for one worker' if workers > 1 else ''}: at most {total_seconds / 60:.1f} min "
+            f"(measured s/step at batch {base_batch}: "
+            + ", ".join(f"{m} {s:.3f}" for m, s in seconds_per_step.items())
+            + f"; + ~{SECONDS_PER_TRIAL:g} s per trial for evaluation and tracking, + ~{SECONDS_PER_NEW_SHAPE:g} s "
+            f"for tracing each of the {len(shapes)} (model, batch size) shapes)"
+        )
+    return "\n".join(lines)

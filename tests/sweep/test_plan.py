@@ -37,6 +37,10 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     assert "decision: racing on mAP@0.5 (last evaluation) (α 0.05 per phase)" in text
     assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
     assert "2 worker processes on this machine share each phase's trials" in text
+    assert (
+        "steps per trial, whatever its batch size: ssd_mobilenet_v2_320x320 300, ssd_mobilenet_v2_fpnlite_320x320 300 "
+        "(the smoke profile's 47.6 passes over 63 training images at the base batch size 10)" in text
+    )
     assert "estimated duration for one worker: at most" in text
 
 
