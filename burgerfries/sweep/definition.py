@@ -231,15 +231,21 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         source,
         text,
         {model: str(path) for model, path in weights.items()},
-        {
-            model: str(restore.get(model) or default_restore(weights.get(model), model, DEFAULT_RESTORE))
-            for model in models
-        },
+        _restore_modes(restore, weights, models),
         profile,
         analysis,
         noise_seeds,
         decision,
     )
+
+
+def _restore_modes(restore: dict[str, Any], weights: dict[str, Any], models: list[str]) -> dict[str, str]:
+    """Every model's restore mode: the study's, else the default for its weights (the measured
+    one for the shipped weights, `pretrained.default_restore`)."""
+    return {
+        model: str(restore.get(model) or default_restore(weights.get(model), model, DEFAULT_RESTORE))
+        for model in models
+    }
 
 
 def load_definition(path: Path) -> StudyDefinition:
