@@ -66,7 +66,9 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _scan(root: Path, report: SkipReport) -> tuple[list[Path], list[Path]]:
+def scan_folder(root: Path, report: SkipReport) -> tuple[list[Path], list[Path]]:
+    """The (images, XML files) a LabelImg folder (`root`, resolved) holds, hidden names and links
+    leading outside it left out (the links reported)."""
     images, xmls = [], []
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
@@ -100,7 +102,7 @@ def _shared_parent_depth(a: Path, b: Path) -> int:
 
 def pair_files(root: Path, report: SkipReport) -> list[tuple[Path, Path]]:
     """(image, xml) pairs by stem; unpaired files on either side are reported as skipped."""
-    images, xmls = _scan(root, report)
+    images, xmls = scan_folder(root, report)
     images_by_stem: dict[str, list[Path]] = defaultdict(list)
     for image in images:
         images_by_stem[image.stem].append(image)

@@ -26,6 +26,7 @@ from burgerfries.jobs.pyfunc_model import SIGNATURE, CheckpointModel, input_exam
 from burgerfries.keys import Tag
 from burgerfries.report.decision import OBJECTIVES
 from burgerfries.tracking import quiet_mlflow
+from burgerfries.training.checkpoints import checkpoint_step
 
 MODEL_TYPE = "ssd-checkpoint"
 # Named, not inferred (MLflow infers by loading the model in a subprocess); the model code is this package's.
@@ -110,7 +111,7 @@ class CheckpointModels:
                 )
             client.log_model_artifacts(last_id, str(folder))
         client.finalize_logged_model(last_id, LoggedModelStatus.READY)
-        by_step = {int(Path(prefix).name.rsplit("-", 1)[1]): prefix for prefix in kept}
+        by_step = {checkpoint_step(prefix): prefix for prefix in kept}
         for evaluated, model_id in self.ids.items():
             where = "stored with this model" if evaluated == step else by_step.get(evaluated, "not kept")
             client.set_logged_model_tags(model_id, {"checkpoint": where})

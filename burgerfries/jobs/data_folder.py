@@ -9,10 +9,10 @@ no file changed, and prepared again into a new folder when one did.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
-from burgerfries.data.images import IMAGE_SUFFIXES
+from burgerfries.data.ingest import scan_folder
+from burgerfries.data.skip_report import SkipReport
 from burgerfries.keys import LABEL_MAP, SKIP_REPORT
 
 PREPARED_ROOT = Path("data")
@@ -22,22 +22,19 @@ HASH_CHARACTERS = 12
 def is_labelimg_folder(folder: Path) -> bool:
     """A folder that is not a data_prep output and holds at least one Pascal-VOC XML file."""
     folder = Path(folder)
-    return folder.is_dir() and not (folder / LABEL_MAP).is_file() and any(_files(folder, {".xml"}))
-
-
-def _files(folder: Path, suffixes: set[str]):
-    for root, subfolders, names in os.walk(folder):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(names):
-            if not name.startswith(".") and Path(name).suffix.lower() in suffixes:
-                yield Path(root) / name
+    if not folder.is_dir() or (folder / LABEL_MAP).is_file():
+        return False
+    _, xmls = scan_folder(folder.resolve(), SkipReport())
+    return bool(xmls)
 
 
 def content_hash(folder: Path) -> str:
     """sha256 over every image and XML file's relative path and bytes, in path order."""
+    root = Path(folder).resolve()
+    images, xmls = scan_folder(root, SkipReport())  # the files `data-prep` reads
     digest = hashlib.sha256()
-    for path in _files(Path(folder), {*IMAGE_SUFFIXES, ".xml"}):
-        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+    for path in sorted(images + xmls):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         with open(path, "rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):
                 digest.update(block)

@@ -34,6 +34,13 @@ def evaluate_run(
     metrics = evaluation(trained.detector)
     metrics["eval/seconds"] = time.perf_counter() - started
     digest = read_dataset_summary(data).get("hash", "")
+
+    def record(target: str) -> None:
+        """The metrics at the checkpoint's step, linked to the eval split (logged as the run's input)."""
+        dataset = log_split_inputs(data, digest, {"eval": "evaluation"}, target)["eval"] if digest else None
+        with MetricBuffer(target) as buffer:
+            buffer.log(metrics, trained.step, dataset=dataset)
+
     if new_run:
         with tracked_run(
             resolve_experiment(experiment, EXPERIMENT),
@@ -42,13 +49,9 @@ def evaluate_run(
         ) as run:
             target = run.info.run_id
             log_pictures(evaluation.pictures(), f"eval_images/step_{trained.step}")
-            dataset = log_split_inputs(data, digest, {"eval": "evaluation"})["eval"] if digest else None
-            with MetricBuffer(target) as buffer:
-                buffer.log(metrics, trained.step, dataset=dataset)
+            record(target)
     else:
         target = run_id
-        dataset = log_split_inputs(data, digest, {"eval": "evaluation"}, run_id)["eval"] if digest else None
-        with MetricBuffer(target) as buffer:
-            buffer.log(metrics, trained.step, dataset=dataset)
+        record(target)
         mlflow.MlflowClient().set_tag(run_id, "last_evaluated_data", str(Path(data).resolve()))
     return target, trained.step, metrics

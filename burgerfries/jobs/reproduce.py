@@ -10,19 +10,19 @@ order), so "reproduced" means: within the noise that different seeds of one conf
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-import yaml
 from mlflow.entities import Run
 from scipy import stats
 
 from burgerfries.data.prepare import read_dataset_summary
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.train import TrainSettings, train
-from burgerfries.jobs.trained_run import RunError
+from burgerfries.jobs.trained_run import RunError, logged_config, logged_run
 from burgerfries.keys import KNOB_TYPES, Tag
 from burgerfries.report.configurations import config_key
 from burgerfries.report.decision import Noise, pooled_noise
@@ -75,18 +75,10 @@ class Reproduction:
 
 
 def _source(run_id: str) -> tuple[Run, dict]:
-    client = mlflow.MlflowClient()
-    try:
-        run = client.get_run(run_id)
-    except mlflow.exceptions.MlflowException as error:
-        raise RunError(f"run {run_id!r} not found in {mlflow.get_tracking_uri()}") from error
+    run = logged_run(run_id)
     if "model" not in run.data.params or "seed" not in run.data.params:
         raise RunError(f"run {run_id} is not a burgerfries training run (no model and seed params)")
-    try:
-        path = client.download_artifacts(run_id, "pipeline.yaml")
-    except (mlflow.exceptions.MlflowException, OSError) as error:
-        raise RunError(f"run {run_id} has no pipeline.yaml artifact to reproduce it from") from error
-    return run, yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return run, logged_config(run_id, Path(tempfile.mkdtemp(prefix="burgerfries-run-")))
 
 
 def check_data(run: Run, data: Path) -> None:

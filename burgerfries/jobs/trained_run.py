@@ -3,7 +3,6 @@ checkpoint — the local checkpoint folder when this machine has it, else the ru
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from mlflow.exceptions import MlflowException
 
 from burgerfries.keys import LABEL_MAP, Tag
 from burgerfries.model.ssd import Detector, build_detector
-from burgerfries.training.checkpoints import make_checkpoint
+from burgerfries.training.checkpoints import checkpoint_step, make_checkpoint
 
 
 class RunError(ValueError):
@@ -50,23 +49,33 @@ def _checkpoint_folder(client: mlflow.MlflowClient, run: mlflow.entities.Run, sc
         ) from error
 
 
-def load_trained_run(run_id: str, step: int | None = None, scratch: Path | None = None) -> TrainedRun:
-    client = mlflow.MlflowClient()
+def logged_run(run_id: str) -> mlflow.entities.Run:
+    """The run, or RunError naming the tracking store that lacks it."""
     try:
-        run = client.get_run(run_id)
+        return mlflow.MlflowClient().get_run(run_id)
     except MlflowException as error:
         raise RunError(f"run {run_id!r} not found in {mlflow.get_tracking_uri()}") from error
-    scratch = Path(scratch or tempfile.mkdtemp(prefix="burgerfries-run-"))
+
+
+def logged_config(run_id: str, scratch: Path) -> dict:
+    """The effective config the run trained with (its pipeline.yaml artifact)."""
     try:
-        config_path = client.download_artifacts(run_id, "pipeline.yaml", str(scratch))
+        config_path = mlflow.MlflowClient().download_artifacts(run_id, "pipeline.yaml", str(scratch))
     except (MlflowException, OSError) as error:
         raise RunError(f"run {run_id} has no pipeline.yaml artifact — is it a burgerfries training run?") from error
-    config = yaml.safe_load(Path(config_path).read_text())
+    return yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+
+
+def load_trained_run(run_id: str, step: int | None = None, scratch: Path | None = None) -> TrainedRun:
+    client = mlflow.MlflowClient()
+    run = logged_run(run_id)
+    scratch = Path(scratch or tempfile.mkdtemp(prefix="burgerfries-run-"))
+    config = logged_config(run_id, scratch)
     folder = _checkpoint_folder(client, run, scratch)
     state = tf.train.get_checkpoint_state(str(folder))
     if state is None or not state.all_model_checkpoint_paths:
         raise RunError(f"run {run_id}: {folder} holds no checkpoint")
-    candidates = {int(re.search(r"ckpt-(\d+)$", p).group(1)): p for p in state.all_model_checkpoint_paths}
+    candidates = {checkpoint_step(p): p for p in state.all_model_checkpoint_paths}
     if step is None:
         step = max(candidates)
     if step not in candidates:

@@ -7,6 +7,7 @@ and export can work from the tracking store alone.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import keras
@@ -36,6 +37,11 @@ def make_checkpoint(
     if optimizer is not None:
         parts["optimizer"] = optimizer
     return tf.train.Checkpoint(**parts)
+
+
+def checkpoint_step(prefix: str) -> int:
+    """The step of a `ckpt-N` prefix, as tf.train.CheckpointManager numbers them."""
+    return int(re.search(r"ckpt-(\d+)$", str(prefix)).group(1))
 
 
 def resolve_checkpoint(path: Path) -> str:
