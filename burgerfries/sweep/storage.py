@@ -16,6 +16,7 @@ Resume and dead workers: trials send heartbeats; once a trial's heartbeat is old
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -138,13 +139,19 @@ CLAIMS = sqlalchemy.Table(
 
 
 def _claims(storage: RDBStorage) -> sqlalchemy.engine.Engine:
-    """The storage's database, with the claims table (created when missing; workers racing to
-    create it on PostgreSQL may collide, and the loser retries and finds it there)."""
-    engine = storage.engine
+    """The storage's database, with the claims table."""
+    return _with_claims_table(storage.engine)
+
+
+@functools.lru_cache(maxsize=16)
+def _with_claims_table(engine: sqlalchemy.engine.Engine) -> sqlalchemy.engine.Engine:
+    """`engine` once its claims table exists (created when missing, checked once per engine and
+    process; workers racing to create it on PostgreSQL may collide, and the loser retries and finds
+    it there)."""
     for attempt in range(1, SCHEMA_ATTEMPTS + 1):
         try:
             CLAIMS.create(engine, checkfirst=True)
-            return engine
+            break
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.OperationalError):
             if attempt == SCHEMA_ATTEMPTS:
                 raise
