@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help="default: the model YAML's")
     parser.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=None, help="default: the model YAML's")
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        default=None,
+        help="go on with the newest unfinished pretraining run of this model, profile and data from its last "
+        "checkpoint (one every 500 steps)",
+    )
     experiment_argument(parser, "'pretrain'")
 
 
@@ -59,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from burgerfries.jobs.pretrain import PretrainSettings, pretrain
 
     names = ("model", "profile", "out", "data", "num_images", "eval_images", "data_seed", "num_steps")
-    names += ("batch_size", "learning_rate", "seed", "experiment")
+    names += ("batch_size", "learning_rate", "seed", "experiment", "resume")
     given = {key: getattr(args, key) for key in names if getattr(args, key) is not None}
     try:
         pretrain(PretrainSettings(**given))

@@ -16,6 +16,7 @@ from burgerfries.data.contact_sheet import draw_contact_sheet
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
 from burgerfries.data.label_map import write_label_map
 from burgerfries.data.pretraining_scenes import CLASSES as PRETRAINING_CLASSES
+from burgerfries.data.pretraining_scenes import SCENES_VERSION as PRETRAINING_SCENES_VERSION
 from burgerfries.data.pretraining_scenes import write_pretraining_dataset
 from burgerfries.data.split import split_samples
 from burgerfries.data.synthetic import CLASSES as SYNTHETIC_CLASSES
@@ -25,9 +26,11 @@ from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, EVAL_RECORD, LABEL_
 
 SYNTHETIC = "synthetic"
 PRETRAINING = "pretraining"  # the everyday-object set `burgerfries pretrain` trains on
+# Each drawn source: its writer, its classes and the version of its drawing code (dataset.json's
+# `scenes_version`, so a folder drawn by older code is told apart from one drawn now)
 DRAWN_SOURCES = {
-    SYNTHETIC: (write_synthetic_dataset, SYNTHETIC_CLASSES),
-    PRETRAINING: (write_pretraining_dataset, PRETRAINING_CLASSES),
+    SYNTHETIC: (write_synthetic_dataset, SYNTHETIC_CLASSES, 1),
+    PRETRAINING: (write_pretraining_dataset, PRETRAINING_CLASSES, PRETRAINING_SCENES_VERSION),
 }
 # Held-out synthetic scenes: enough that a 0.05 difference in mAP@0.5 is larger than the 95 %
 # resampling noise of one detector's mAP@0.5 (90 images: ±0.045; 60: ±0.060; 13: ±0.135;
@@ -126,7 +129,7 @@ def prepare_dataset(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if str(source) in DRAWN_SOURCES:
-        write_scenes, drawn_classes = DRAWN_SOURCES[str(source)]
+        write_scenes, drawn_classes, _ = DRAWN_SOURCES[str(source)]
         folder = write_scenes(out / f"{source}_source", num_images, seed, progress, eval_images)
         classes = classes or list(drawn_classes)
     else:
@@ -148,6 +151,8 @@ def prepare_dataset(
     write_records(out / EVAL_RECORD, splits["eval"], class_ids)
     write_label_map(out / LABEL_MAP, ingest.classes)
     summary = _describe(splits, ingest, str(source), seed, eval_fraction)
+    if str(source) in DRAWN_SOURCES:
+        summary["scenes_version"] = DRAWN_SOURCES[str(source)][2]
     (out / DATASET_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     draw_contact_sheet(splits["train"] + splits["eval"], ingest.classes, out / CONTACT_SHEET)
     return PreparedDataset(out, summary, ingest)

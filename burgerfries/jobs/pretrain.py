@@ -19,17 +19,20 @@ from pathlib import Path
 import mlflow
 
 from burgerfries.data.prepare import PRETRAINING, prepare_dataset, read_dataset_summary
-from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
+from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES, SCENES_VERSION
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
 from burgerfries.jobs.train import TrainSettings, train
+from burgerfries.keys import Tag
 from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE
 from burgerfries.model.odapi_weights import save_odapi_checkpoint
 from burgerfries.pretrained import PROVENANCE, file_sha256
-from burgerfries.tracking import code_version
+from burgerfries.tracking import code_version, configure_tracking, resolve_experiment
 
 EXPERIMENT = "pretrain"
+CHECKPOINT_EVERY = 500  # steps between checkpoints: a stopped pretraining loses at most this many
+ROLE = "pretrain"
 
 
 @dataclass
@@ -47,6 +50,10 @@ class PretrainSettings:
     seed: int = 0
     experiment: str | None = None  # None: MLFLOW_EXPERIMENT_NAME/ID when set, else EXPERIMENT
     progress: bool = True
+    # True: go on with the newest unfinished pretraining run of this model, profile and data
+    # (killed, failed or still marked running) from its last checkpoint, instead of a new run
+    resume: bool = False
+    checkpoint_every: int = CHECKPOINT_EVERY
 
 
 def _training_set(settings: PretrainSettings) -> tuple[Path, dict]:
@@ -69,6 +76,7 @@ def _drawn_set(settings: PretrainSettings, summary: dict) -> dict:
     if summary:
         wanted = {"train": settings.num_images, "eval": settings.eval_images}
         same = summary.get("source") == PRETRAINING and summary.get("seed") == settings.data_seed
+        same = same and summary.get("scenes_version", 1) == SCENES_VERSION
         if same and summary.get("num_images") == wanted:
             print(f"pretraining set: reusing {settings.data} ({wanted['train']} + {wanted['eval']} scenes)")
             return summary
@@ -85,12 +93,35 @@ def _drawn_set(settings: PretrainSettings, summary: dict) -> dict:
     return prepared.summary
 
 
+def run_to_resume(settings: PretrainSettings, dataset_hash: str) -> str | None:
+    """The newest pretraining run of this model and profile on this data (by content hash) that
+    did not finish, or None."""
+    experiment = mlflow.get_experiment_by_name(resolve_experiment(settings.experiment, EXPERIMENT) or EXPERIMENT)
+    if experiment is None:
+        return None
+    wanted = {"role": ROLE, Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, Tag.DATASET_HASH: dataset_hash}
+    runs = mlflow.search_runs(
+        [experiment.experiment_id],
+        filter_string=" and ".join(f"tags.{key} = '{value}'" for key, value in wanted.items())
+        + " and attributes.status != 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    return runs[0].info.run_id if runs else None
+
+
 def pretrain(settings: PretrainSettings) -> Path:
     """Train on the pretraining set and write the weights and their provenance; returns the folder."""
     started = time.monotonic()
     version = code_version()  # of the code that trains, not of the checkout when it ends
     data, dataset = _training_set(settings)
     out = Path(settings.out or Path("pretrained") / settings.profile / settings.model)
+    resumed = None
+    if settings.resume:
+        configure_tracking()
+        resumed = run_to_resume(settings, dataset["hash"])
+        print(f"resuming pretraining run {resumed}" if resumed else "--resume: no unfinished run to resume; a new one")
     result = train(
         TrainSettings(
             data=data,
@@ -102,9 +133,11 @@ def pretrain(settings: PretrainSettings) -> Path:
             seed=settings.seed,
             experiment=settings.experiment or EXPERIMENT,
             run_name=f"pretrain {settings.model} {settings.profile}",
-            tags={"role": "pretrain"},
+            tags={"role": ROLE},
+            checkpoint_every=settings.checkpoint_every,
         ),
         Evaluation(data),
+        run_id=resumed,
         progress=settings.progress,
     )
     if out.exists():
