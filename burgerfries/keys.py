@@ -1,5 +1,5 @@
-"""Names that cross module lines, each written once: the study's knobs, the run tags a sweep
-writes and the report reads, and the files of a data_prep folder.
+"""Names that cross module lines, each written once: the knobs (with their types and config
+fields), the run tags a sweep writes and the report reads, and the files of a data_prep folder.
 
 Every other module imports them from here, so renaming one is one edit (and a typo is a NameError,
 not a tag nobody reads).
@@ -7,21 +7,42 @@ not a tag nobody reads).
 
 from __future__ import annotations
 
-# The four knobs the original study tunes, in its order (loss weights → batch size → learning rate
-# is the order of its phases; this is the order of its tables).
-STUDY_KNOBS = ("batch_size", "learning_rate", "classification_weight", "localization_weight")
+from dataclasses import dataclass
+
+LEARNING_RATE_SCHEDULE = "train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_learning_rate"
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A knob a sweep YAML or a train flag may set: its short name, its type, the config field
+    (OD-API names, dotted) it sets, and how a phase's tables name its value (`lr 0.04`)."""
+
+    name: str
+    type: type
+    field: str
+    short: str
+
+
+# The original study's four knobs, in its order (loss weights → batch size → learning rate is the
+# order of its phases; this is the order of its tables), then the run length.
+KNOBS = (
+    Knob("batch_size", int, "train_config.batch_size", "batch"),
+    Knob("learning_rate", float, f"{LEARNING_RATE_SCHEDULE}.learning_rate_base", "lr"),
+    Knob("classification_weight", float, "model.ssd.loss.classification_weight", "cls weight"),
+    Knob("localization_weight", float, "model.ssd.loss.localization_weight", "loc weight"),
+    Knob("num_steps", int, "train_config.num_steps", "steps"),
+)
+KNOB = {knob.name: knob for knob in KNOBS}
+STUDY_KNOBS = tuple(knob.name for knob in KNOBS[:4])
 LOSS_WEIGHT_KNOBS = ("classification_weight", "localization_weight")
-# Every knob a sweep YAML or a train flag may set, with its type: the study's four and the run length.
-KNOB_TYPES: dict[str, type] = {
-    "batch_size": int,
-    "learning_rate": float,
-    "classification_weight": float,
-    "localization_weight": float,
-    "num_steps": int,
-}
+KNOB_TYPES: dict[str, type] = {knob.name: knob.type for knob in KNOBS}
+KNOB_FIELDS: dict[str, str] = {knob.name: knob.field for knob in KNOBS}
+INTEGER_KNOBS = tuple(knob.name for knob in KNOBS if knob.type is int)
+# The column of a run summary that says which configuration the run trained (its knobs, model and
+# profile as one key): what decisions group runs by
+CONFIG_KEY = "config_key"
 # The models' short names, for run names and registered model names
 SHORT_NAMES = {"ssd_mobilenet_v2_320x320": "ssd", "ssd_mobilenet_v2_fpnlite_320x320": "fpnlite"}
-INTEGER_KNOBS = tuple(knob for knob, kind in KNOB_TYPES.items() if kind is int)
 
 
 class Tag:
@@ -42,7 +63,7 @@ class Tag:
     CHECKPOINT_MODEL = "checkpoint_model_id"  # the logged model holding the run's last checkpoint
     BEST_CHECKPOINT = "best_checkpoint"  # "step N by METRIC": the evaluated checkpoint marked best
     ANALYSIS = "analysis"  # the sweep's analysis settings as JSON (parent run)
-    DECISION = "decision"  # the sweep's decision settings as JSON (parent run)
+    DECISION_SETTINGS = "decision"  # the sweep's decision settings as JSON (parent run)
     POINT = "point"  # the grid point a trial trained (-1: the phase's incumbent)
     CODE_VERSION = "code_version"
     NOTE = "mlflow.note.content"  # MLflow's run description, shown in its UI
@@ -50,12 +71,14 @@ class Tag:
     WINNER = "winner"
     WINNER_REASON = "winner_reason"
     WINNER_CONFIG = "winner_config"
-    DECISION_OUTCOME = "decision"  # kept or switched (per model, on a phase run)
+    OUTCOME = "outcome"  # kept or switched (per model, on a phase run)
     REUSED = "reused"
     FINAL = "final"
     FINAL_CONFIG = "final_config"
     FINAL_REASON = "final_reason"
     REGISTERED = "registered"  # "NAME version N": where a final pick (and its base) was registered
+    REPORT_ERROR = "report_error"  # on the parent run: why the sweep's report failed
+    REGISTRY_ERROR = "registry_error"  # on the parent run: why registering the final picks failed
 
 
 class SweepRole:

@@ -33,6 +33,10 @@ MAX_DIGEST_LENGTH = 36  # MLflow's datasets table holds digests up to 36 charact
 # MLflow samples every 10 s by default: one or two samples of a smoke trial (20–40 s).
 SYSTEM_METRICS_SECONDS = 2
 REACH_SECONDS = 5.0  # how long a tracking server or database may take to answer the first check
+# The experiment tag MLflow's UI (3.x) reads to choose its view; without it an experiment opens as
+# a GenAI one (traces first, logged models as "agent versions").
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
 
 
 class TrackingUnreachable(ConnectionError):
@@ -146,6 +150,7 @@ def tracked_run(
         nested=nested,
         log_system_metrics=system_metrics,
     )
+    mark_training_experiment(run.info.experiment_id)
     try:
         yield run
     except KeyboardInterrupt:
@@ -156,6 +161,15 @@ def tracked_run(
         raise
     else:
         mlflow.end_run("FINISHED")
+
+
+@functools.lru_cache(maxsize=64)
+def mark_training_experiment(experiment_id: str) -> None:
+    """Tag the experiment as model training for MLflow's UI (once per experiment and process),
+    unless someone gave it a kind already."""
+    client = mlflow.MlflowClient()
+    if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:
+        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
 
 
 @functools.lru_cache(maxsize=1)

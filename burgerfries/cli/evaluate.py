@@ -7,6 +7,16 @@ import sys
 from pathlib import Path
 
 from burgerfries.cli.arguments import NON_NEGATIVE_INT, experiment_argument, switch
+from burgerfries.metrics import (
+    EVAL_AR_1,
+    EVAL_AR_10,
+    EVAL_AR_100,
+    EVAL_LOSS,
+    EVAL_LOSS_UNWEIGHTED,
+    EVAL_MAP,
+    EVAL_MAP_50,
+    EVAL_WRONG_DETECTIONS,
+)
 
 SUMMARY = "evaluate a run's checkpoint on a data folder"
 DESCRIPTION = """\
@@ -38,14 +48,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"evaluate: {error}", file=sys.stderr)
         return 1
     for key in (
-        "eval/mAP_50",
-        "eval/mAP",
-        "eval/AR_1",
-        "eval/AR_10",
-        "eval/AR_100",
-        "eval/loss_total",
-        "eval/loss_total_unweighted",
-        "eval/wrong_detections",
+        EVAL_MAP_50,
+        EVAL_MAP,
+        EVAL_AR_1,
+        EVAL_AR_10,
+        EVAL_AR_100,
+        EVAL_LOSS,
+        EVAL_LOSS_UNWEIGHTED,
+        EVAL_WRONG_DETECTIONS,
     ):
         print(f"{key}: {metrics[key]:.4f}" if key in metrics else f"{key}: undefined (no ground truth)")
     print(f"step {step} logged to run {target}")

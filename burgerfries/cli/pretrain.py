@@ -29,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
     parser.add_argument(
-        "--profile", type=choice(list(PROFILES)), default=None, help="default full; the shipped weights are smoke"
+        "--profile",
+        type=choice(list(PROFILES)),
+        default=None,
+        help="default smoke (the profile the shipped weights are for)",
     )
     parser.add_argument(
         "--out", type=optional_path, default=None, help="output folder (default pretrained/PROFILE/MODEL)"

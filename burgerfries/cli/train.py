@@ -19,7 +19,7 @@ from burgerfries.cli.arguments import (
 )
 from burgerfries.keys import KNOB_TYPES
 from burgerfries.model import MODEL_NAMES, RESTORE_MODES
-from burgerfries.model.config import PROFILES
+from burgerfries.model.config import DEFAULT_PROFILE, PROFILES
 
 SUMMARY = "train one configuration, tracked in MLflow"
 DESCRIPTION = """\
@@ -30,8 +30,6 @@ weights: minutes on a CPU. --profile full trains at the model zoo's sizes (a GPU
 other flag you leave out keeps the model YAML's value (burgerfries/configs/MODEL.yaml). --run-id
 resumes a run from its last checkpoint.
 """
-# Without --profile: the scale a laptop trains in minutes, and the only one with shipped weights.
-LAPTOP_PROFILE = "smoke"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile",
         type=choice(list(PROFILES)),
         default=None,
-        help=f"{LAPTOP_PROFILE} (default): 160 px, depth 0.35, CPU scale; full: the YAML's sizes (GPU scale); "
+        help=f"{DEFAULT_PROFILE} (default): 160 px, depth 0.35, CPU scale; full: the YAML's sizes (GPU scale); "
         "tiny: tests",
     )
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="default 0")
@@ -116,36 +114,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from burgerfries.evaluation.evaluator import Evaluation
     from burgerfries.jobs.data_folder import resolve_data
-    from burgerfries.jobs.train import TrainSettings, train
-    from burgerfries.model import DEFAULT_RESTORE
-    from burgerfries.pretrained import PRETRAINED, default_restore, has_shipped_weights
+    from burgerfries.jobs.train import TrainSettings, resolve_train, train
 
     given = {key: getattr(args, key) for key in ("model", "seed", "checkpoint_every") if getattr(args, key) is not None}
-    model = args.model or TrainSettings.model
-    profile = args.profile or LAPTOP_PROFILE
-    weights = args.weights
-    if weights is None and has_shipped_weights(profile, model):
-        weights = Path(PRETRAINED)
-    restore = args.restore or default_restore(weights, model, DEFAULT_RESTORE)
-    if args.profile is None or args.weights is None:
-        start = f"weights {weights} (restore {restore})" if weights else "from scratch"
-        print(f"train: profile {profile}, {start} — --profile, --weights and --restore choose others")
+    given.update(
+        {key: getattr(args, key) for key in ("profile", "weights", "restore") if getattr(args, key) is not None}
+    )
     try:
         data = resolve_data(args.data)
         settings = TrainSettings(
             data=data,
             **{knob: getattr(args, knob) for knob in KNOB_TYPES},
             epochs=args.epochs,
-            profile=profile,
-            weights=weights,
-            restore=restore,
             eval_every=args.eval_every,
             overrides=overrides(args.overrides),
             experiment=args.experiment,
             system_metrics=not args.no_system_metrics,
             **given,
         )
-        result = train(settings, evaluator=Evaluation(data), run_id=args.run_id)
+        plan = resolve_train(settings)
+        result = train(plan, evaluator=Evaluation(plan.folder), run_id=args.run_id)
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from burgerfries.data.contact_sheet import draw_contact_sheet
+from burgerfries.data.folder import DataFolder
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
 from burgerfries.data.label_map import write_label_map
 from burgerfries.data.pretraining_scenes import CLASSES as PRETRAINING_CLASSES
@@ -49,16 +50,9 @@ class PreparedDataset:
     ingest: IngestResult
 
     @property
-    def train_record(self) -> Path:
-        return self.out / TRAIN_RECORD
-
-    @property
-    def eval_record(self) -> Path:
-        return self.out / EVAL_RECORD
-
-    @property
-    def label_map(self) -> Path:
-        return self.out / LABEL_MAP
+    def folder(self) -> DataFolder:
+        """The written folder, opened as readers open it."""
+        return DataFolder.open(self.out)
 
 
 def dataset_hash(splits: dict[str, list[Sample]], classes: list[str]) -> str:
@@ -156,24 +150,3 @@ def prepare_dataset(
     (out / DATASET_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     draw_contact_sheet(splits["train"] + splits["eval"], ingest.classes, out / CONTACT_SHEET)
     return PreparedDataset(out, summary, ingest)
-
-
-def read_dataset_summary(folder: Path) -> dict:
-    """The dataset.json that `prepare_dataset` wrote into `folder` (its hash, files and counts),
-    or {} for a folder prepared without one."""
-    path = Path(folder) / DATASET_SUMMARY
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def num_train_images(folder: Path) -> int:
-    """The training split's size: dataset.json's count, else the records in train.record (a folder
-    prepared before dataset.json existed)."""
-    counted = read_dataset_summary(folder).get("num_images", {}).get("train")
-    if counted is not None:
-        return int(counted)
-    record = Path(folder) / TRAIN_RECORD
-    if not record.is_file():
-        raise FileNotFoundError(f"{record}: not found — is {folder} a data_prep output folder?")
-    import tensorflow as tf
-
-    return sum(1 for _ in tf.data.TFRecordDataset(str(record)))

@@ -19,6 +19,7 @@ import numpy as np
 from faster_coco_eval import COCO, COCOeval_faster
 
 from burgerfries.evaluation.ground_truth import GroundTruth
+from burgerfries.metrics import EVAL_AR_1, EVAL_AR_10, EVAL_AR_100, EVAL_LOSS, EVAL_MAP, EVAL_MAP_50, EVAL_MAP_75
 
 COCO_STATS = [
     "mAP",
@@ -35,22 +36,22 @@ COCO_STATS = [
     "AR_large",
 ]
 ODAPI_NAMES = {
-    "eval/mAP": "DetectionBoxes_Precision/mAP",
-    "eval/mAP_50": "DetectionBoxes_Precision/mAP@.50IOU",
-    "eval/mAP_75": "DetectionBoxes_Precision/mAP@.75IOU",
+    EVAL_MAP: "DetectionBoxes_Precision/mAP",
+    EVAL_MAP_50: "DetectionBoxes_Precision/mAP@.50IOU",
+    EVAL_MAP_75: "DetectionBoxes_Precision/mAP@.75IOU",
     "eval/mAP_small": "DetectionBoxes_Precision/mAP (small)",
     "eval/mAP_medium": "DetectionBoxes_Precision/mAP (medium)",
     "eval/mAP_large": "DetectionBoxes_Precision/mAP (large)",
-    "eval/AR_1": "DetectionBoxes_Recall/AR@1",
-    "eval/AR_10": "DetectionBoxes_Recall/AR@10",
-    "eval/AR_100": "DetectionBoxes_Recall/AR@100",
+    EVAL_AR_1: "DetectionBoxes_Recall/AR@1",
+    EVAL_AR_10: "DetectionBoxes_Recall/AR@10",
+    EVAL_AR_100: "DetectionBoxes_Recall/AR@100",
     "eval/AR_small": "DetectionBoxes_Recall/AR@100 (small)",
     "eval/AR_medium": "DetectionBoxes_Recall/AR@100 (medium)",
     "eval/AR_large": "DetectionBoxes_Recall/AR@100 (large)",
     "eval/loss_classification": "Loss/classification_loss",
     "eval/loss_localization": "Loss/localization_loss",
     "eval/loss_regularization": "Loss/regularization_loss",
-    "eval/loss_total": "Loss/total_loss",
+    EVAL_LOSS: "Loss/total_loss",
 }
 
 

@@ -15,14 +15,13 @@ import tensorflow as tf
 from cachetools import LRUCache
 from PIL import Image
 
-from burgerfries.data.label_map import read_label_map
+from burgerfries.data.folder import DataFolder
 from burgerfries.data.pipeline import check_record, eval_dataset
 from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.coco import coco_metrics
 from burgerfries.evaluation.drawing import side_by_side
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.evaluation.wrong_detections import wrong_detections
-from burgerfries.keys import EVAL_RECORD, LABEL_MAP
 from burgerfries.model.ssd import Detector
 from burgerfries.training.setups import KEPT_SETUPS
 from burgerfries.training.step import LOSS_KEYS, make_eval_step
@@ -34,11 +33,17 @@ class Evaluation:
     """Called as `evaluation(detector)` → `eval/*` metrics; `pictures()` draws the last call's
     detections beside the ground truth for the first `num_images` eval images."""
 
-    def __init__(self, data: Path, score_threshold: float = SCORE_THRESHOLD, batch_size: int = 8, num_images: int = 6):
-        self.data = Path(data)
-        self.record = self.data / EVAL_RECORD
+    def __init__(
+        self,
+        data: Path | DataFolder,
+        score_threshold: float = SCORE_THRESHOLD,
+        batch_size: int = 8,
+        num_images: int = 6,
+    ):
+        self.folder = DataFolder.open(data)
+        self.record = self.folder.eval_record
         check_record(self.record)
-        self.class_names = read_label_map(self.data / LABEL_MAP)
+        self.class_names = self.folder.class_names
         self.score_threshold = score_threshold
         self.batch_size = batch_size
         self.num_images = num_images

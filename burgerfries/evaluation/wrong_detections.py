@@ -8,6 +8,7 @@ from pycocotools import mask as coco_mask
 from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.coco import xywh
 from burgerfries.evaluation.ground_truth import GroundTruth
+from burgerfries.metrics import EVAL_WRONG_DETECTION_RATE, EVAL_WRONG_DETECTIONS
 
 WRONG_IOU = 0.5
 
@@ -43,9 +44,9 @@ def wrong_detections(
             else:
                 counts["on_background"] += 1
     metrics = {
-        "eval/wrong_detections": float(counts["total"]),
+        EVAL_WRONG_DETECTIONS: float(counts["total"]),
         # per eval image: comparable across eval splits, and a rate the ranking can give a noise floor
-        "eval/wrong_detection_rate": counts["total"] / max(len(truths), 1),
+        EVAL_WRONG_DETECTION_RATE: counts["total"] / max(len(truths), 1),
     }
     metrics.update({f"eval/wrong_detections_{key}": float(value) for key, value in counts.items() if key != "total"})
     metrics.update({f"eval/wrong_detections/{name}": float(value) for name, value in per_class.items()})

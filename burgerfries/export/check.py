@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from burgerfries.data.label_map import read_label_map
+from burgerfries.data.folder import DataFolder
 from burgerfries.evaluation.coco import coco_metrics
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.export.loading import SavedModelDetector
 from burgerfries.export.tflite import resize_for_tflite, run_tflite, tflite_postprocess
-from burgerfries.keys import EVAL_RECORD, LABEL_MAP
+from burgerfries.metrics import EVAL_MAP_50
 from burgerfries.model.ssd import Detector
 
 MAX_MAP_DROP = 0.01  # an artifact more than this below the checkpoint's mAP@0.5 fails the export
@@ -27,12 +27,14 @@ def _kept(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, count: int
     return {"boxes": boxes[:count], "scores": scores[:count], "classes": classes[:count].astype(int)}
 
 
-def export_map_50(detector: Detector, saved_model: Path, tflite: Path, data: Path) -> dict[str, float | None]:
+def export_map_50(
+    detector: Detector, saved_model: Path, tflite: Path, data: Path | DataFolder
+) -> dict[str, float | None]:
     """mAP@0.5 on `data`'s eval split of the checkpoint (`detector`), the SavedModel and the TFLite
     file; None where COCO leaves it undefined (no ground truth)."""
-    record = Path(data) / EVAL_RECORD
-    class_names = read_label_map(Path(data) / LABEL_MAP)
-    truths = read_ground_truth(record, keep_images=10**9)
+    folder = DataFolder.open(data)
+    class_names = folder.class_names
+    truths = read_ground_truth(folder.eval_record, keep_images=10**9)
     saved = SavedModelDetector(saved_model)
     from_saved, from_tflite = [], []
     for truth in truths:
@@ -52,9 +54,9 @@ def export_map_50(detector: Detector, saved_model: Path, tflite: Path, data: Pat
             )
         )
     return {
-        "checkpoint": Evaluation(data)(detector).get("eval/mAP_50"),
-        "saved_model": coco_metrics(truths, from_saved, class_names).get("eval/mAP_50"),
-        "tflite": coco_metrics(truths, from_tflite, class_names).get("eval/mAP_50"),
+        "checkpoint": Evaluation(folder)(detector).get(EVAL_MAP_50),
+        "saved_model": coco_metrics(truths, from_saved, class_names).get(EVAL_MAP_50),
+        "tflite": coco_metrics(truths, from_tflite, class_names).get(EVAL_MAP_50),
     }
 
 

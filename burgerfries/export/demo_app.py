@@ -17,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 1600  # larger photos are shrunk first: the model sees 300–320 px, the page needs no more
 TABLE_COLUMNS = ["class", "score", "ymin", "xmin", "ymax", "xmax"]
 BOX_COLOUR = (255, 40, 40)
+LABEL_TEXT = (255, 255, 255)
+LABEL_HEIGHT = 0.03  # of the photo's height: readable on a phone photo and on a 1600 px one
+MIN_LABEL_PX = 12
 
 
 class InputProblem(ValueError):
@@ -103,26 +106,42 @@ def detection_rows(output: dict[str, np.ndarray], class_names: dict[int, str], t
     return rows
 
 
+def label_font(picture: Image.Image) -> ImageFont.FreeTypeFont:
+    """Pillow's scalable default font at LABEL_HEIGHT of the photo's height (Pillow's bitmap font
+    is about 10 px high whatever the photo's size)."""
+    return ImageFont.load_default(size=max(MIN_LABEL_PX, round(LABEL_HEIGHT * picture.height)))
+
+
 def draw_rows(pixels: np.ndarray, rows: list[list]) -> Image.Image:
+    """The photo with each detection's box, and its class and score in white on a filled tab
+    above the box (inside the photo where the box touches its top)."""
     picture = Image.fromarray(pixels)
     draw = ImageDraw.Draw(picture)
     width = max(2, round(max(picture.size) / 250))
+    font = label_font(picture)
     for name, score, ymin, xmin, ymax, xmax in rows:
         corners = (xmin * picture.width, ymin * picture.height, xmax * picture.width, ymax * picture.height)
         draw.rectangle(corners, outline=BOX_COLOUR, width=width)
-        draw.text((corners[0] + width + 1, max(0, corners[1] - 12)), f"{name} {score:.2f}", fill=BOX_COLOUR)
+        text = f"{name} {score:.2f}"
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        pad = max(1, font.size // 6)
+        tab_height = bottom + 2 * pad
+        tab_top = corners[1] - tab_height if corners[1] >= tab_height else corners[1]
+        draw.rectangle((corners[0], tab_top, corners[0] + right + 2 * pad, tab_top + tab_height), fill=BOX_COLOUR)
+        draw.text((corners[0] + pad, tab_top + pad), text, fill=LABEL_TEXT, font=font)
     return picture
 
 
 def detect(runner: SavedModelRunner, info: DemoInfo, path: str | None, threshold: float):
-    """The page's one action: (annotated image or None, detection rows, status sentence)."""
+    """The page's one action: (the photo as read, annotated photo, detection rows, status
+    sentence); the photos are None when the upload could not be read."""
     try:
         pixels, note = read_upload(path)
     except InputProblem as problem:
-        return None, [], f"⚠️ {problem}"
+        return None, None, [], f"⚠️ {problem}"
     rows = detection_rows(runner(pixels), info.class_names, threshold)
     found = f"{len(rows)} detection(s) with score ≥ {threshold:.2f}"
-    return draw_rows(pixels, rows), rows, found + (f" ({note})" if note else "")
+    return Image.fromarray(pixels), draw_rows(pixels, rows), rows, found + (f" ({note})" if note else "")
 
 
 def build_demo(runner: SavedModelRunner, info: DemoInfo, examples: list[str]):
@@ -133,7 +152,9 @@ def build_demo(runner: SavedModelRunner, info: DemoInfo, examples: list[str]):
         gr.Markdown("# burgerfries detector\n" + info.markdown())
         with gr.Row():
             with gr.Column():
-                upload = gr.File(label="Photo", file_types=["image"], type="filepath", elem_id="upload")
+                upload = gr.File(label="Photo file", file_types=["image"], type="filepath", elem_id="upload")
+                # the upload as the detector reads it (`read_upload`): the photo, not its file name
+                photo = gr.Image(label="Your photo", type="pil", elem_id="photo", interactive=False)
                 threshold = gr.Slider(
                     0.0, 1.0, value=info.score_threshold, step=0.01, label="Score threshold", elem_id="threshold"
                 )
@@ -148,5 +169,5 @@ def build_demo(runner: SavedModelRunner, info: DemoInfo, examples: list[str]):
             return detect(runner, info, path, value)
 
         for trigger in (upload.change, threshold.release):
-            trigger(answer, inputs=[upload, threshold], outputs=[result, table, status])
+            trigger(answer, inputs=[upload, threshold], outputs=[photo, result, table, status])
     return demo

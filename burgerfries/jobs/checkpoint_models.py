@@ -22,9 +22,9 @@ import yaml
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 
 from burgerfries import __version__
+from burgerfries.decision.settings import OBJECTIVES
 from burgerfries.jobs.pyfunc_model import SIGNATURE, CheckpointModel, input_example
 from burgerfries.keys import Tag
-from burgerfries.report.decision import OBJECTIVES
 from burgerfries.tracking import quiet_mlflow
 from burgerfries.training.checkpoints import checkpoint_step
 

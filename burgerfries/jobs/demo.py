@@ -19,6 +19,7 @@ from burgerfries.export import demo_app
 from burgerfries.export.loading import class_names_beside, saved_model_folder
 from burgerfries.jobs.predict import resolve_model
 from burgerfries.keys import DEMO_PORT, EVAL_RECORD
+from burgerfries.metrics import EVAL_MAP_50
 
 MODEL_INFO = "model_info.json"  # written by export beside saved_model/: run, model, eval mAP@0.5
 NUM_EXAMPLES = 3
@@ -89,7 +90,7 @@ def demo_info(saved_model: Path, run_id: str | None, score_threshold: float) -> 
         try:
             run = mlflow.MlflowClient().get_run(run_id)
             model = run.data.params.get("model", model)
-            map_50 = run.data.metrics.get("eval/mAP_50", map_50)
+            map_50 = run.data.metrics.get(EVAL_MAP_50, map_50)
             data = Path(run.data.params["data"]) if run.data.params.get("data") else None
         except MlflowException:
             pass  # the run is not in this tracking store: say what model_info.json says

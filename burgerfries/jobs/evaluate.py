@@ -8,9 +8,10 @@ from pathlib import Path
 
 import mlflow
 
-from burgerfries.data.prepare import read_dataset_summary
+from burgerfries.data.folder import DataFolder
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.trained_run import load_trained_run
+from burgerfries.metrics import EVAL_SECONDS
 from burgerfries.tracking import (
     MetricBuffer,
     configure_tracking,
@@ -29,11 +30,12 @@ def evaluate_run(
     """Returns (the run the metrics went to, the checkpoint step, the metrics)."""
     configure_tracking()
     trained = load_trained_run(run_id, step)
-    evaluation = Evaluation(data)
+    folder = DataFolder.open(data)
+    evaluation = Evaluation(folder)
     started = time.perf_counter()
     metrics = evaluation(trained.detector)
-    metrics["eval/seconds"] = time.perf_counter() - started
-    digest = read_dataset_summary(data).get("hash", "")
+    metrics[EVAL_SECONDS] = time.perf_counter() - started
+    digest = folder.hash
 
     def record(target: str) -> None:
         """The metrics at the checkpoint's step, linked to the eval split (logged as the run's input)."""

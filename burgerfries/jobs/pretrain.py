@@ -18,16 +18,18 @@ from pathlib import Path
 
 import mlflow
 
-from burgerfries.data.prepare import PRETRAINING, prepare_dataset, read_dataset_summary
+from burgerfries.data.folder import read_dataset_summary
+from burgerfries.data.prepare import PRETRAINING, prepare_dataset
 from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES, SCENES_VERSION
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import Tag
+from burgerfries.metrics import EVAL_AR_100, EVAL_MAP, EVAL_MAP_50
 from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import DEFAULT_PROFILE
 from burgerfries.model.odapi_weights import save_odapi_checkpoint
-from burgerfries.pretrained import PROVENANCE, file_sha256
+from burgerfries.pretrained import NONE, PROVENANCE, file_sha256
 from burgerfries.tracking import code_version, configure_tracking, resolve_experiment
 
 EXPERIMENT = "pretrain"
@@ -133,6 +135,7 @@ def pretrain(settings: PretrainSettings) -> Path:
             seed=settings.seed,
             experiment=settings.experiment or EXPERIMENT,
             run_name=f"pretrain {settings.model} {settings.profile}",
+            weights=NONE,  # pretraining starts from scratch: it makes the starting points
             tags={"role": ROLE},
             checkpoint_every=settings.checkpoint_every,
         ),
@@ -159,7 +162,7 @@ def pretrain(settings: PretrainSettings) -> Path:
         "steps": result.step,
         "seed": settings.seed,
         "wall_seconds": round(time.monotonic() - started, 1),
-        "held_out": {key: held_out[key] for key in ("eval/mAP", "eval/mAP_50", "eval/AR_100") if key in held_out},
+        "held_out": {key: held_out[key] for key in (EVAL_MAP, EVAL_MAP_50, EVAL_AR_100) if key in held_out},
         "mlflow_run_id": result.run_id,
         "sha256": {path.name: file_sha256(path) for path in sorted(out.iterdir())},
     }

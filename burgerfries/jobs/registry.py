@@ -9,6 +9,7 @@ import mlflow
 from mlflow.entities import LoggedModelOutput
 
 from burgerfries.keys import SHORT_NAMES, Tag, per_model
+from burgerfries.names import slug
 from burgerfries.report.finalists import finalists
 from burgerfries.report.tables import StudyTables
 
@@ -16,7 +17,17 @@ ALIASES = {"final": "champion", "base": "base"}
 
 
 def registered_name(name: str, model: str) -> str:
-    return f"{name}-{SHORT_NAMES.get(model, model)}"
+    """`<name>-<short model name>`, with `name` made safe for the registry (which refuses '/' and
+    ':') and for the files MLflow keeps per registered model: `names.slug`, which adds a short hash
+    of the original wherever it had to change a character."""
+    return f"{slug(name)}-{SHORT_NAMES.get(model, model)}"
+
+
+def name_mapping(name: str) -> str | None:
+    """One line saying how a study name became registered model names, when it had to change."""
+    if slug(name) == name:
+        return None
+    return f"registered model names use {slug(name)!r} for {name!r} (the registry refuses '/' and ':' in names)"
 
 
 def register_finals(computed: StudyTables, name: str, parent_id: str) -> list[str]:

@@ -16,27 +16,40 @@ import pandas as pd
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
+from burgerfries.decision.settings import DecisionSettings
 from burgerfries.jobs.finalists import finalist_diagnostics
 from burgerfries.keys import KNOB_TYPES, Tag, per_model
+from burgerfries.metrics import (
+    EVAL_AR_1,
+    EVAL_AR_10,
+    EVAL_AR_100,
+    EVAL_LOSS,
+    EVAL_LOSS_UNWEIGHTED,
+    EVAL_MAP_50,
+    EVAL_WRONG_DETECTION_RATE,
+    EVAL_WRONG_DETECTIONS,
+    TRAIN_LOSS,
+    TRAIN_LOSS_UNWEIGHTED,
+    TRAIN_STEPS_PER_SEC,
+)
 from burgerfries.names import slug
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.decision import DecisionSettings
 from burgerfries.report.html import Report, build_report
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.tables import StudyTables
 
 REPORT_METRICS = (
-    "eval/loss_total",
-    "eval/mAP_50",
-    "eval/AR_1",
-    "eval/AR_10",
-    "eval/AR_100",
-    "eval/wrong_detections",
-    "eval/wrong_detection_rate",
-    "train/loss_total",
-    "train/steps_per_sec",
-    "eval/loss_total_unweighted",
-    "train/loss_total_unweighted",
+    EVAL_LOSS,
+    EVAL_MAP_50,
+    EVAL_AR_1,
+    EVAL_AR_10,
+    EVAL_AR_100,
+    EVAL_WRONG_DETECTIONS,
+    EVAL_WRONG_DETECTION_RATE,
+    TRAIN_LOSS,
+    TRAIN_STEPS_PER_SEC,
+    EVAL_LOSS_UNWEIGHTED,
+    TRAIN_LOSS_UNWEIGHTED,
 )
 PARAM_COLUMNS = ("model", *KNOB_TYPES, "profile", "seed")
 
@@ -142,7 +155,8 @@ def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, DecisionSe
         return AnalysisSettings(), DecisionSettings()
     tags = mlflow.MlflowClient().get_run(parent_run_id).data.tags
     analysis = AnalysisSettings.from_mapping(json.loads(tags.get(Tag.ANALYSIS, "{}")))
-    decision = DecisionSettings(**json.loads(tags[Tag.DECISION])) if Tag.DECISION in tags else DecisionSettings()
+    settings = tags.get(Tag.DECISION_SETTINGS)
+    decision = DecisionSettings(**json.loads(settings)) if settings else DecisionSettings()
     return analysis, decision
 
 

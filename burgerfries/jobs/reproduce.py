@@ -19,18 +19,21 @@ import pandas as pd
 from mlflow.entities import Run
 from scipy import stats
 
-from burgerfries.data.prepare import read_dataset_summary
+from burgerfries.data.folder import DataFolder
+from burgerfries.decision.noise import Noise, pooled_noise
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.jobs.trained_run import RunError, logged_config, logged_run
-from burgerfries.keys import KNOB_TYPES, Tag
+from burgerfries.keys import CONFIG_KEY, KNOB_TYPES, Tag
+from burgerfries.metrics import EVAL_LOSS_UNWEIGHTED, EVAL_MAP_50
+from burgerfries.model.config import DEFAULT_PROFILE
+from burgerfries.pretrained import NONE
 from burgerfries.report.configurations import config_key
-from burgerfries.report.decision import Noise, pooled_noise
 from burgerfries.tracking import code_version
 
 REPRODUCES = "reproduces"  # tag of the new run: the source run's id
 # The metrics compared, read at each run's last evaluation: (MLflow key, label)
-COMPARED = (("eval/mAP_50", "mAP@0.5"), ("eval/loss_total_unweighted", "eval loss (unweighted)"))
+COMPARED = ((EVAL_MAP_50, "mAP@0.5"), (EVAL_LOSS_UNWEIGHTED, "eval loss (unweighted)"))
 LEVEL = 0.95
 
 
@@ -84,7 +87,7 @@ def _source(run_id: str) -> tuple[Run, dict]:
 def check_data(run: Run, data: Path) -> None:
     """Refuse a data folder whose content differs from the one the run trained on."""
     logged = run.data.tags.get(Tag.DATASET_HASH, "")
-    found = read_dataset_summary(data).get("hash", "")
+    found = DataFolder.open(data).hash
     if not logged:
         raise ReproduceError(f"run {run.info.run_id} logged no dataset hash, so its data cannot be checked")
     if found != logged:
@@ -99,10 +102,10 @@ def _settings(run: Run, config: dict, data: Path, experiment: str | None) -> Tra
     return TrainSettings(
         data=data,
         model=params["model"],
-        profile=params.get("profile", "smoke"),
+        profile=params.get("profile", DEFAULT_PROFILE),
         seed=int(params["seed"]),
-        weights=Path(params["weights"]) if params.get("weights") else None,
-        restore=params.get("restore") or TrainSettings.restore,
+        weights=Path(params["weights"]) if params.get("weights") else NONE,
+        restore=params.get("restore") or None,
         eval_every=int(params["eval_every"]) if params.get("eval_every") else None,
         config=config,
         experiment=experiment or mlflow.MlflowClient().get_experiment(run.info.experiment_id).name,
@@ -123,7 +126,7 @@ def _peers(source: Run) -> pd.DataFrame:
     )
     rows = {
         run.info.run_id: {
-            "config_key": config_key({"model": run.data.params["model"], **_knobs(run)}),
+            CONFIG_KEY: config_key({"model": run.data.params["model"], **_knobs(run)}),
             **{key: run.data.metrics.get(key, float("nan")) for key, _ in COMPARED},
         }
         for run in found
@@ -140,7 +143,7 @@ def compare_to_source(source: Run, reproduced: dict[str, float]) -> list[Agreeme
     """Each compared metric: the new run against the mean of the source configuration's runs,
     with the σ pooled over every configuration of that model and data trained with two or more seeds."""
     peers = _peers(source)
-    own = peers[peers["config_key"] == config_key({"model": source.data.params["model"], **_knobs(source)})]
+    own = peers[peers[CONFIG_KEY] == config_key({"model": source.data.params["model"], **_knobs(source)})]
     agreements = []
     for key, label in COMPARED:
         noise = pooled_noise(peers, key) if len(peers) else None

@@ -16,21 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.exceptions import MlflowException
 from optuna.storages import RDBStorage
 from tqdm import tqdm
 
-from burgerfries.data.prepare import num_train_images, read_dataset_summary
+from burgerfries.data.folder import DataFolder
 from burgerfries.jobs.data_folder import resolve_data
 from burgerfries.jobs.local_workers import run_local_workers
-from burgerfries.jobs.registry import register_finals
+from burgerfries.jobs.registry import name_mapping, register_finals
 from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep_decisions import carried_on, confirmation_entries, knob_config, sweep_tables
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.sweep_trials import TrialRunner
-from burgerfries.jobs.train import load_dataset_info
-from burgerfries.keys import TRAIN_RECORD
+from burgerfries.keys import Tag
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import resolve_weights
+from burgerfries.report.tables import StudyTables
 from burgerfries.sweep import DEFAULT_STUDY
 from burgerfries.sweep.definition import Phase, load_definition
 from burgerfries.sweep.plan import SweepPlan
@@ -100,13 +101,13 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
 
         data = Path("data") / "synthetic"
         run_data_prep("synthetic", data)
-    data = resolve_data(data).resolve()
+    folder = DataFolder.open(resolve_data(data).resolve())
     return SweepPlan(
         definition=definition,
         study_path=Path(settings.study),
-        data=data,
-        dataset_hash=read_dataset_summary(data).get("hash", ""),
-        num_train_images=num_train_images(data),
+        data=folder.path,
+        dataset_hash=folder.hash,
+        num_train_images=folder.num_train_images,
         profile=profile,
         repeats=settings.repeats,
         noise_seeds=definition.noise_seeds if settings.noise_seeds is None else settings.noise_seeds,
@@ -130,13 +131,15 @@ DRY_RUN_TIMED_STEPS = 10
 def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
     """Real training steps of each model at the base batch size, once the input pipeline runs
     beside the step as in a trial."""
-    label_map, _ = load_dataset_info(plan.data)
+    folder = DataFolder.open(plan.data)
     measured = {}
     for model in plan.definition.models:
         knobs = {"batch_size": plan.definition.base["batch_size"]}
-        config = build_config(model, plan.profile, len(label_map), knobs, num_train_images=plan.num_train_images)
+        config = build_config(
+            model, plan.profile, len(folder.class_names), knobs, num_train_images=plan.num_train_images
+        )
         total = DRY_RUN_SKIPPED_STEPS + DRY_RUN_TIMED_STEPS
-        results = list(run_steps(assemble(config, plan.data / TRAIN_RECORD), 0, total))
+        results = list(run_steps(assemble(config, folder.train_record), 0, total))
         measured[model] = sum(r.seconds for r in results[DRY_RUN_SKIPPED_STEPS:]) / DRY_RUN_TIMED_STEPS
     return measured
 
@@ -205,6 +208,26 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
     return winners
 
 
+def _register(computed: StudyTables, register: str, parent_id: str) -> None:
+    """Register the final picks; a registry that refuses them costs the registration, not the
+    finished sweep or its report (the failure is printed and tagged on the parent run)."""
+    mapping = name_mapping(register)
+    if mapping:
+        print(mapping, flush=True)
+    try:
+        for line in register_finals(computed, register, parent_id):
+            print(f"registered {line}", flush=True)
+    except MlflowException as error:
+        message = f"{type(error).__name__}: {error}"
+        mlflow.MlflowClient().set_tag(parent_id, Tag.REGISTRY_ERROR, message[:5000])
+        print(
+            f"the report is written, but registering the final picks failed ({message}); the picks are on the "
+            f"parent run {parent_id} (tags final/<model>); register them with `burgerfries export --run-id RUN "
+            "--register NAME`",
+            flush=True,
+        )
+
+
 def _finish(runs: SweepRuns, parent_id: str, register: str) -> dict[str, Any]:
     """The final pick per model, recorded on the parent run and registered, and the report."""
     try:
@@ -213,11 +236,10 @@ def _finish(runs: SweepRuns, parent_id: str, register: str) -> dict[str, Any]:
         for run_id, row in computed.finals.iterrows():
             finals[row["model"]] = knob_config(row)
             runs.record_final(parent_id, row["model"], run_id, finals[row["model"]], str(row["reason"]))
-        for line in register_finals(computed, register, parent_id):
-            print(f"registered {line}", flush=True)
         built = write_report(study, computed)
+        _register(computed, register, parent_id)
     except Exception as error:
-        mlflow.set_tag("report_error", f"{type(error).__name__}: {error}"[:5000])
+        mlflow.set_tag(Tag.REPORT_ERROR, f"{type(error).__name__}: {error}"[:5000])
         raise SweepReportError(
             f"every trial finished, but the report failed ({type(error).__name__}: {error}); "
             f"the runs are kept — rebuild it with: burgerfries report --run-id {parent_id}"
@@ -262,6 +284,18 @@ def run_worker(plan: SweepPlan, progress: bool = True) -> SweepResult:
     return SweepResult(parent_id, built["finals"], Path(built["path"]), phase_winners=phase_winners)
 
 
+def _report_failure(plan: SweepPlan) -> None:
+    """Raise SweepReportError when the workers trained every trial and only the report failed
+    (its error is tagged on the parent run): that, not a stopped sweep, is what the user must hear."""
+    parent_id = SweepRuns(plan.definition, plan.key, plan.experiment).find_parent()
+    error = mlflow.MlflowClient().get_run(parent_id).data.tags.get(Tag.REPORT_ERROR) if parent_id else None
+    if error:
+        raise SweepReportError(
+            f"every trial finished, but the report failed ({error}); the runs are kept — rebuild it with: "
+            f"burgerfries report --run-id {parent_id}"
+        )
+
+
 def run_sweep(settings: SweepSettings) -> SweepResult:
     """The `sweep` command: a dry run prints the plan with measured step times; `--workers N`
     starts N local workers and waits for them; otherwise this process is the one worker."""
@@ -278,6 +312,7 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
         open_store()
         codes = run_local_workers(plan.workers, plan.worker_arguments(), mlflow.get_tracking_uri())
         if done_value(open_storage(plan.storage_url), plan.once_name(REPORT_STEP)) is None:
+            _report_failure(plan)
             raise SweepWorkersError(
                 f"the {plan.workers} workers stopped (exit codes {codes}) before the sweep was finished; "
                 "their output above says why. Rerun the same command to go on from the trials already trained."

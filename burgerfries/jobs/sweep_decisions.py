@@ -10,12 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from burgerfries.decision.phase import chosen_reason
+from burgerfries.decision.settings import KEPT, SWITCHED
+from burgerfries.decision.study import finished_runs
 from burgerfries.jobs.report import analysis_of, read_runs, read_study
-from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
+from burgerfries.keys import CONFIG_KEY, KNOB_TYPES, STUDY_KNOBS
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.decision import KEPT, SWITCHED, chosen_reason
 from burgerfries.report.study import StudyRuns
-from burgerfries.report.tables import StudyTables, carried_row, finished_runs, study_tables, summarize_runs
+from burgerfries.report.tables import StudyTables, carried_row, study_tables, summarize_runs
 from burgerfries.sweep.definition import Phase
 
 
@@ -48,7 +50,7 @@ def carried_on(tables: StudyTables, phase: str, model: str) -> dict[str, Any] | 
     return {
         "run_id": row["run_id"],
         "config": knob_config(row),
-        "outcome": KEPT if row["config_key"] == decision.incumbent else SWITCHED,
+        "outcome": KEPT if row[CONFIG_KEY] == decision.incumbent else SWITCHED,
         "reason": chosen_reason(decision, tables.settings),
     }
 
@@ -62,14 +64,14 @@ def confirmation_entries(tables: StudyTables, phase: Phase, model: str) -> tuple
     finished = finished_runs(tables.summaries)
     own = finished[finished["model"] == model]
     here = own[own["phase"] == phase.name]
-    target = int((here["config_key"] == decision.incumbent).sum())
+    target = int((here[CONFIG_KEY] == decision.incumbent).sum())
     entries = []
     for key in decision.to_confirm:
-        row = here[here["config_key"] == key].iloc[0]
+        row = here[here[CONFIG_KEY] == key].iloc[0]
         if phase.is_grid:
             entry: dict[str, Any] = {"point": int(float(row["point"]))}
         else:
             entry = {name: KNOB_TYPES[name](row[name]) for name in phase.search_space}
-        seeds = {int(float(seed)) for seed in own.loc[own["config_key"] == key, "seed"]}
+        seeds = {int(float(seed)) for seed in own.loc[own[CONFIG_KEY] == key, "seed"]}
         entries.append({**entry, "seeds": seeds})
     return entries, target

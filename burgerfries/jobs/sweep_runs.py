@@ -64,7 +64,7 @@ class SweepRuns:
                     Tag.STUDY: self.definition.name,
                     Tag.PROFILE: params["profile"],
                     Tag.ANALYSIS: json.dumps(self.definition.analysis.as_dict()),
-                    Tag.DECISION: json.dumps(self.definition.decision.as_dict()),
+                    Tag.DECISION_SETTINGS: json.dumps(self.definition.decision.as_dict()),
                 },
             )
             log_params(params)
@@ -115,7 +115,7 @@ class SweepRuns:
         """The phase's decision for `model`: the run that represents the configuration carried on,
         kept or switched, the evidence in words (also appended to the phase run's note)."""
         self.client.set_tag(phase_id, per_model(Tag.WINNER, model), won["run_id"])
-        self.client.set_tag(phase_id, per_model(Tag.DECISION_OUTCOME, model), won["outcome"])
+        self.client.set_tag(phase_id, per_model(Tag.OUTCOME, model), won["outcome"])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_REASON, model), won["reason"][:5000])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_CONFIG, model), json.dumps(won["config"]))
         note = self.client.get_run(phase_id).data.tags.get(Tag.NOTE, "")

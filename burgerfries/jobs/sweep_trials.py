@@ -22,6 +22,7 @@ from burgerfries.jobs.sweep_decisions import run_value
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import SHORT_NAMES, STUDY_KNOBS, SweepRole, Tag
+from burgerfries.pretrained import NONE
 from burgerfries.report.configurations import config_key
 from burgerfries.sweep.definition import Phase
 from burgerfries.sweep.plan import SweepPlan
@@ -66,7 +67,7 @@ def trial_settings(
 ) -> TrainSettings:
     """How one trial trains: its configuration as the plan runs it (a nested run of the phase's)."""
     definition = plan.definition
-    varied = varied_label(phase, config, entry)
+    varied = varied_label(phase, config)
     is_base = all(config.get(k) == v for k, v in definition.base.items())
     return TrainSettings(
         data=plan.data,
@@ -75,7 +76,7 @@ def trial_settings(
         num_steps=config.get("num_steps") or plan.num_steps(model),  # a phase may vary it
         profile=plan.profile,
         seed=config["seed"],
-        weights=Path(definition.weights[model]) if model in definition.weights else None,
+        weights=Path(definition.weights[model]) if model in definition.weights else NONE,
         restore=definition.restore[model],
         checkpoint_root=plan.checkpoint_root,
         resumable=False,  # a dead trial is retried from its start, in a new run
@@ -138,7 +139,7 @@ class TrialRunner:
             if earlier is None:
                 queued.append(entry)
             else:
-                reused[earlier[0]] = {"label": varied_label(phase, config, entry), "point": entry.get("point", "")}
+                reused[earlier[0]] = {"label": varied_label(phase, config), "point": entry.get("point", "")}
         queue_trials(study, queued, [fixed_params(self.plan.definition, phase, inherited, entry) for entry in queued])
         if reused:
             self.runs.record_reused(phase_id, model, reused)
@@ -152,7 +153,11 @@ class TrialRunner:
         plan = self.plan
         metric = plan.definition.decision.metric
         study = open_study(
-            self.storage, plan.study_name(phase.name, model), not phase.is_grid, metric.higher_is_better, metric.name
+            self.storage,
+            plan.study_name(phase.name, model),
+            not phase.is_grid,
+            metric.higher_is_better,
+            plan.definition.decision.objective,
         )
         entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds)
         what = f"queue the trials of phase {phase.name} for {model}"

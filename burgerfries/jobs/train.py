@@ -1,15 +1,13 @@
 """The `train` job: one configuration trained in one MLflow run — parameters, per-step losses,
-periodic evaluation, checkpoints (resumable by run id) and the final artifacts.
-
-The knobs of `TrainSettings` default to None, which means "the model YAML's value"
-(`burgerfries/configs/<model>.yaml`); the CLI, MLproject and the sweep pass only what a user set.
+periodic evaluation, checkpoints (resumable by run id) and the final artifacts. What the run
+does is its plan (`train_plan.py`: every default resolved once); this module carries it out.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -17,15 +15,14 @@ import tensorflow as tf
 import yaml
 from mlflow.data.meta_dataset import MetaDataset
 
-from burgerfries.data.label_map import read_label_map
-from burgerfries.data.prepare import num_train_images, read_dataset_summary
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.checkpoint_models import CheckpointModels
-from burgerfries.keys import KNOB_TYPES, LABEL_MAP, TRAIN_RECORD, Tag
-from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES
-from burgerfries.model.config import DEFAULT_PROFILE, build_config, flatten, knob_values
+from burgerfries.jobs.train_plan import TrainPlan, TrainSettings, resolve_train
+from burgerfries.keys import Tag
+from burgerfries.metrics import TRAIN_LEARNING_RATE, TRAIN_STEPS_PER_SEC
+from burgerfries.model import DEFAULT_RESTORE
+from burgerfries.model.config import flatten, knob_values
 from burgerfries.model.ssd import Detector
-from burgerfries.pretrained import resolve_weights
 from burgerfries.tracking import (
     MetricBuffer,
     log_params,
@@ -36,7 +33,6 @@ from burgerfries.tracking import (
 )
 from burgerfries.training.assemble import TrainingSetup, assemble
 from burgerfries.training.checkpoints import (
-    DEFAULT_CHECKPOINT_ROOT,
     CheckpointHook,
     load_initial_weights,
     make_checkpoint,
@@ -45,50 +41,12 @@ from burgerfries.training.loop import (
     Hooks,
     LoopResult,
     StepResult,
-    checkpoint_steps,
-    default_eval_every,
-    eval_steps,
     train_loop,
 )
 from burgerfries.training.progress import ProgressBar
 from burgerfries.training.setups import TrainingSetups
 
 EXPERIMENT = "train"
-
-
-@dataclass
-class TrainSettings:
-    data: Path
-    model: str = MODEL_NAMES[0]
-    batch_size: int | None = None  # None: the model YAML's
-    learning_rate: float | None = None  # learning_rate_base of the cosine schedule
-    classification_weight: float | None = None
-    localization_weight: float | None = None
-    num_steps: int | None = None  # None: from `epochs`, else the profile's length, else the YAML's
-    epochs: float | None = None  # passes over the training split (resolved to steps at the run's batch size)
-    profile: str = DEFAULT_PROFILE
-    seed: int = 0
-    weights: Path | None = None  # None or `none`: from scratch; `pretrained`: burgerfries/pretrained's
-    restore: str = DEFAULT_RESTORE  # how much of an OD-API checkpoint `weights` restores (model.RESTORE_MODES)
-    checkpoint_every: int = 0  # 0: only at evaluation steps (when resumable) and the end
-    # False: no checkpoints at evaluation steps, for runs nobody resumes (a sweep retries a dead
-    # trial from its start); each save took ≈ 0.4–0.7 s of a smoke trial.
-    resumable: bool = True
-    eval_every: int | None = None  # None: EVALUATIONS_PER_RUN evaluations over the run; 0: the last step only
-    overrides: dict = field(default_factory=dict)
-    checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
-    experiment: str | None = None  # None: MLFLOW_EXPERIMENT_NAME/ID when set, else EXPERIMENT
-    run_name: str | None = None
-    tags: dict = field(default_factory=dict)
-    nested: bool = False  # a child of the active run (the sweep's trials)
-    # A whole effective config (a logged pipeline.yaml) instead of building one from the model YAML,
-    # profile, knobs and overrides: what `reproduce` trains
-    config: dict | None = None
-    best_by: str = "mAP_50"  # the decision metric (report.decision.OBJECTIVES) that marks the best checkpoint
-    system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling into the run
-
-    def knobs(self) -> dict[str, float | int | None]:
-        return {knob: getattr(self, knob) for knob in KNOB_TYPES}
 
 
 @dataclass
@@ -101,56 +59,24 @@ class TrainResult:
     checkpoint: str
 
 
-def load_dataset_info(data: Path) -> tuple[dict[int, str], dict]:
-    data = Path(data)
-    label_map_path = data / LABEL_MAP
-    if not label_map_path.is_file():
-        raise FileNotFoundError(f"{label_map_path}: not found — is {data} a data_prep output folder?")
-    return read_label_map(label_map_path), read_dataset_summary(data)
-
-
-def effective_config(settings: TrainSettings, num_classes: int, num_train_images: int | None = None) -> dict:
-    if settings.config is not None:
-        return settings.config
-    return build_config(
-        settings.model,
-        settings.profile,
-        num_classes,
-        settings.knobs(),
-        settings.overrides,
-        settings.epochs,
-        num_train_images,
-    )
-
-
-def describe_length(config: dict, train_images: int) -> str:
-    """The run's length in one line: its steps, and the passes over the training split they make."""
-    train = config["train_config"]
-    passes = train["num_steps"] * train["batch_size"] / max(train_images, 1)
-    given = f"{train['num_epochs']:g} epochs asked" if "num_epochs" in train else "length given in steps"
-    return (
-        f"{train['num_steps']} steps at batch {train['batch_size']}: {passes:.1f} passes over "
-        f"{train_images} training images ({given})"
-    )
-
-
-def short_params(settings: TrainSettings, config: dict, eval_every: int, weights: Path | None) -> dict[str, object]:
-    """The sweep's short names, beside the OD API's dotted ones (`weights`: the resolved start, if any)."""
+def short_params(plan: TrainPlan) -> dict[str, object]:
+    """The sweep's short names, beside the OD API's dotted ones."""
+    settings = plan.settings
     return {
         "model": settings.model,
-        **knob_values(config),
+        **knob_values(plan.config),
         "profile": settings.profile,
-        "epochs": config["train_config"].get("num_epochs", ""),  # "" : the length was given in steps
+        "epochs": plan.config["train_config"].get("num_epochs", ""),  # "" : the length was given in steps
         "seed": settings.seed,
-        "data": str(Path(settings.data).resolve()),
-        "weights": str(settings.weights or ""),
-        "restore": settings.restore if weights else "",
+        "data": str(plan.folder.path.resolve()),
+        "weights": plan.weights_given,
+        "restore": plan.restore,
         "checkpoint_every": settings.checkpoint_every,
-        "eval_every": eval_every,
+        "eval_every": plan.eval_every,
     }
 
 
-def initial_weights(detector: Detector, weights: Path, restore: str = DEFAULT_RESTORE) -> str:
+def load_start_weights(detector: Detector, weights: Path, restore: str = DEFAULT_RESTORE) -> str:
     """Load `--weights`: an OD-API checkpoint or zoo archive (restoring as much as `restore` says,
     the report logged to the active run), or our own."""
     from burgerfries.model.odapi_weights import is_odapi_checkpoint, load_odapi_checkpoint, pipeline_differences
@@ -199,9 +125,7 @@ class MlflowHooks(Hooks):
     def after_step(self, result: StepResult) -> None:
         rate = 1.0 / max(result.seconds, 1e-9)
         losses = {f"train/{key}": value for key, value in result.losses.items()}
-        self.metrics.log(
-            {**losses, "train/learning_rate": result.learning_rate, "train/steps_per_sec": rate}, result.step
-        )
+        self.metrics.log({**losses, TRAIN_LEARNING_RATE: result.learning_rate, TRAIN_STEPS_PER_SEC: rate}, result.step)
 
     def after_evaluation(self, step: int, metrics: Mapping[str, float]) -> None:
         model_id = self.checkpoints.model_for(step, last=step == self.num_steps)
@@ -233,18 +157,16 @@ def _log_loop_totals(loop: LoopResult, metrics: MetricBuffer, num_steps: int) ->
         )
 
 
-def _log_inputs(
-    settings: TrainSettings, config: dict, eval_every: int, weights: Path | None, digest: str
-) -> tuple[dict[str, object], MetaDataset | None]:
+def _log_inputs(plan: TrainPlan) -> tuple[dict[str, object], MetaDataset | None]:
     """The run's params, its effective config (pipeline.yaml, readable while it trains) and its data
     splits as dataset inputs (when the folder has a content hash); the short params and the eval
     split's dataset, which each evaluation's metrics are linked to."""
-    short = short_params(settings, config, eval_every, weights)
-    log_params({**short, **flatten(config)})
-    mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "pipeline.yaml")
-    if not digest:
+    short = short_params(plan)
+    log_params({**short, **flatten(plan.config)})
+    mlflow.log_text(yaml.safe_dump(plan.config, sort_keys=False), "pipeline.yaml")
+    if not plan.folder.hash:
         return short, None
-    datasets = log_split_inputs(settings.data, digest, {"train": "training", "eval": "evaluation"})
+    datasets = log_split_inputs(plan.folder.path, plan.folder.hash, {"train": "training", "eval": "evaluation"})
     return short, datasets["eval"]
 
 
@@ -269,13 +191,13 @@ def _start_from(
         checkpoint.restore(manager.latest_checkpoint)
         print(f"resuming run {run_id} from {manager.latest_checkpoint} at step {int(checkpoint.step.numpy())}")
     elif weights:
-        description = initial_weights(setup.detector, weights, restore)
+        description = load_start_weights(setup.detector, weights, restore)
         print(f"initial weights: {description}")
         mlflow.set_tag("initial_weights", description)
 
 
 def train(
-    settings: TrainSettings,
+    settings: TrainSettings | TrainPlan,
     evaluator: Evaluation | None = None,
     run_id: str | None = None,
     progress: bool = True,
@@ -283,7 +205,8 @@ def train(
     setups: TrainingSetups | None = None,
     on_evaluation: Callable[[int, Mapping[str, float]], None] | None = None,
 ) -> TrainResult:
-    """Train one configuration in one MLflow run (a new one, or `run_id` to resume it).
+    """Train one configuration in one MLflow run (a new one, or `run_id` to resume it), as its
+    plan says (`settings` are resolved with `resolve_train` first).
 
     `evaluator` (the CLI passes an `Evaluation` of the data folder's eval split; None evaluates
     nothing) runs at the eval steps; its pictures of the last one are logged as `eval_images/step_N/`.
@@ -291,36 +214,28 @@ def train(
     returned detector is then reset by the next call of its shape. `on_evaluation(step, metrics)`
     is called after each evaluation (a sweep reports them to Optuna).
     """
-    label_map, summary = load_dataset_info(settings.data)
-    weights = resolve_weights(settings.weights, settings.profile, settings.model)
-    train_images = num_train_images(settings.data)
-    config = effective_config(settings, len(label_map), train_images)
-    num_steps = config["train_config"]["num_steps"]
-    if not settings.nested:  # (a sweep prints its trials' length in its plan)
-        print(describe_length(config, train_images))
-    eval_every = default_eval_every(num_steps) if settings.eval_every is None else settings.eval_every
-    tags = {Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, **settings.tags}
-    if summary.get("hash"):
-        tags[Tag.DATASET_HASH] = summary["hash"]
+    plan = settings if isinstance(settings, TrainPlan) else resolve_train(settings)
+    settings, config, num_steps = plan.settings, plan.config, plan.num_steps
+    if not settings.nested:  # (a sweep prints its trials' length and start in its plan)
+        print(plan.describe_length())
+        print(f"start: {plan.start}")
     experiment = resolve_experiment(settings.experiment, EXPERIMENT)
-    run_name = settings.run_name or f"{settings.model} {settings.profile}"
     nested, system_metrics = settings.nested, settings.system_metrics
-    with tracked_run(experiment, run_name, tags, nested, run_id, system_metrics) as run:
+    with tracked_run(experiment, plan.run_name, plan.tags, nested, run_id, system_metrics) as run:
         run_id = run.info.run_id
         if on_run_start:
             on_run_start(run_id)
-        short, eval_dataset = _log_inputs(settings, config, eval_every, weights, summary.get("hash", ""))
+        short, eval_dataset = _log_inputs(plan)
         checkpoints = CheckpointModels(run_id, settings.model, short)
-        record = Path(settings.data) / TRAIN_RECORD
+        record = plan.folder.train_record
         started = time.perf_counter()
         setup = setups.get(config, record, settings.seed) if setups else assemble(config, record, settings.seed)
         mlflow.set_tag("traced_step", "reused" if setup.reused else "new")  # reused: no tracing in this run
         mlflow.log_metric("train/setup_seconds", time.perf_counter() - started)
         step_var, manager = _checkpoints(setup, Path(settings.checkpoint_root).resolve() / run_id)
-        _start_from(manager.checkpoint, manager, setup, weights, settings.restore, run_id)
+        _start_from(manager.checkpoint, manager, setup, plan.weights, plan.restore, run_id)
 
         start = int(step_var.numpy())
-        evaluation_steps = eval_steps(num_steps, eval_every)
         bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
         with MetricBuffer(run_id) as metrics:
             pictures = evaluator.pictures if evaluator is not None else None
@@ -335,20 +250,18 @@ def train(
                     num_steps,
                     hooks,
                     evaluate=evaluator,
-                    evaluation_steps=evaluation_steps,
-                    checkpoint_at=checkpoint_steps(
-                        num_steps, evaluation_steps, settings.checkpoint_every, settings.resumable
-                    ),
+                    evaluation_steps=set(plan.evaluation_steps),
+                    checkpoint_at=set(plan.checkpoint_steps),
                 )
             finally:
                 bar.close()  # also when stopped (Ctrl-C, an error): the bar's line ends before any message
         _log_loop_totals(loop, metrics, num_steps)
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
-        label_map_path = Path(settings.data) / LABEL_MAP
         started = time.perf_counter()
         kept = list(manager.checkpoints)
         size = setup.detector.image_size
-        checkpoints.finish(num_steps, final, kept, config, label_map_path, size, loop.eval_metrics, settings.best_by)
+        label_map = plan.folder.label_map
+        checkpoints.finish(num_steps, final, kept, config, label_map, size, loop.eval_metrics, settings.best_by)
         mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
-        mlflow.log_artifact(str(label_map_path))
+        mlflow.log_artifact(str(label_map))
         return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final)

@@ -1,6 +1,6 @@
 """The analysis knobs, each with its default written once: the sweep's phase winners, the
 report's tables and its final pick all read them from one `AnalysisSettings`. A sweep YAML may
-set them under `analysis:` (the decision's own settings are `report/decision.py`'s)."""
+set them under `analysis:` (the decision's own settings are `decision/settings.py`'s)."""
 
 from __future__ import annotations
 

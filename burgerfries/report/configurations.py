@@ -1,5 +1,6 @@
 """Configurations: what a run trained with (model and the study's knobs, not the seed), a key to
-group a configuration's runs by, and the short label that names it in a phase ("1:0.5", "10")."""
+group a configuration's runs by, and the short label that names it in a phase ("weights 1:0.5",
+"lr 0.032 · batch 5")."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from burgerfries.keys import KNOB_TYPES, LOSS_WEIGHT_KNOBS
+from burgerfries.keys import CONFIG_KEY, KNOB, KNOB_TYPES, LOSS_WEIGHT_KNOBS
 
 KNOBS = tuple(KNOB_TYPES)
 WEIGHT_PAIR = list(LOSS_WEIGHT_KNOBS)
@@ -30,16 +31,22 @@ def config_key(config: Mapping[str, Any]) -> str:
     )
 
 
+def _value(value: Any) -> str:
+    number = _number(value)
+    return f"{number:g}" if isinstance(number, float) else number
+
+
 def label(config: Mapping[str, Any], keys: list[str]) -> str:
-    """`keys` (the knobs a phase varies) as the phase's tables name them: the loss-weight pair as
-    classification:localization, one knob as its value, several as key=value."""
-    keys = sorted(keys)
-    if keys == WEIGHT_PAIR:
-        return f"{_number(config['classification_weight']):g}:{_number(config['localization_weight']):g}"
-    if len(keys) == 1:
-        value = _number(config[keys[0]])
-        return f"{value:g}" if isinstance(value, float) else value
-    return ", ".join(f"{key}={_number(config[key]):g}" for key in keys)
+    """`keys` (the knobs a phase varies, then those it pins) as the phase's tables and legends name
+    them, in that order, each with its short name: `weights 1:0.5`, `lr 0.032 · batch 5` (the
+    loss-weight pair as classification:localization)."""
+    parts = []
+    for knob in dict.fromkeys(WEIGHT_PAIR[0] if knob in WEIGHT_PAIR else knob for knob in keys):
+        if knob == WEIGHT_PAIR[0]:
+            parts.append("weights " + ":".join(_value(config[key]) for key in WEIGHT_PAIR))
+        else:
+            parts.append(f"{KNOB[knob].short} {_value(config[knob])}")
+    return " · ".join(parts)
 
 
 def varied_keys(runs: pd.DataFrame) -> list[str]:
@@ -51,7 +58,7 @@ def add_configurations(runs: pd.DataFrame) -> pd.DataFrame:
     """`config_key` for every run, and a `varied` label for runs the sweep did not label: the knobs
     that differ within the run's (phase, model) group."""
     runs = runs.copy()
-    runs["config_key"] = [config_key(row) for _, row in runs.iterrows()]
+    runs[CONFIG_KEY] = [config_key(row) for _, row in runs.iterrows()]
     if "varied" not in runs:
         runs["varied"] = ""
     for _, members in runs.groupby(["phase", "model"], sort=False):

@@ -9,6 +9,9 @@ import math
 
 import pandas as pd
 
+from burgerfries.metrics import SUMMARY_METRICS, at_read_point, summary_metric
+from burgerfries.report.tables import BASE_FINAL_COLUMNS as TABLE_COLUMNS
+
 # column → its heading on the page; a `<column>_ci` beside it is shown as "value ± ci"
 PHASE_COLUMNS = {
     "rank": "#",
@@ -16,26 +19,25 @@ PHASE_COLUMNS = {
     "role": "role",
     "runs": "runs",
     "read_step": "read at step",
-    "last_mAP_50": "mAP@0.5, last eval.",
-    "mAP_50": "mAP@0.5 at read point",
-    "eval_loss_unweighted": "eval loss (unweighted)",
-    "wrong_detection_rate": "wrong det. per image",
-    "avg_recall": "avg recall",
+    "last_mAP_50": summary_metric("last_mAP_50").short,
+    "mAP_50": at_read_point(SUMMARY_METRICS["mAP_50"]).short,
+    **{
+        column: SUMMARY_METRICS[column].short
+        for column in ("eval_loss_unweighted", "wrong_detection_rate", "avg_recall")
+    },
     "delta": "Δ vs incumbent (95 % interval)",
     "p": "p (better)",
     "verdict": "verdict",
     "best_group": "not worse than #1",
 }
+# the base-vs-final table's columns (labels, `tables.BASE_FINAL_COLUMNS`) → their headings
 BASE_FINAL_COLUMNS = {
     "Model": "model",
     "configuration": "configuration",
     "runs": "runs",
-    "mAP@0.5 (last evaluation)": "mAP@0.5, last eval.",
-    "mAP@0.5 (read point)": "mAP@0.5 at read point",
-    "wrong detections per image": "wrong det. per image",
-    "eval loss (unweighted)": "eval loss (unweighted)",
-    "avg recall": "avg recall",
-    "steps/s": "steps/s",
+    **{
+        label: PHASE_COLUMNS.get(column, label) for column, label in TABLE_COLUMNS.items() if column != "gap_unweighted"
+    },
 }
 
 

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from burgerfries.evaluation.diagnostics import Diagnostics
+from burgerfries.keys import CONFIG_KEY
 from burgerfries.report.display import html_table
 from burgerfries.report.tables import StudyTables, configuration
 
@@ -46,7 +47,7 @@ def finalists(computed: StudyTables) -> list[Finalist]:
         picks = []
         if first is not None:
             table = computed.ranked[(first[0], model)]
-            base = table[table["config_key"] == first[1].incumbent]
+            base = table[table[CONFIG_KEY] == first[1].incumbent]
             if len(base):
                 picks.append(("base", base.iloc[0]))
         picks.append(("final", final))

@@ -11,15 +11,11 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from burgerfries.report.decision import KEPT, SWITCHED, chosen
-from burgerfries.report.tables import (
-    StudyTables,
-    carried_row,
-    configuration,
-    final_against_base,
-    finished_runs,
-    model_runs,
-)
+from burgerfries.decision.phase import chosen
+from burgerfries.decision.settings import KEPT, SWITCHED
+from burgerfries.decision.study import final_against_base, finished_runs, model_runs
+from burgerfries.keys import CONFIG_KEY
+from burgerfries.report.tables import StudyTables, carried_row, configuration
 
 
 @dataclass
@@ -75,8 +71,8 @@ def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelH
         return None
     column = tables.settings.metric.column
     own = model_runs(finished_runs(tables.summaries), model)
-    base_key, final_key = decisions[0][1].incumbent, final["config_key"]
-    base_runs, final_runs = own[own["config_key"] == base_key], own[own["config_key"] == final_key]
+    base_key, final_key = decisions[0][1].incumbent, final[CONFIG_KEY]
+    base_runs, final_runs = own[own[CONFIG_KEY] == base_key], own[own[CONFIG_KEY] == final_key]
     result = final_against_base(own, base_key, final_key, tables.settings)
     switched = [
         f"{phase} → {_label(tables, phase, model)}"
@@ -124,7 +120,7 @@ def _overall(tables: StudyTables, models: list[ModelHeadline]) -> str:
     finals = tables.finals.set_index("model")
 
     def values(model: str) -> pd.Series:
-        runs = own[(own["model"] == model) & (own["config_key"] == finals.loc[model, "config_key"])]
+        runs = own[(own["model"] == model) & (own[CONFIG_KEY] == finals.loc[model, CONFIG_KEY])]
         return runs[~runs.index.duplicated()][objective.column].astype(float)
 
     a, b = values(top.model), values(second.model)

@@ -14,29 +14,28 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
+from burgerfries.decision import phase as decision_module
+from burgerfries.decision.phase import chosen
+from burgerfries.decision.settings import RACING, DecisionSettings
+from burgerfries.decision.study import finished_runs, phase_order
+from burgerfries.keys import CONFIG_KEY
+from burgerfries.metrics import EVAL_LOSS_UNWEIGHTED, EVAL_MAP_50, TRAIN_LOSS_UNWEIGHTED
 from burgerfries.names import slug
-from burgerfries.report import decision as decision_module
 from burgerfries.report import plateau as plateau_module
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
-from burgerfries.report.decision import RACING, DecisionSettings, chosen
 from burgerfries.report.display import base_final_display, html_table, phase_display
 from burgerfries.report.finalists import FinalistDiagnostics, finalists_section
 from burgerfries.report.headline import headline
 from burgerfries.report.plateau import ema
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.summary import series
-from burgerfries.report.tables import (
-    PHASE_TABLE_COLUMNS,
-    StudyTables,
-    finished_runs,
-    phase_order,
-    recall_table,
-    study_tables,
-    unranked_runs,
-)
+from burgerfries.report.tables import PHASE_TABLE_COLUMNS, StudyTables, recall_table, study_tables, unranked_runs
 
 FIGURE_WIDTH = 585  # two side by side fit the page's 1200 px
+PLOT_HEIGHT = 300  # the axes, the title (60 px) and the x axis' title, without the legend
+LEGEND_ROW = 22  # px per row of legend entries
+LEGEND_COLUMNS = 2  # entries per legend row: a label such as "lr 0.032 · batch 5 train" takes half the width
 PACKAGES = ("burgerfries", "tensorflow", "keras", "mlflow", "optuna", "faster-coco-eval", "pandas", "plotly")
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -97,6 +96,26 @@ def _band(figure: go.Figure, study: StudyRuns, run_ids: list[str], key: str, nam
     )
 
 
+def _layout(figure: go.Figure) -> dict:
+    """A layout whose legend, below the plot, gets the height its entries need: Plotly puts a
+    legend that does not fit into a scroll box."""
+    entries = sum(1 for trace in figure.data if trace.showlegend is not False)
+    legend_height = -(-entries // LEGEND_COLUMNS) * LEGEND_ROW
+    return {
+        "xaxis_title": "step",
+        "width": FIGURE_WIDTH,
+        "height": PLOT_HEIGHT + legend_height + 60,
+        "margin": {"t": 60, "b": legend_height + 60},
+        "legend": {  # 60 px under the axes (in fractions of their height), below the axis title
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -60 / (PLOT_HEIGHT - 60),
+            "entrywidth": 1 / LEGEND_COLUMNS,
+            "entrywidthmode": "fraction",
+        },
+    }
+
+
 def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_smoothing: float) -> str:
     """Unweighted eval and (smoothed) train loss, and mAP@0.5, against step, with each
     configuration's read point (where its eval loss starts to flatten) and mAP plateau marked; a
@@ -106,9 +125,9 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
     for _, row in ranked.iterrows():
         metrics = study.metrics[study.metrics["run_id"] == row["run_id"]]
         name = html.escape(str(row["varied"]))  # the configuration, as the phase names it
-        train = series(metrics, "train/loss_total_unweighted").dropna()
-        eval_loss = series(metrics, "eval/loss_total_unweighted")
-        mean_ap = series(metrics, "eval/mAP_50")
+        train = series(metrics, TRAIN_LOSS_UNWEIGHTED).dropna()
+        eval_loss = series(metrics, EVAL_LOSS_UNWEIGHTED)
+        mean_ap = series(metrics, EVAL_MAP_50)
         if len(train):
             losses.add_trace(
                 go.Scatter(
@@ -121,10 +140,10 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
             )
         losses.add_trace(go.Scatter(x=eval_loss.index, y=eval_loss.values, mode="lines+markers", name=f"{name} eval"))
         precision.add_trace(go.Scatter(x=mean_ap.index, y=mean_ap.values, mode="lines+markers", name=name))
-        run_ids = list(dict.fromkeys(finished.index[finished["config_key"] == row["config_key"]]))
+        run_ids = list(dict.fromkeys(finished.index[finished[CONFIG_KEY] == row[CONFIG_KEY]]))
         if len(run_ids) >= 2:
-            _band(losses, study, run_ids, "eval/loss_total_unweighted", f"{name} eval")
-            _band(precision, study, run_ids, "eval/mAP_50", name)
+            _band(losses, study, run_ids, EVAL_LOSS_UNWEIGHTED, f"{name} eval")
+            _band(precision, study, run_ids, EVAL_MAP_50, name)
         for figure, values, step, label in (
             (losses, eval_loss, row["read_step"], "read point: eval loss starts to flatten"),
             (precision, mean_ap, row["read_step"], "read point"),
@@ -141,11 +160,10 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
                         name=f"{name}: {label}",
                     )
                 )
-    layout = {"xaxis_title": "step", "height": 380, "width": FIGURE_WIDTH, "legend": {"orientation": "h", "y": -0.25}}
     losses.update_layout(
-        title="Unweighted total loss (train smoothed, eval); ★ read point", yaxis_title="loss", **layout
+        title="Unweighted total loss (train smoothed, eval); ★ read point", yaxis_title="loss", **_layout(losses)
     )
-    precision.update_layout(title="mAP@0.5; ★ read point, ◆ plateau", yaxis_title="mAP@0.5", **layout)
+    precision.update_layout(title="mAP@0.5; ★ read point, ◆ plateau", yaxis_title="mAP@0.5", **_layout(precision))
     figures = "".join(
         f"<div>{figure.to_html(full_html=False, include_plotlyjs=False)}</div>" for figure in (precision, losses)
     )
@@ -222,7 +240,7 @@ def _phases_section(
                     f'<p class="note">The modes disagree here: racing on {_e(settings.metric.label)} '
                     f"{_e(decision.sentence)}; the study's rule {_e(decision.study_rule_sentence)}.</p>"
                 )
-            carried = [i for i, key in enumerate(members["config_key"]) if key == chosen(decision, settings)]
+            carried = [i for i, key in enumerate(members[CONFIG_KEY]) if key == chosen(decision, settings)]
             what = decision.outcome if settings.mode == RACING else "decided by the study's rule"
             carried_label = members["varied"].iloc[carried[0]] if carried else "—"
             parts.append(

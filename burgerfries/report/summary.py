@@ -6,6 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from burgerfries.metrics import (
+    EVAL_AR_1,
+    EVAL_AR_10,
+    EVAL_AR_100,
+    EVAL_LOSS,
+    EVAL_LOSS_UNWEIGHTED,
+    EVAL_MAP_50,
+    EVAL_WRONG_DETECTION_RATE,
+    EVAL_WRONG_DETECTIONS,
+    TRAIN_LOSS,
+    TRAIN_LOSS_UNWEIGHTED,
+    TRAIN_STEPS_PER_SEC,
+)
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.plateau import ema, knee_point, plateau_point
 
@@ -45,28 +58,23 @@ def smoothed(metrics: pd.DataFrame, key: str, smoothing: float) -> pd.Series:
 
 def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> dict[str, float]:
     row = {
-        "eval_loss": value_at(series(metrics, "eval/loss_total"), step),
-        "train_loss": value_at(smoothed(metrics, "train/loss_total", train_smoothing), step),
-        "eval_loss_unweighted": value_at(series(metrics, "eval/loss_total_unweighted"), step),
-        "train_loss_unweighted": value_at(smoothed(metrics, "train/loss_total_unweighted", train_smoothing), step),
-        "mAP_50": value_at(series(metrics, "eval/mAP_50"), step),
-        "AR_1": value_at(series(metrics, "eval/AR_1"), step),
-        "AR_10": value_at(series(metrics, "eval/AR_10"), step),
-        "AR_100": value_at(series(metrics, "eval/AR_100"), step),
-        "wrong_detections": value_at(series(metrics, "eval/wrong_detections"), step),
-        "wrong_detection_rate": value_at(series(metrics, "eval/wrong_detection_rate"), step),
+        "eval_loss": value_at(series(metrics, EVAL_LOSS), step),
+        "train_loss": value_at(smoothed(metrics, TRAIN_LOSS, train_smoothing), step),
+        "eval_loss_unweighted": value_at(series(metrics, EVAL_LOSS_UNWEIGHTED), step),
+        "train_loss_unweighted": value_at(smoothed(metrics, TRAIN_LOSS_UNWEIGHTED, train_smoothing), step),
+        "mAP_50": value_at(series(metrics, EVAL_MAP_50), step),
+        "AR_1": value_at(series(metrics, EVAL_AR_1), step),
+        "AR_10": value_at(series(metrics, EVAL_AR_10), step),
+        "AR_100": value_at(series(metrics, EVAL_AR_100), step),
+        "wrong_detections": value_at(series(metrics, EVAL_WRONG_DETECTIONS), step),
+        "wrong_detection_rate": value_at(series(metrics, EVAL_WRONG_DETECTION_RATE), step),
     }
     row["gap"] = row["eval_loss"] - row["train_loss"]
     row["gap_unweighted"] = row["eval_loss_unweighted"] - row["train_loss_unweighted"]
     row["avg_recall"] = float(np.mean([row["AR_1"], row["AR_10"], row["AR_100"]]))
-    speed = series(metrics, "train/steps_per_sec")
+    speed = series(metrics, TRAIN_STEPS_PER_SEC)
     row["steps_per_sec"] = float(speed.median()) if len(speed) else float("nan")
     return row
-
-
-# Where a run's curves are read (steps of that run): a configuration of several runs shows its
-# representative run's, never a mean of steps.
-STEP_COLUMNS = ("flatten_step", "map_plateau_step", "read_step")
 
 
 def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
@@ -77,16 +85,16 @@ def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSe
     found on the unweighted eval loss where the run logged it (the same curve whatever its loss
     weights), else on the weighted total.
     """
-    eval_loss = series(metrics, "eval/loss_total_unweighted")
+    eval_loss = series(metrics, EVAL_LOSS_UNWEIGHTED)
     if eval_loss.empty:
-        eval_loss = series(metrics, "eval/loss_total")
+        eval_loss = series(metrics, EVAL_LOSS)
     curve = {
         "epsilon": analysis.plateau_epsilon,
         "smoothing": analysis.eval_smoothing,
         "min_points": analysis.min_points,
     }
     flatten = knee_point(eval_loss, analysis.knee_sensitivity, analysis.min_points)
-    plateau = plateau_point(series(metrics, "eval/mAP_50"), decreasing=False, **curve)
+    plateau = plateau_point(series(metrics, EVAL_MAP_50), decreasing=False, **curve)
     last_step = int(eval_loss.index.max()) if len(eval_loss) else None
     read_step = flatten.step if flatten.step is not None else last_step
     summary: dict[str, object] = {

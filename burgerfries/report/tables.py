@@ -9,39 +9,29 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
 
-from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.configurations import add_configurations
-from burgerfries.report.decision import (
-    INCONCLUSIVE,
-    WORSE,
-    Comparison,
-    DecisionSettings,
-    PhaseDecision,
-    chosen,
-    chosen_reason,
-    compare,
-    decide_phase,
-    pooled_noise,
+from burgerfries.decision.phase import PhaseDecision, chosen
+from burgerfries.decision.settings import INCONCLUSIVE, DecisionSettings
+from burgerfries.decision.study import (
+    FINISHED,
+    NOISE_COLUMNS,
+    best_group,
+    confidence_half_width,
+    decide_study,
+    final_against_base,
+    final_choices,
+    finished_runs,
+    model_runs,
+    per_configuration,
     rank_by_objective,
 )
+from burgerfries.keys import CONFIG_KEY
+from burgerfries.metrics import SUMMARY_METRICS, at_read_point, summary_metric
+from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.report.configurations import add_configurations
 from burgerfries.report.study import StudyRuns
-from burgerfries.report.summary import STEP_COLUMNS, summarize_run
+from burgerfries.report.summary import summarize_run
 
-FINISHED = "FINISHED"
-# Quantities averaged per configuration with a confidence interval: the decision metrics and the
-# report's headline numbers.
-NOISE_COLUMNS = (
-    "last_mAP_50",
-    "mAP_50",
-    "eval_loss",
-    "eval_loss_unweighted",
-    "gap",
-    "gap_unweighted",
-    "avg_recall",
-    "wrong_detection_rate",
-)
 PHASE_TABLE_COLUMNS = [
     "rank",
     "varied",
@@ -66,28 +56,16 @@ PHASE_TABLE_COLUMNS = [
     "reason",
 ]
 UNRANKED_COLUMNS = ["phase", "model", "varied", "run", "name", "status"]
+# The base-vs-final table's summary columns, each under its label
 BASE_FINAL_COLUMNS = {
-    "last_mAP_50": "mAP@0.5 (last evaluation)",
-    "mAP_50": "mAP@0.5 (read point)",
-    "wrong_detection_rate": "wrong detections per image",
-    "eval_loss_unweighted": "eval loss (unweighted)",
-    "gap_unweighted": "(eval − train) loss, unweighted",
-    "avg_recall": "avg recall",
-    "steps_per_sec": "steps/s",
+    column: metric.label
+    for column, metric in (
+        ("last_mAP_50", summary_metric("last_mAP_50")),
+        ("mAP_50", at_read_point(SUMMARY_METRICS["mAP_50"])),
+        *((column, SUMMARY_METRICS[column]) for column in ("wrong_detection_rate", "eval_loss_unweighted")),
+        *((column, SUMMARY_METRICS[column]) for column in ("gap_unweighted", "avg_recall", "steps_per_sec")),
+    )
 }
-
-
-def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of runs that finished (all rows when the frame has no status)."""
-    return runs[runs["status"] == FINISHED] if "status" in runs else runs
-
-
-def confidence_half_width(values: pd.Series) -> float:
-    """Half the width of the 95 % confidence interval of the mean (Student's t); NaN under 2 values."""
-    values = values.astype(float).dropna()
-    if len(values) < 2:
-        return float("nan")
-    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
 
 
 def summarize_runs(
@@ -106,95 +84,17 @@ def summarize_runs(
     return summaries
 
 
-def phase_order(summaries: pd.DataFrame) -> list[str]:
-    """Phases in the order they ran (their first own run's start time: a run reused from an earlier
-    phase started before the phase did), whatever they are called."""
-    if "start_time" not in summaries:
-        return list(dict.fromkeys(summaries["phase"]))
-    own = summaries[summaries["reused_from"] == ""] if "reused_from" in summaries else summaries
-    order = list(own.groupby("phase", sort=False)["start_time"].min().sort_values(kind="stable").index)
-    return order + [phase for phase in dict.fromkeys(summaries["phase"]) if phase not in order]
-
-
-def models_of(summaries: pd.DataFrame) -> list[str]:
-    return sorted(set(summaries["model"]), key=list(summaries["model"]).index)  # in the order they appear
-
-
-def decide_study(summaries: pd.DataFrame, settings: DecisionSettings) -> dict[tuple[str, str], PhaseDecision]:
-    """{(phase, model): decision}, phases in the order they ran. The first phase's incumbent is the
-    base configuration; each later one, the configuration the previous decision carried on. Noise
-    is pooled over the model's runs in the phases decided so far, as the sweep saw them."""
-    finished = finished_runs(summaries)
-    phases = phase_order(summaries)
-    decisions: dict[tuple[str, str], PhaseDecision] = {}
-    for model in models_of(finished):
-        own = finished[finished["model"] == model]
-        incumbent: str | None = None
-        for index, phase in enumerate(phases):
-            runs = own[own["phase"] == phase]
-            if runs.empty:
-                continue
-            if incumbent is None:
-                base = runs[runs["is_base"].astype(bool)] if "is_base" in runs else runs.iloc[:0]
-                incumbent = (base if len(base) else runs.sort_values("order", kind="stable"))["config_key"].iloc[0]
-            labels = dict(zip(runs["config_key"], runs["varied"]))
-            noise_runs = own[own["phase"].isin(phases[: index + 1])]
-            decision = decide_phase(runs, incumbent, noise_runs, settings, labels)
-            decisions[(phase, model)] = decision
-            incumbent = chosen(decision, settings)
-    return decisions
-
-
-def _per_configuration(runs: pd.DataFrame, objective_column: str, higher_is_better: bool) -> pd.DataFrame:
-    """Means over each configuration's finished runs, `runs` (how many), `run_id` (its best run on
-    the objective, ties by seed) and each NOISE_COLUMNS' 95 % interval half-width (`…_ci`)."""
-    numeric = [c for c in runs.select_dtypes("number").columns if c not in ("rank", "seed", "order", *STEP_COLUMNS)]
-    rows = {}
-    for key, members in runs.groupby("config_key", sort=False):
-        values = members[objective_column].astype(float)
-        seeds = pd.to_numeric(members["seed"], errors="coerce") if "seed" in members else pd.Series(0, members.index)
-        best = (
-            pd.DataFrame({"v": -values if higher_is_better else values, "s": seeds})
-            .fillna(math.inf)
-            .sort_values(["v", "s"], kind="stable")
-            .index[0]
-        )
-        row = members.loc[best].copy()
-        row[numeric] = members[numeric].mean()
-        row["order"] = members["order"].min()
-        row["runs"] = len(members)
-        row["run_id"] = best
-        for column in NOISE_COLUMNS:
-            if column in members:
-                row[f"{column}_ci"] = confidence_half_width(members[column])
-        rows[key] = row
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    return frame.astype({column: float for column in numeric if column in frame}, errors="ignore")
-
-
 def phase_table(runs: pd.DataFrame, decision: PhaseDecision, settings: DecisionSettings) -> pd.DataFrame:
     """One phase for one model: a row per configuration, best on the decision metric first, with its
     role, its difference from the incumbent (`delta` and its interval, `p`, `verdict`) and whether
     it is in the group not shown worse than the best."""
     objective = settings.metric
-    per_config = _per_configuration(finished_runs(runs), objective.column, objective.higher_is_better)
+    per_config = per_configuration(finished_runs(runs), objective.column, objective.higher_is_better)
     if per_config.empty:
         return per_config
-    noise = decision.noise
-    leader = rank_by_objective(per_config, objective, set()).iloc[0]["config_key"]
-    leader_values = runs.loc[runs["config_key"] == leader, objective.column]
-    best_group = {
-        key
-        for key in per_config["config_key"]
-        if key == leader
-        or compare(
-            runs.loc[runs["config_key"] == key, objective.column], leader_values, objective, noise, decision.alpha
-        ).verdict
-        != WORSE
-    }
-    ranked = rank_by_objective(per_config, objective, best_group)
+    ranked = rank_by_objective(per_config, objective, best_group(runs, per_config, decision, objective))
     roles, deltas, lows, highs, ps, verdicts, reasons = [], [], [], [], [], [], []
-    for key in ranked["config_key"]:
+    for key in ranked[CONFIG_KEY]:
         comparison = decision.comparisons.get(key)
         role = "incumbent" if key == decision.incumbent else "challenger"
         if key == chosen(decision, settings):
@@ -242,7 +142,7 @@ def carried_row(computed: StudyTables, phase: str, model: str) -> pd.Series | No
     if decision is None:
         return None
     table = computed.ranked[(phase, model)]
-    rows = table[table["config_key"] == chosen(decision, computed.settings)]
+    rows = table[table[CONFIG_KEY] == chosen(decision, computed.settings)]
     return rows.iloc[0] if len(rows) else None
 
 
@@ -273,42 +173,24 @@ def final_picks(
     """Per model, the configuration its last phase carried on, as that phase's table shows it
     (indexed by its representative run), with the decision sentence as `reason`."""
     rows = []
-    last: dict[str, tuple[str, str]] = {}
-    for key in decisions:  # in phase order: the last phase of each model stays
-        last[key[1]] = key
-    for model, key in last.items():
-        decision, table = decisions[key], ranked[key]
-        winner = chosen(decision, settings)
-        row = table[table["config_key"] == winner]
+    for model, (phase, winner, reason) in final_choices(decisions, settings).items():
+        table = ranked[(phase, model)]
+        row = table[table[CONFIG_KEY] == winner]
         if row.empty:  # carried on from an earlier phase whose configuration this one did not run
             row = next(
                 (
-                    t[t["config_key"] == winner]
+                    t[t[CONFIG_KEY] == winner]
                     for k, t in ranked.items()
-                    if k[1] == model and (t["config_key"] == winner).any()
+                    if k[1] == model and (t[CONFIG_KEY] == winner).any()
                 ),
                 row,
             )
         if row.empty:
             continue
         row = row.iloc[:1].copy()
-        row["reason"] = chosen_reason(decision, settings)
+        row["reason"] = reason
         rows.append(row.set_index("run_id", drop=False))
     return pd.concat(rows) if rows else pd.DataFrame()
-
-
-def model_runs(finished: pd.DataFrame, model: str) -> pd.DataFrame:
-    """One model's finished runs, each once (a run reused by a later phase has a row per phase)."""
-    own = finished[finished["model"] == model]
-    return own[~own.index.duplicated(keep="first")]
-
-
-def final_against_base(own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings) -> Comparison:
-    """The final configuration against the base on the decision metric, σ pooled over all the
-    model's runs (`own`, from `model_runs`)."""
-    column = settings.metric.column
-    values = {key: own.loc[own["config_key"] == key, column] for key in (base_key, final_key)}
-    return compare(values[final_key], values[base_key], settings.metric, pooled_noise(own, column), settings.alpha)
 
 
 def base_vs_final(
@@ -325,9 +207,9 @@ def base_vs_final(
     for model, final in finals.groupby("model", sort=False):
         first = next((d for (_, m), d in decisions.items() if m == model), None)
         own = model_runs(finished, model)
-        final_key = final["config_key"].iloc[0]
+        final_key = final[CONFIG_KEY].iloc[0]
         for kind, key in (("base", first.incumbent if first else None), ("final", final_key)):
-            members = own[own["config_key"] == key]
+            members = own[own[CONFIG_KEY] == key]
             if members.empty:
                 continue
             entry = {
@@ -358,6 +240,7 @@ def unranked_runs(summaries: pd.DataFrame) -> pd.DataFrame:
 
 
 def configuration(row: pd.Series) -> str:
+    """A run's four study knobs in words, e.g. `batch 10, lr 0.08, weights 1.0:1.0`."""
     return (
         f"batch {row['batch_size']}, lr {row['learning_rate']}, "
         f"weights {row['classification_weight']}:{row['localization_weight']}"

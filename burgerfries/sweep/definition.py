@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
+from burgerfries.decision.settings import DecisionSettings
 from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
 from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.pretrained import default_restore
 from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.decision import DecisionSettings
 
 PARAMETERS = KNOB_TYPES  # what a base, grid, fixed or search entry may set
 STUDY_KEYS = {

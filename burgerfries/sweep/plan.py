@@ -118,7 +118,7 @@ class SweepPlan:
         return describe_plan(self, seconds_per_step)
 
 
-def describe_length(plan: SweepPlan) -> str:
+def describe_trial_length(plan: SweepPlan) -> str:
     """Every trial's length in one line, and where it comes from."""
     steps = ", ".join(f"{model} {plan.num_steps(model)}" for model in plan.definition.models)
     epochs = PROFILES[plan.profile].get("epochs")
@@ -153,7 +153,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
         weights = definition.weights.get(model, NONE)
         restored = f" (restore {definition.restore[model]})" if weights != NONE else ""
         lines.append(f"initial weights of {model}: {weights}{restored}")
-    lines.append(describe_length(plan))
+    lines.append(describe_trial_length(plan))
     total_seconds = 0.0
     screening = confirming = 0
     shapes: set[tuple[str, int]] = set()

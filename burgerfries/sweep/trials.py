@@ -3,7 +3,7 @@ configuration each stands for, and the label that names what the phase varies. P
 the study definition.
 
 A phase starts from its *incumbent*: the base configuration in the first phase, then the previous
-phase's decision (`report/decision.py`). The incumbent is queued with `max(repeats, noise_seeds)`
+phase's decision (`decision/phase.py`). The incumbent is queued with `max(repeats, noise_seeds)`
 seeds (already-trained ones are reused, so a kept incumbent costs nothing); every point of the
 phase is a challenger with `repeats` seeds, its `fixed` values applied (a fixed phase's points
 challenge the incumbent too). A point equal to the incumbent is the incumbent.
@@ -30,16 +30,12 @@ def varied_keys(phase: Phase) -> list[str]:
     return sorted({key for point in phase.points for key in point} | set(phase.search_space))
 
 
-def varied_label(phase: Phase, config: dict[str, Any], entry: dict[str, Any] | None = None) -> str:
-    """What names a configuration in its phase ("1:0.5", "0.032"); the incumbent of a phase whose
-    `fixed` values it does not share says so ("0.04 at batch_size 10"), so its label differs from
-    the point with the same varied value."""
-    text = label(config, varied_keys(phase))
-    if entry is not None and entry.get("point") == INCUMBENT:
-        differing = [key for key, value in phase.fixed.items() if not _same(config.get(key), value)]
-        if differing:
-            text += " at " + ", ".join(f"{key} {config[key]:g}" for key in differing)
-    return text
+def varied_label(phase: Phase, config: dict[str, Any]) -> str:
+    """What names a configuration in its phase: the knobs the phase varies and those it pins, as
+    this configuration has them ("weights 1:0.5", "lr 0.032 · batch 5"); an incumbent that does
+    not share the pinned values shows its own ("lr 0.04 · batch 15"), so no two differ unseen."""
+    varied = varied_keys(phase)
+    return label(config, varied + sorted(key for key in phase.fixed if key not in varied))
 
 
 def incumbent_config(definition: StudyDefinition, inherited: dict[str, Any]) -> dict[str, Any]:

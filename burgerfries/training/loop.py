@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from burgerfries.metrics import EVAL_SECONDS
 from burgerfries.model.ssd import Detector
 from burgerfries.training.assemble import TrainingSetup
 from burgerfries.training.step import LOSS_KEYS
@@ -125,7 +126,7 @@ def train_loop(
         if evaluate is not None and step in evaluation_steps:
             started = time.perf_counter()
             metrics = evaluate(setup.detector)
-            metrics["eval/seconds"] = time.perf_counter() - started
+            metrics[EVAL_SECONDS] = time.perf_counter() - started
             result.eval_metrics[step] = metrics
             for hook in hooks:
                 hook.after_evaluation(step, metrics)

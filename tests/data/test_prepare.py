@@ -30,7 +30,8 @@ def test_records_round_trip(tmp_path):
     write_xml(source / "b.xml", [("fries", 5, 6, 25, 30)], width=50, height=60)
     prepared = prepare_dataset(source, tmp_path / "out", eval_fraction=0.5, progress=False)
     examples = {
-        e["filename"].numpy().decode(): e for e in decode_all(prepared.train_record) + decode_all(prepared.eval_record)
+        e["filename"].numpy().decode(): e
+        for e in decode_all(prepared.folder.train_record) + decode_all(prepared.folder.eval_record)
     }
     assert set(examples) == {"a.jpg", "b.jpg"}
     a = examples["a.jpg"]
@@ -39,7 +40,7 @@ def test_records_round_trip(tmp_path):
     assert a["labels"].numpy().tolist() == [1, 2] and a["difficult"].numpy().tolist() == [False, True]
     b = examples["b.jpg"]
     assert b["image"].shape == (60, 50, 3) and b["labels"].numpy().tolist() == [2]
-    assert read_label_map(prepared.label_map) == {1: "burger", 2: "fries"}
+    assert read_label_map(prepared.folder.label_map) == {1: "burger", 2: "fries"}
 
 
 def test_synthetic_set_is_deterministic_and_tight():
@@ -87,7 +88,7 @@ def test_macncheese_ingests_every_image_in_both_layouts(shared_dir, tmp_path):
         "eval": 12,
     }  # images/train (Annotations/) and images/test (XML beside)
     assert summary["classes"] == ["macncheese"]
-    assert len(decode_all(prepared.train_record)) == 142 and len(decode_all(prepared.eval_record)) == 12
+    assert len(decode_all(prepared.folder.train_record)) == 142 and len(decode_all(prepared.folder.eval_record)) == 12
     assert any(" " in f["file"] for f in summary["files"])
 
 

@@ -78,7 +78,7 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     }
     winner = yaml.safe_load(weights_phase.data.tags["winner_config/ssd_mobilenet_v2_320x320"])
     # one seed each, so no noise estimate: nothing can be shown better, and the base stays
-    assert weights_phase.data.tags["decision/ssd_mobilenet_v2_320x320"] == "kept"
+    assert weights_phase.data.tags["outcome/ssd_mobilenet_v2_320x320"] == "kept"
     assert (winner["classification_weight"], winner["localization_weight"]) == (1.0, 1.0)
     assert "no difference can be told from noise" in weights_phase.data.tags["mlflow.note.content"]
     for run in by_phase[LR]:  # the lr phase starts from the weights phase's winner

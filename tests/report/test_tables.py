@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from burgerfries.report.decision import DecisionSettings
+from burgerfries.decision.settings import DecisionSettings
+from burgerfries.decision.study import decide_study
 from burgerfries.report.study import StudyRuns
-from burgerfries.report.tables import decide_study, phase_table, study_tables
+from burgerfries.report.tables import phase_table, study_tables
 
 MODEL = "ssd_mobilenet_v2_320x320"
 STEPS = [50, 100, 150, 200, 250, 300]

@@ -72,6 +72,7 @@ def test_worker_arguments_resolve_the_same_plan(tmp_path):
     from burgerfries.jobs.sweep import SweepSettings, resolve_plan
 
     (tmp_path / "dataset.json").write_text('{"num_images": {"train": 63}}')  # a folder without a hash
+    (tmp_path / "label_map.pbtxt").write_text("item {\n  id: 1\n  name: 'burger'\n}\n")
     plan = original_plan(data=tmp_path, dataset_hash="")
     args = build_parser().parse_args(["sweep", *plan.worker_arguments()])
     settings = SweepSettings(

@@ -48,8 +48,8 @@ def test_a_fixed_phases_points_challenge_the_incumbent_as_it_is():
     incumbent = config_of(study, lr, {}, entries[0])
     challenger = config_of(study, lr, {}, entries[2])
     assert (incumbent["batch_size"], challenger["batch_size"]) == (2, 5)
-    assert varied_label(lr, incumbent, entries[0]) == "0.04 at batch_size 2"
-    assert varied_label(lr, challenger, entries[2]) == "0.04"
+    assert varied_label(lr, incumbent) == "lr 0.04 · batch 2"
+    assert varied_label(lr, challenger) == "lr 0.04 · batch 5"
 
 
 def test_confirmation_adds_the_seeds_a_challenger_lacks_up_to_the_target():

@@ -28,154 +28,32 @@ weights, and their noise, share one scale.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 import pandas as pd
 from scipy import stats
 
-RACING = "racing"
-STUDY_RULE = "study_rule"
-MODES = (RACING, STUDY_RULE)
-BETTER, WORSE, INCONCLUSIVE = "better", "worse", "inconclusive"
-KEPT, SWITCHED = "kept", "switched"
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A decision metric: a column of the run summaries (`DecisionSettings.metric` says where it is read)."""
-
-    name: str  # as a study YAML names it (`objective:`)
-    column: str
-    higher_is_better: bool
-    label: str
-    digits: int = 3
-    # The eval metric that gives it at one checkpoint ("" when it needs more: the training loss,
-    # or several metrics): what a training run marks its best checkpoint by, and reports to Optuna
-    eval_key: str = ""
-
-    def oriented(self, difference: float) -> float:
-        """`difference` (challenger − incumbent) with the sign that makes better positive."""
-        return difference if self.higher_is_better else -difference
-
-
-OBJECTIVES = {
-    objective.name: objective
-    for objective in (
-        Objective("mAP_50", "mAP_50", True, "mAP@0.5", eval_key="eval/mAP_50"),
-        Objective(
-            "eval_loss", "eval_loss_unweighted", False, "eval loss (unweighted)", 4, "eval/loss_total_unweighted"
-        ),
-        Objective(
-            "wrong_detections",
-            "wrong_detection_rate",
-            False,
-            "wrong detections per image",
-            eval_key="eval/wrong_detection_rate",
-        ),
-        Objective("avg_recall", "avg_recall", True, "avg recall (AR@1, 10, 100)"),
-        Objective("gap", "gap_unweighted", False, "|eval − train| loss gap (unweighted)", 4),
-    )
-}
-# The original study's criteria, in its order (`decision: study_rule`)
-STUDY_RULE_CRITERIA = ("wrong_detections", "eval_loss", "gap", "avg_recall")
-
-
-READ_AT = ("last", "read_point")
-
-
-@dataclass(frozen=True)
-class DecisionSettings:
-    """How a sweep decides; a study YAML sets `objective:` and `decision:` (the mode), and may set
-    `alpha`, `confirm` and `read_at` under `decision_settings:`."""
-
-    objective: str = "mAP_50"  # on the held-out split
-    mode: str = RACING
-    alpha: float = 0.05  # before the correction for the number of challengers
-    confirm: int = 1  # challengers per phase that earn confirmation seeds
-    # Where racing reads the objective: "last", the last evaluation (the checkpoint a run ends
-    # with, the one exported); or "read_point", where the run's eval loss starts to flatten. In the
-    # main job's smoke runs mAP@0.5 was still rising at the knee, and its seed-to-seed σ there was
-    # several times the σ at the last evaluation (bench/RESULTS.md), so no challenger could be told
-    # from noise. The study's rule always reads its criteria at the read point, as the study did.
-    read_at: str = "last"
-
-    @classmethod
-    def from_study(cls, data: dict[str, Any], where: str) -> DecisionSettings:
-        settings = cls()
-        if "objective" in data:
-            if data["objective"] not in OBJECTIVES:
-                raise ValueError(f"{where}.objective: unknown {data['objective']!r}; known: {', '.join(OBJECTIVES)}")
-            settings = replace(settings, objective=data["objective"])
-        if "decision" in data:
-            if data["decision"] not in MODES:
-                raise ValueError(f"{where}.decision: unknown mode {data['decision']!r}; known: {', '.join(MODES)}")
-            settings = replace(settings, mode=data["decision"])
-        extra = data.get("decision_settings") or {}
-        known = {f.name for f in fields(cls)} - {"objective", "mode"}
-        if not isinstance(extra, dict) or set(extra) - known:
-            raise ValueError(f"{where}.decision_settings: expected a mapping of {sorted(known)}")
-        if "alpha" in extra:
-            if not 0 < float(extra["alpha"]) < 0.5:
-                raise ValueError(f"{where}.decision_settings.alpha: must be in (0, 0.5), got {extra['alpha']!r}")
-            settings = replace(settings, alpha=float(extra["alpha"]))
-        if "read_at" in extra:
-            if extra["read_at"] not in READ_AT:
-                raise ValueError(f"{where}.decision_settings.read_at: expected one of {', '.join(READ_AT)}")
-            settings = replace(settings, read_at=extra["read_at"])
-        if "confirm" in extra:
-            if not isinstance(extra["confirm"], int) or extra["confirm"] < 0:
-                raise ValueError(f"{where}.decision_settings.confirm: expected a whole number ≥ 0")
-            settings = replace(settings, confirm=extra["confirm"])
-        return settings
-
-    @property
-    def metric(self) -> Objective:
-        """The objective, reading the summary column of `read_at`."""
-        objective = OBJECTIVES[self.objective]
-        if self.read_at == "last":
-            return replace(objective, column=f"last_{objective.column}", label=f"{objective.label} (last evaluation)")
-        return replace(objective, label=f"{objective.label} (at the read point)")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass(frozen=True)
-class Noise:
-    """The seed-to-seed standard deviation of one metric, pooled over configurations."""
-
-    sigma: float
-    dof: int  # Σ (runs − 1) over the configurations it pools
-    configurations: int
-
-    def describe(self, digits: int = 3) -> str:
-        return f"σ {self.sigma:.{digits}f} ({self.dof} degrees of freedom, {self.configurations} configurations)"
-
-
-def pooled_noise(runs: pd.DataFrame, column: str) -> Noise | None:
-    """σ of `column` pooled over the configurations (`config_key`) with two or more finished
-    runs; a run that counts in several phases counts once. None when no configuration has two."""
-    if column not in runs:
-        return None
-    unique = runs[~runs.index.duplicated(keep="first")]
-    squares, dof, configurations = 0.0, 0, 0
-    for _, members in unique.groupby("config_key", sort=False):
-        values = members[column].astype(float).dropna()
-        if len(values) >= 2:
-            squares += float(((values - values.mean()) ** 2).sum())
-            dof += len(values) - 1
-            configurations += 1
-    if dof == 0:
-        return None
-    return Noise(math.sqrt(squares / dof), dof, configurations)
+from burgerfries.decision.noise import Noise, pooled_noise
+from burgerfries.decision.settings import (
+    BETTER,
+    INCONCLUSIVE,
+    KEPT,
+    OBJECTIVES,
+    STUDY_RULE,
+    STUDY_RULE_CRITERIA,
+    SWITCHED,
+    WORSE,
+    DecisionSettings,
+)
+from burgerfries.keys import CONFIG_KEY
+from burgerfries.metrics import Metric
 
 
 @dataclass(frozen=True)
 class Comparison:
     """A challenger against the incumbent on one metric; `delta` is challenger − incumbent."""
 
-    metric: str
+    metric: str  # the summary column compared
     delta: float
     low: float  # the 95 % interval of delta (pooled σ, Student t)
     high: float
@@ -187,14 +65,14 @@ class Comparison:
 
 
 def compare(
-    challenger: pd.Series, incumbent: pd.Series, objective: Objective, noise: Noise | None, alpha: float
+    challenger: pd.Series, incumbent: pd.Series, objective: Metric, noise: Noise | None, alpha: float
 ) -> Comparison:
     """The tests of the module docstring for one metric. `alpha` is already corrected."""
     challenger, incumbent = challenger.astype(float).dropna(), incumbent.astype(float).dropna()
     n_c, n_i = len(challenger), len(incumbent)
     if not n_c or not n_i:
         nan = float("nan")
-        return Comparison(objective.name, nan, nan, nan, nan, nan, (n_c, n_i), INCONCLUSIVE, False)
+        return Comparison(objective.column, nan, nan, nan, nan, nan, (n_c, n_i), INCONCLUSIVE, False)
     delta = float(challenger.mean() - incumbent.mean())
     gain = objective.oriented(delta)
     p_better = p_worse = low = high = float("nan")
@@ -219,7 +97,7 @@ def compare(
         verdict = BETTER
     elif p_worse < alpha:
         verdict = WORSE
-    return Comparison(objective.name, delta, low, high, p_better, p_welch, (n_c, n_i), verdict, looks_better)
+    return Comparison(objective.column, delta, low, high, p_better, p_welch, (n_c, n_i), verdict, looks_better)
 
 
 @dataclass
@@ -242,7 +120,7 @@ def _values(runs: pd.DataFrame, key: str, column: str) -> pd.Series:
     """`column` of one configuration's runs (none when the runs did not log it)."""
     if column not in runs:
         return pd.Series(dtype=float)
-    return runs.loc[runs["config_key"] == key, column]
+    return runs.loc[runs[CONFIG_KEY] == key, column]
 
 
 def _ordered(keys: list[str], gains: dict[str, float], order: dict[str, float]) -> list[str]:
@@ -290,7 +168,7 @@ def decide_phase(
     the incumbent's among them; `noise_runs`: this model's finished runs so far (for σ)."""
     objective = settings.metric
     labels = labels or {}
-    order = runs.groupby("config_key", sort=False)["order"].min().to_dict()
+    order = runs.groupby(CONFIG_KEY, sort=False)["order"].min().to_dict()
     challengers = [key for key in order if key != incumbent]
     alpha = settings.alpha / max(1, len(challengers))
     noise = pooled_noise(noise_runs, objective.column)
@@ -343,15 +221,3 @@ def chosen(decision: PhaseDecision, settings: DecisionSettings) -> str:
 def chosen_reason(decision: PhaseDecision, settings: DecisionSettings) -> str:
     """Why the study's mode carries `chosen` on, in one sentence."""
     return decision.study_rule_sentence if settings.mode == STUDY_RULE else decision.sentence
-
-
-def rank_by_objective(per_config: pd.DataFrame, objective: Objective, best_group: set[str]) -> pd.DataFrame:
-    """One row per configuration (`config_key`, `order`, the objective's mean), best point estimate
-    first, equal estimates in YAML order; `rank`, and `best_group` marking the configurations not
-    shown worse than the best."""
-    sign = -1.0 if objective.higher_is_better else 1.0
-    ranked = per_config.assign(_sort=(sign * per_config[objective.column].astype(float)).fillna(math.inf))
-    ranked = ranked.sort_values(["_sort", "order"], kind="stable").drop(columns="_sort")
-    ranked["rank"] = range(1, len(ranked) + 1)
-    ranked["best_group"] = ranked["config_key"].isin(best_group)
-    return ranked

@@ -7,17 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from burgerfries.report.decision import (
-    KEPT,
-    OBJECTIVES,
-    STUDY_RULE,
-    SWITCHED,
-    DecisionSettings,
-    chosen,
-    compare,
-    decide_phase,
-    pooled_noise,
-)
+from burgerfries.decision.noise import pooled_noise
+from burgerfries.decision.phase import chosen, compare, decide_phase
+from burgerfries.decision.settings import KEPT, OBJECTIVES, STUDY_RULE, SWITCHED, DecisionSettings
 
 INCUMBENT = "1:1"
 READ_POINT = DecisionSettings(read_at="read_point")  # the frames hold the values at the read point

@@ -1,0 +1,70 @@
+"""A data_prep output folder, opened once: where its records and label map are, what its
+dataset.json says (content hash, split sizes, classes), and its class names. Every reader takes
+this object instead of joining file names onto a bare path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from burgerfries.data.label_map import read_label_map
+from burgerfries.keys import DATASET_SUMMARY, EVAL_RECORD, LABEL_MAP, TRAIN_RECORD
+
+
+def read_dataset_summary(folder: Path) -> dict:
+    """The dataset.json that `prepare_dataset` wrote into `folder` (its hash, files and counts),
+    or {} for a folder prepared without one."""
+    path = Path(folder) / DATASET_SUMMARY
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    path: Path
+    summary: dict  # dataset.json ({} for a folder prepared before it existed)
+    class_names: dict[int, str]  # the label map: id → name
+
+    @classmethod
+    def open(cls, path: Path | DataFolder) -> DataFolder:
+        """Read `path`'s label map and dataset.json; a DataFolder is returned as it is."""
+        if isinstance(path, DataFolder):
+            return path
+        path = Path(path)
+        label_map = path / LABEL_MAP
+        if not label_map.is_file():
+            raise FileNotFoundError(
+                f"{label_map}: not found — run data_prep first (burgerfries data-prep --out DIR), "
+                "or pass a LabelImg folder as --data"
+            )
+        return cls(path, read_dataset_summary(path), read_label_map(label_map))
+
+    @property
+    def train_record(self) -> Path:
+        return self.path / TRAIN_RECORD
+
+    @property
+    def eval_record(self) -> Path:
+        return self.path / EVAL_RECORD
+
+    @property
+    def label_map(self) -> Path:
+        return self.path / LABEL_MAP
+
+    @property
+    def hash(self) -> str:
+        """The content hash data_prep wrote ("" for a folder prepared without one)."""
+        return str(self.summary.get("hash", ""))
+
+    @property
+    def num_train_images(self) -> int:
+        """The training split's size: dataset.json's count, else the records in train.record."""
+        counted = self.summary.get("num_images", {}).get("train")
+        if counted is not None:
+            return int(counted)
+        if not self.train_record.is_file():
+            raise FileNotFoundError(f"{self.train_record}: not found — is {self.path} a data_prep output folder?")
+        import tensorflow as tf
+
+        return sum(1 for _ in tf.data.TFRecordDataset(str(self.train_record)))

@@ -1,0 +1,170 @@
+"""A study's chain of decisions, from its runs' summaries (one row per run): each phase for each
+model with the previous phase's choice as its incumbent, the configurations aggregated over their
+runs, and the final pick against the base. Pure pandas: the sweep asks it after each phase, the
+report renders the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from scipy import stats
+
+from burgerfries.decision.noise import pooled_noise
+from burgerfries.decision.phase import Comparison, PhaseDecision, chosen, chosen_reason, compare, decide_phase
+from burgerfries.decision.settings import WORSE, DecisionSettings
+from burgerfries.keys import CONFIG_KEY
+from burgerfries.metrics import STEP_COLUMNS, Metric
+
+FINISHED = "FINISHED"
+# Quantities averaged per configuration with a confidence interval: the decision metrics and the
+# report's headline numbers.
+NOISE_COLUMNS = (
+    "last_mAP_50",
+    "mAP_50",
+    "eval_loss",
+    "eval_loss_unweighted",
+    "gap",
+    "gap_unweighted",
+    "avg_recall",
+    "wrong_detection_rate",
+)
+
+
+def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of runs that finished (all rows when the frame has no status)."""
+    return runs[runs["status"] == FINISHED] if "status" in runs else runs
+
+
+def confidence_half_width(values: pd.Series) -> float:
+    """Half the width of the 95 % confidence interval of the mean (Student's t); NaN under 2 values."""
+    values = values.astype(float).dropna()
+    if len(values) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def phase_order(summaries: pd.DataFrame) -> list[str]:
+    """Phases in the order they ran (their first own run's start time: a run reused from an earlier
+    phase started before the phase did), whatever they are called."""
+    if "start_time" not in summaries:
+        return list(dict.fromkeys(summaries["phase"]))
+    own = summaries[summaries["reused_from"] == ""] if "reused_from" in summaries else summaries
+    order = list(own.groupby("phase", sort=False)["start_time"].min().sort_values(kind="stable").index)
+    return order + [phase for phase in dict.fromkeys(summaries["phase"]) if phase not in order]
+
+
+def models_of(summaries: pd.DataFrame) -> list[str]:
+    return sorted(set(summaries["model"]), key=list(summaries["model"]).index)  # in the order they appear
+
+
+def decide_study(summaries: pd.DataFrame, settings: DecisionSettings) -> dict[tuple[str, str], PhaseDecision]:
+    """{(phase, model): decision}, phases in the order they ran. The first phase's incumbent is the
+    base configuration; each later one, the configuration the previous decision carried on. Noise
+    is pooled over the model's runs in the phases decided so far, as the sweep saw them."""
+    finished = finished_runs(summaries)
+    phases = phase_order(summaries)
+    decisions: dict[tuple[str, str], PhaseDecision] = {}
+    for model in models_of(finished):
+        own = finished[finished["model"] == model]
+        incumbent: str | None = None
+        for index, phase in enumerate(phases):
+            runs = own[own["phase"] == phase]
+            if runs.empty:
+                continue
+            if incumbent is None:
+                base = runs[runs["is_base"].astype(bool)] if "is_base" in runs else runs.iloc[:0]
+                incumbent = (base if len(base) else runs.sort_values("order", kind="stable"))[CONFIG_KEY].iloc[0]
+            labels = dict(zip(runs[CONFIG_KEY], runs["varied"]))
+            noise_runs = own[own["phase"].isin(phases[: index + 1])]
+            decision = decide_phase(runs, incumbent, noise_runs, settings, labels)
+            decisions[(phase, model)] = decision
+            incumbent = chosen(decision, settings)
+    return decisions
+
+
+def per_configuration(runs: pd.DataFrame, objective_column: str, higher_is_better: bool) -> pd.DataFrame:
+    """Means over each configuration's finished runs, `runs` (how many), `run_id` (its best run on
+    the objective, ties by seed) and each NOISE_COLUMNS' 95 % interval half-width (`…_ci`)."""
+    numeric = [c for c in runs.select_dtypes("number").columns if c not in ("rank", "seed", "order", *STEP_COLUMNS)]
+    rows = {}
+    for key, members in runs.groupby(CONFIG_KEY, sort=False):
+        values = members[objective_column].astype(float)
+        seeds = pd.to_numeric(members["seed"], errors="coerce") if "seed" in members else pd.Series(0, members.index)
+        best = (
+            pd.DataFrame({"v": -values if higher_is_better else values, "s": seeds})
+            .fillna(math.inf)
+            .sort_values(["v", "s"], kind="stable")
+            .index[0]
+        )
+        row = members.loc[best].copy()
+        row[numeric] = members[numeric].mean()
+        row["order"] = members["order"].min()
+        row["runs"] = len(members)
+        row["run_id"] = best
+        for column in NOISE_COLUMNS:
+            if column in members:
+                row[f"{column}_ci"] = confidence_half_width(members[column])
+        rows[key] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    return frame.astype({column: float for column in numeric if column in frame}, errors="ignore")
+
+
+def rank_by_objective(per_config: pd.DataFrame, objective: Metric, best_group: set[str]) -> pd.DataFrame:
+    """One row per configuration (`config_key`, `order`, the objective's mean), best point estimate
+    first, equal estimates in YAML order; `rank`, and `best_group` marking the configurations not
+    shown worse than the best."""
+    sign = -1.0 if objective.higher_is_better else 1.0
+    ranked = per_config.assign(_sort=(sign * per_config[objective.column].astype(float)).fillna(math.inf))
+    ranked = ranked.sort_values(["_sort", "order"], kind="stable").drop(columns="_sort")
+    ranked["rank"] = range(1, len(ranked) + 1)
+    ranked["best_group"] = ranked[CONFIG_KEY].isin(best_group)
+    return ranked
+
+
+def best_group(runs: pd.DataFrame, per_config: pd.DataFrame, decision: PhaseDecision, objective: Metric) -> set[str]:
+    """The configurations of a phase not shown worse than its leader (best point estimate) at the
+    phase's corrected level, with the σ the phase was tested with."""
+    leader = rank_by_objective(per_config, objective, set()).iloc[0][CONFIG_KEY]
+    leader_values = runs.loc[runs[CONFIG_KEY] == leader, objective.column]
+    return {
+        key
+        for key in per_config[CONFIG_KEY]
+        if key == leader
+        or compare(
+            runs.loc[runs[CONFIG_KEY] == key, objective.column],
+            leader_values,
+            objective,
+            decision.noise,
+            decision.alpha,
+        ).verdict
+        != WORSE
+    }
+
+
+def final_choices(
+    decisions: dict[tuple[str, str], PhaseDecision], settings: DecisionSettings
+) -> dict[str, tuple[str, str, str]]:
+    """Per model, (its last phase, the configuration that phase carried on, why)."""
+    last: dict[str, tuple[str, str]] = {}
+    for key in decisions:  # in phase order: the last phase of each model stays
+        last[key[1]] = key
+    return {
+        model: (phase, chosen(decisions[(phase, model)], settings), chosen_reason(decisions[(phase, model)], settings))
+        for model, (phase, _) in last.items()
+    }
+
+
+def model_runs(finished: pd.DataFrame, model: str) -> pd.DataFrame:
+    """One model's finished runs, each once (a run reused by a later phase has a row per phase)."""
+    own = finished[finished["model"] == model]
+    return own[~own.index.duplicated(keep="first")]
+
+
+def final_against_base(own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings) -> Comparison:
+    """The final configuration against the base on the decision metric, σ pooled over all the
+    model's runs (`own`, from `model_runs`)."""
+    column = settings.metric.column
+    values = {key: own.loc[own[CONFIG_KEY] == key, column] for key in (base_key, final_key)}
+    return compare(values[final_key], values[base_key], settings.metric, pooled_noise(own, column), settings.alpha)

@@ -1,0 +1,149 @@
+"""A training run's settings and its plan. The plan is resolved once from the settings by a pure
+function, as the sweep's plan is: the effective config, the length in steps and passes, the
+evaluation and checkpoint steps, the starting weights and how much of them is restored (with
+the reason), the run's name and tags. Every default of `train` lives here, so
+`train(resolve_train(TrainSettings(data)))` from Python does what `burgerfries train --data`
+does.
+
+The knobs of `TrainSettings` default to None, which means "the model YAML's value"
+(`burgerfries/configs/<model>.yaml`); the CLI, MLproject and the sweep pass only what a user set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from burgerfries.data.folder import DataFolder
+from burgerfries.keys import KNOB_TYPES, Tag
+from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES
+from burgerfries.model.config import DEFAULT_PROFILE, build_config
+from burgerfries.pretrained import NONE, PRETRAINED, default_restore, has_shipped_weights, resolve_weights
+from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
+from burgerfries.training.loop import checkpoint_steps, default_eval_every, eval_steps
+
+
+@dataclass
+class TrainSettings:
+    data: Path | DataFolder
+    model: str = MODEL_NAMES[0]
+    batch_size: int | None = None  # None: the model YAML's
+    learning_rate: float | None = None  # learning_rate_base of the cosine schedule
+    classification_weight: float | None = None
+    localization_weight: float | None = None
+    num_steps: int | None = None  # None: from `epochs`, else the profile's length, else the YAML's
+    epochs: float | None = None  # passes over the training split (resolved to steps at the run's batch size)
+    profile: str = DEFAULT_PROFILE
+    seed: int = 0
+    # None: the shipped weights of the profile and model where there are some, else from scratch;
+    # `none`: from scratch; `pretrained`: the shipped ones (an error where there are none); a path
+    weights: Path | str | None = None
+    restore: str | None = None  # how much of an OD-API checkpoint `weights` restores; None: as measured
+    checkpoint_every: int = 0  # 0: only at evaluation steps (when resumable) and the end
+    # False: no checkpoints at evaluation steps, for runs nobody resumes (a sweep retries a dead
+    # trial from its start); each save took ≈ 0.4–0.7 s of a smoke trial.
+    resumable: bool = True
+    eval_every: int | None = None  # None: EVALUATIONS_PER_RUN evaluations over the run; 0: the last step only
+    overrides: dict = field(default_factory=dict)
+    checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
+    experiment: str | None = None  # None: MLFLOW_EXPERIMENT_NAME/ID when set, else the train job's
+    run_name: str | None = None
+    tags: dict = field(default_factory=dict)
+    nested: bool = False  # a child of the active run (the sweep's trials)
+    # A whole effective config (a logged pipeline.yaml) instead of building one from the model YAML,
+    # profile, knobs and overrides: what `reproduce` trains
+    config: dict | None = None
+    best_by: str = "mAP_50"  # the decision metric (decision.settings.OBJECTIVES) that marks the best checkpoint
+    system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling into the run
+
+    def knobs(self) -> dict[str, float | int | None]:
+        return {knob: getattr(self, knob) for knob in KNOB_TYPES}
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    settings: TrainSettings
+    folder: DataFolder
+    config: dict  # the effective config (pipeline.yaml)
+    weights: Path | None  # the resolved starting weights (None: from scratch)
+    weights_given: str  # as the settings name them, for the run's params ("" when from scratch)
+    restore: str  # how much of `weights` is restored ("" when from scratch)
+    start: str  # what the run starts from, and why, in one line
+    eval_every: int
+    evaluation_steps: frozenset[int]
+    checkpoint_steps: frozenset[int]
+    run_name: str
+    tags: dict[str, str]
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.config["train_config"]["num_steps"])
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.config["train_config"]["batch_size"])
+
+    def describe_length(self) -> str:
+        """The run's length in one line: its steps, and the passes over the training split they make."""
+        train, images = self.config["train_config"], self.folder.num_train_images
+        passes = self.num_steps * self.batch_size / max(images, 1)
+        given = f"{train['num_epochs']:g} epochs asked" if "num_epochs" in train else "length given in steps"
+        return (
+            f"{self.num_steps} steps at batch {self.batch_size}: {passes:.1f} passes over "
+            f"{images} training images ({given})"
+        )
+
+
+def _start(settings: TrainSettings) -> tuple[Path | None, str, str, str]:
+    """(resolved weights, the weights as given, restore, the reason in words)."""
+    given = settings.weights
+    if given is None:
+        shipped = has_shipped_weights(settings.profile, settings.model)
+        given = PRETRAINED if shipped else NONE
+        why = "the profile's shipped weights" if shipped else f"no weights ship for profile {settings.profile}"
+    else:
+        why = "as asked"
+    weights = resolve_weights(given, settings.profile, settings.model)
+    if weights is None:
+        return None, "", "", f"from scratch ({why})"
+    restore = settings.restore or default_restore(given, settings.model, DEFAULT_RESTORE)
+    restore_why = "as asked" if settings.restore else "as measured for this model"
+    return weights, str(given), restore, f"weights {given} ({why}), restore {restore} ({restore_why})"
+
+
+def resolve_train(settings: TrainSettings) -> TrainPlan:
+    """Every default of a training run, resolved once; reads only the data folder's small files."""
+    folder = DataFolder.open(settings.data)
+    config = settings.config
+    if config is None:
+        config = build_config(
+            settings.model,
+            settings.profile,
+            len(folder.class_names),
+            settings.knobs(),
+            settings.overrides,
+            settings.epochs,
+            folder.num_train_images,
+        )
+    weights, given, restore, start = _start(settings)
+    num_steps = int(config["train_config"]["num_steps"])
+    eval_every = default_eval_every(num_steps) if settings.eval_every is None else settings.eval_every
+    evaluation = eval_steps(num_steps, eval_every)
+    saves = checkpoint_steps(num_steps, evaluation, settings.checkpoint_every, settings.resumable)
+    tags = {Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, **settings.tags}
+    if folder.hash:
+        tags[Tag.DATASET_HASH] = folder.hash
+    return TrainPlan(
+        settings=settings,
+        folder=folder,
+        config=config,
+        weights=weights,
+        weights_given=given,
+        restore=restore,
+        start=start,
+        eval_every=eval_every,
+        evaluation_steps=frozenset(evaluation),
+        checkpoint_steps=frozenset(saves),
+        run_name=settings.run_name or f"{settings.model} {settings.profile}",
+        tags=tags,
+    )

@@ -1,0 +1,68 @@
+"""The two layers of ARCHITECTURE.md, checked on the source: only the jobs and `tracking.py` talk
+to MLflow; the library never imports the jobs or the command line; decisions never import the
+report that renders them."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import burgerfries
+
+PACKAGE = Path(burgerfries.__file__).parent
+LIBRARY = ("data", "model", "training", "evaluation", "export", "decision", "report", "sweep")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def module_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def test_only_the_jobs_and_tracking_import_mlflow():
+    offenders = [
+        relative(path)
+        for path in module_files()
+        if not relative(path).startswith("jobs/")
+        and relative(path) != "tracking.py"
+        and any(name == "mlflow" or name.startswith("mlflow.") for name in imported_modules(path))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", LIBRARY)
+def test_the_library_imports_neither_the_jobs_nor_the_command_line(package):
+    offenders = {
+        relative(path): sorted(
+            name for name in imported_modules(path) if name.startswith(("burgerfries.jobs", "burgerfries.cli"))
+        )
+        for path in (PACKAGE / package).rglob("*.py")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_decisions_do_not_import_the_report():
+    offenders = {
+        relative(path): sorted(name for name in imported_modules(path) if name.startswith("burgerfries.report"))
+        for path in (PACKAGE / "decision").rglob("*.py")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_check_sees_an_import_inside_a_function(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    import mlflow.tracking\n    from mlflow import log_metric\n")
+    assert {"mlflow.tracking", "mlflow"} <= imported_modules(sample)
