@@ -37,6 +37,7 @@ REACH_SECONDS = 5.0  # how long a tracking server or database may take to answer
 # a GenAI one (traces first, logged models as "agent versions").
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 TRAINING_KIND = "custom_model_development"
+LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
 
 
 class TrackingUnreachable(ConnectionError):
@@ -163,6 +164,26 @@ def tracked_run(
         mlflow.end_run("FINISHED")
 
 
+@contextmanager
+def entry_run_as_parent() -> Iterator[bool]:
+    """Under `mlflow run` (MLFLOW_RUN_ID set), the entry point's run is active while the block
+    runs, so a step the job runs first (preparing a data folder) starts as its child instead of
+    taking the run over; afterwards the job's own run continues the entry run as before. Yields
+    whether there was an entry run."""
+    entry = os.environ.pop("MLFLOW_RUN_ID", None)  # (MLflow would resume it for the step's run)
+    if not entry or mlflow.active_run() is not None:
+        if entry:
+            os.environ["MLFLOW_RUN_ID"] = entry
+        yield False
+        return
+    mlflow.start_run(run_id=entry)
+    try:
+        yield True
+    finally:
+        mlflow.end_run()
+        os.environ["MLFLOW_RUN_ID"] = entry
+
+
 @functools.lru_cache(maxsize=64)
 def mark_training_experiment(experiment_id: str) -> None:
     """Tag the experiment as model training for MLflow's UI (once per experiment and process),
@@ -170,6 +191,22 @@ def mark_training_experiment(experiment_id: str) -> None:
     client = mlflow.MlflowClient()
     if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:
         client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+
+
+def ui_link(experiment_id: str) -> str:
+    """The experiment's runs in MLflow's UI, in its model-training view. MLflow 3.17's UI opens
+    every experiment in its GenAI view (a global toggle that defaults to GenAI decides, whatever
+    the experiment's kind tag says; bench/RESULTS.md), unless the link names the view."""
+    uri = mlflow.get_tracking_uri()
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
+def ui_hint(experiment_id: str) -> str:
+    """One line: how to see the experiment's runs in MLflow's UI."""
+    uri = mlflow.get_tracking_uri()
+    start = "" if uri.startswith(("http://", "https://")) else f"`mlflow ui --backend-store-uri {uri}`, then "
+    return f"MLflow UI: {start}{ui_link(experiment_id)}"
 
 
 @functools.lru_cache(maxsize=1)

@@ -105,5 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if result.report_path is not None:
         for model, config in result.winners.items():
             print(f"final {model}: {config}")
+        if result.experiment_id:
+            from burgerfries.tracking import ui_hint
+
+            print(ui_hint(result.experiment_id))
         print(result.report_path.resolve())
     return 0

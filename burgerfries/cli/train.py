@@ -139,5 +139,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
     print(f"step {result.step}: {losses}")
+    from burgerfries.tracking import ui_hint
+
+    print(ui_hint(result.experiment_id))
     print(result.run_id)
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from burgerfries.data.ingest import scan_folder
 from burgerfries.data.skip_report import SkipReport
 from burgerfries.keys import LABEL_MAP, SKIP_REPORT
+from burgerfries.tracking import entry_run_as_parent
 
 PREPARED_ROOT = Path("data")
 HASH_CHARACTERS = 12
@@ -55,7 +56,8 @@ def resolve_data(data: Path, root: Path = PREPARED_ROOT) -> Path:
     from burgerfries.jobs.data_prep import run_data_prep
 
     print(f"{data} is a LabelImg folder; preparing it into {out} (a data_prep run)")
-    prepared = run_data_prep(str(data), out)
+    with entry_run_as_parent() as nested:
+        prepared = run_data_prep(str(data), out, nested=nested)
     summary = prepared.summary
     print(
         f"prepared {summary['num_images']['train']} training and {summary['num_images']['eval']} eval images "

@@ -30,12 +30,16 @@ def run_data_prep(
     keep_folder_split: bool = True,
     experiment: str | None = None,
     eval_images: int = SYNTHETIC_EVAL_SCENES,
+    nested: bool = False,
 ) -> PreparedDataset:
+    """data_prep in a tracked run: a new one, or the entry point's under `mlflow run -e data_prep`,
+    or (`nested`) a child of the active run: another job's first step."""
     out = Path(out).resolve()
     with tracked_run(
         resolve_experiment(experiment, EXPERIMENT),
         run_name=f"data_prep {Path(str(source)).name}",
         tags={"step": "data_prep"},
+        nested=nested,
     ):
         log_params(
             {

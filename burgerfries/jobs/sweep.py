@@ -44,7 +44,7 @@ from burgerfries.sweep.storage import (
     redact,
     worker_name,
 )
-from burgerfries.tracking import configure_tracking, open_store, resolve_experiment
+from burgerfries.tracking import configure_tracking, entry_run_as_parent, open_store, resolve_experiment
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
@@ -86,6 +86,7 @@ class SweepResult:
     report_path: Path | None = None
     plan: str = ""
     phase_winners: dict[str, dict[str, Any]] = field(default_factory=dict)  # model → last phase's winner
+    experiment_id: str = ""
 
 
 def resolve_plan(settings: SweepSettings) -> SweepPlan:
@@ -100,7 +101,8 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
         from burgerfries.jobs.data_prep import run_data_prep
 
         data = Path("data") / "synthetic"
-        run_data_prep("synthetic", data)
+        with entry_run_as_parent() as nested:
+            run_data_prep("synthetic", data, nested=nested)
     folder = DataFolder.open(resolve_data(data).resolve())
     return SweepPlan(
         definition=definition,
@@ -256,7 +258,8 @@ def run_worker(plan: SweepPlan, progress: bool = True) -> SweepResult:
     built = done_value(storage, plan.once_name(REPORT_STEP))
     if built is not None:
         print(f"sweep {plan.definition.name} is finished; its report was written by {built['worker']}")
-        return SweepResult(runs.find_parent(), built["finals"], Path(built["path"]))
+        experiment_id = runs.resolve_experiment_id()
+        return SweepResult(runs.find_parent(), built["finals"], Path(built["path"]), experiment_id=experiment_id)
     params = {
         "study": str(plan.definition.source),
         "data": str(plan.data),
@@ -281,7 +284,9 @@ def run_worker(plan: SweepPlan, progress: bool = True) -> SweepResult:
     finally:
         mlflow.end_run("FINISHED")
     phase_winners = {model: won["config"] for model, won in winners.items()}
-    return SweepResult(parent_id, built["finals"], Path(built["path"]), phase_winners=phase_winners)
+    return SweepResult(
+        parent_id, built["finals"], Path(built["path"]), phase_winners=phase_winners, experiment_id=runs.experiment_id
+    )
 
 
 def _report_failure(plan: SweepPlan) -> None:

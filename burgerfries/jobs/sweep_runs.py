@@ -25,7 +25,7 @@ class SweepRuns:
         self.experiment_id = ""  # set when the parent run starts
         self.seen_failed: set[str] = set()
 
-    def _experiment(self) -> str:
+    def resolve_experiment_id(self) -> str:
         """Under `mlflow run`, the experiment MLflow already created the entry run in; else the plan's."""
         entry_run = os.environ.get("MLFLOW_RUN_ID")
         if entry_run:
@@ -37,7 +37,7 @@ class SweepRuns:
     def find_parent(self) -> str | None:
         """The parent run of this sweep key, if one exists (for a worker that arrives after the end)."""
         runs = self.client.search_runs(
-            [self._experiment()],
+            [self.resolve_experiment_id()],
             f"tags.{Tag.SWEEP_KEY} = '{self.key}' and tags.{Tag.SWEEP_ROLE} = '{SweepRole.STUDY}'",
             max_results=1,
             order_by=["attributes.start_time DESC"],
@@ -53,11 +53,11 @@ class SweepRuns:
         it with the parent it continues, so one study keeps one parent run.
         """
         entry_run = os.environ.get("MLFLOW_RUN_ID")
-        self.experiment_id = self._experiment()
+        self.experiment_id = self.resolve_experiment_id()
 
         def create() -> str:
             run = mlflow.start_run(
-                run_name=None if entry_run else f"sweep {self.definition.name}",
+                run_name=f"sweep {self.definition.name}",
                 tags={
                     Tag.SWEEP_KEY: self.key,
                     Tag.SWEEP_ROLE: SweepRole.STUDY,

@@ -57,6 +57,7 @@ class TrainResult:
     eval_metrics: dict[int, dict[str, float]]
     detector: Detector
     checkpoint: str
+    experiment_id: str = ""
 
 
 def short_params(plan: TrainPlan) -> dict[str, object]:
@@ -264,4 +265,5 @@ def train(
         checkpoints.finish(num_steps, final, kept, config, label_map, size, loop.eval_metrics, settings.best_by)
         mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
         mlflow.log_artifact(str(label_map))
-        return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final)
+        experiment_id = run.info.experiment_id
+        return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final, experiment_id)

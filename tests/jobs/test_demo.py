@@ -161,6 +161,7 @@ def test_the_demo_page_draws_and_lists_what_the_saved_model_finds(exported, tmp_
                 [cell.inner_text() for cell in row.locator("[role=gridcell]").all()]
                 for row in page.locator("#detections [role=row]").all()[1:]
             ]  # row 1: the header
+            shown_photo = page.locator("#photo img").get_attribute("src")  # the upload, shown as the photo
             source = page.locator("#result img").get_attribute("src")
             if source.startswith("data:"):
                 result_bytes = base64.b64decode(source.split(",", 1)[1])
@@ -178,6 +179,7 @@ def test_the_demo_page_draws_and_lists_what_the_saved_model_finds(exported, tmp_
         process.terminate()
         process.wait(timeout=30)
     assert not list(temporary.glob("burgerfries-demo-*"))  # stopped with SIGTERM, it removed its example images
+    assert shown_photo  # (an <img>, not a file name)
     found = [row for row in rows if row]
     assert len(found) == 3
     for row, want in zip(found, expected):

@@ -321,3 +321,59 @@ def test_optuna_dashboard_lists_the_phases_with_their_knobs(synthetic_data, trac
         server.wait(timeout=30)
     text = " ".join(body.split())
     assert "Intermediate Values" in text and "learning_rate 0.04" in text  # trial 0: the incumbent, lr 0.04
+
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>/../../escape:a"  # HTML, path separators, '..' and ':'
+
+
+def test_under_mlflow_run_the_entry_run_is_the_sweeps_parent_and_a_hostile_name_finishes(tracking_uri, tmp_path):
+    """What `mlflow run . -e sweep` does: it creates a run and passes its id (MLFLOW_RUN_ID) and
+    experiment to the command. The sweep without --data prepares the synthetic set first; that
+    step must not take the entry run over (MLflow resumes MLFLOW_RUN_ID for the first run started).
+    The study's name is one the registry, the file system and the page must all survive."""
+    from burgerfries.names import slug
+
+    client = mlflow.MlflowClient()
+    experiment_id = client.create_experiment("entry")
+    entry = client.create_run(experiment_id).info.run_id
+    study = write_study(
+        tmp_path / "entry.yaml", [{"name": "batch", "grid": {"batch_size": [1]}}], HOSTILE_NAME, num_steps=2
+    )
+    env = {**os.environ, "MLFLOW_RUN_ID": entry, "MLFLOW_EXPERIMENT_ID": experiment_id}
+    env.pop("MLFLOW_EXPERIMENT_NAME", None)
+    command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--profile", "tiny"]
+    completed = subprocess.run(
+        [*command, "--workers", "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    runs = client.search_runs([experiment_id])
+    parents = {run.info.run_id: run.data.tags.get("mlflow.parentRunId") for run in runs}
+    roles = {run.info.run_id: run.data.tags.get("sweep_role") or run.data.tags.get("step") for run in runs}
+    assert roles[entry] == "study" and parents[entry] is None  # the printed run id holds the study
+    assert [run for run, parent in parents.items() if parent is None] == [entry]  # one run tree
+    assert {roles[run] for run, parent in parents.items() if parent == entry} == {"data_prep", "phase"}
+    assert client.get_run(entry).data.tags["mlflow.runName"] == f"sweep {HOSTILE_NAME}"
+    registered = f"{slug(HOSTILE_NAME)}-ssd"
+    assert client.get_registered_model(registered).aliases["champion"]
+    assert f"registered model names use {slug(HOSTILE_NAME)!r}" in completed.stdout  # the mapping, said once
+    report = Path(completed.stdout.strip().splitlines()[-1])
+    assert report.is_file() and tmp_path in report.parents  # inside the working folder, not escaped
+    assert "<img src=x" not in report.read_text(encoding="utf-8")  # the name is escaped on the page
+
+
+def test_a_registry_that_refuses_the_picks_costs_the_registration_not_the_sweep(tracking_uri, monkeypatch, capsys):
+    from mlflow.exceptions import MlflowException
+
+    from burgerfries.jobs import sweep as sweep_job
+
+    def refuse(*_):
+        raise MlflowException("the registry is read-only")
+
+    monkeypatch.setattr(sweep_job, "register_finals", refuse)
+    with mlflow.start_run() as parent:
+        sweep_job._register(None, "team/detectors", parent.info.run_id)  # no exception: the sweep goes on
+    said = capsys.readouterr().out
+    assert "registered model names use 'team_detectors_" in said
+    assert "the report is written, but registering the final picks failed" in said
+    tags = mlflow.MlflowClient().get_run(parent.info.run_id).data.tags
+    assert "read-only" in tags["registry_error"]
