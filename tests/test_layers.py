@@ -66,3 +66,21 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    import mlflow.tracking\n    from mlflow import log_metric\n")
     assert {"mlflow.tracking", "mlflow"} <= imported_modules(sample)
+
+
+LIMITS = {"module": 400, "class": 150, "function": 80}  # lines
+
+
+def test_no_module_class_or_function_outgrows_its_size_target():
+    too_long = []
+    for path in module_files():
+        source = path.read_text(encoding="utf-8")
+        if len(source.splitlines()) > LIMITS["module"]:
+            too_long.append(f"{relative(path)}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            kind = "class" if isinstance(node, ast.ClassDef) else "function"
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > LIMITS[kind]:
+                    too_long.append(f"{relative(path)}: {kind} {node.name} {length} lines")
+    assert too_long == []

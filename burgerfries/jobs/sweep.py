@@ -174,20 +174,13 @@ def _run_phase(
     phase_id = runs.start_phase(
         parent_id, phase, partial(once, storage, plan.once_name(f"{phase.name}:run"), what=f"create phase {phase.name}")
     )
-    models = plan.definition.models
-    studies = {model: runner.open_phase(phase, model, inherited[model], phase_id)[0] for model in models}
-    runner.train_queued(phase, studies, inherited, label)
-    for model, study in studies.items():
-        runner.remember(model, study)
 
-        def challengers(model: str = model) -> tuple[list[dict[str, Any]], int]:
-            return confirmation_entries(sweep_tables(parent_id)[1], phase, model)
+    def challengers(model: str) -> tuple[list[dict[str, Any]], int]:
+        return confirmation_entries(sweep_tables(parent_id)[1], phase, model)
 
-        runner.confirm(study, phase, model, inherited[model], phase_id, challengers)
-    runner.train_queued(phase, studies, inherited, f"{label} (confirmation)")
+    runner.run_phase(phase, inherited, phase_id, label, challengers)
     decided = {}
-    for model, study in studies.items():
-        runner.remember(model, study)
+    for model in plan.definition.models:
         choose = partial(_choose_winner, runs, parent_id, phase_id, phase, model)
         what = f"choose the winner of phase {phase.name} for {model}"
         won = once(storage, plan.once_name(f"{phase.name}:{model}:winner"), choose, what)

@@ -145,11 +145,9 @@ class TrialRunner:
             self.runs.record_reused(phase_id, model, reused)
         return {"queued": len(queued), "reused": reused}
 
-    def open_phase(
-        self, phase: Phase, model: str, inherited: dict[str, Any], phase_id: str
-    ) -> tuple[optuna.Study, dict[str, dict[str, Any]]]:
+    def open_phase(self, phase: Phase, model: str, inherited: dict[str, Any], phase_id: str) -> optuna.Study:
         """The (phase, model) study with its screening trials queued by whichever worker opened it
-        first, and the runs it reuses ({run id: {label, point}})."""
+        first (the runs it reuses are recorded on the phase run)."""
         plan = self.plan
         metric = plan.definition.decision.metric
         study = open_study(
@@ -162,8 +160,8 @@ class TrialRunner:
         entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds)
         what = f"queue the trials of phase {phase.name} for {model}"
         queue = partial(self._queue, study, phase, model, inherited, phase_id, entries)
-        queued = once(self.storage, plan.once_name(f"{phase.name}:{model}:queue"), queue, what)
-        return study, queued["reused"]
+        once(self.storage, plan.once_name(f"{phase.name}:{model}:queue"), queue, what)
+        return study
 
     def confirm(
         self,
@@ -173,10 +171,11 @@ class TrialRunner:
         inherited: dict[str, Any],
         phase_id: str,
         challengers: Callable[[], tuple[list[dict[str, Any]], int]],
-    ) -> dict[str, dict[str, Any]]:
+    ) -> None:
         """Queue (once, across workers) more seeds of the challengers that earned them:
         `challengers()` gives their entries with the seeds they have, and the run count to bring
-        them to (`sweep_decisions.confirmation_entries`). The runs it reuses."""
+        them to (`sweep_decisions.confirmation_entries`); the runs it reuses are recorded on the
+        phase run."""
 
         def queue() -> dict[str, Any]:
             found, target = challengers()
@@ -190,39 +189,29 @@ class TrialRunner:
             return self._queue(study, phase, model, inherited, phase_id, entries)
 
         what = f"queue the confirmation trials of phase {phase.name} for {model}"
-        return once(self.storage, self.plan.once_name(f"{phase.name}:{model}:confirm"), queue, what)["reused"]
+        once(self.storage, self.plan.once_name(f"{phase.name}:{model}:confirm"), queue, what)
 
-    def _objective(self, phase: Phase, model: str, inherited: dict[str, Any], label: str):
-        """Optuna's objective: train the trial's configuration; its value is the study's decision
-        metric (`DecisionSettings.read_at`), as the report reads it."""
-        plan = self.plan
-        metric = plan.definition.decision.metric
-
-        def objective(trial: optuna.Trial) -> float:
-            if not trial.user_attrs.get(QUEUED):
-                # Another worker took the last queued trial between our look and our ask: Optuna
-                # then samples a new one, which no configuration asked for.
-                raise optuna.TrialPruned("no queued trial left")
-            config, entry = trial_config(plan.definition, phase, inherited, trial)
-            # A retry inherits the dead trial's run id. If that run finished, its worker died after
-            # training but before Optuna recorded the result: use the run instead of training it twice.
-            dead_run = trial.user_attrs.get("mlflow_run_id")
-            if dead_run and self.runs.finished(dead_run):
-                print(f"{label} · {model}: run {dead_run} finished before its worker died; using it", flush=True)
-                return run_value(dead_run, metric.column, plan.definition.analysis)
-            trial.set_user_attr("config", config)
-            trial.set_user_attr("worker", worker_name())
-            result = train(
-                trial_settings(plan, phase, model, config, entry, label, trial.number),
-                self.evaluation,
-                progress=self.progress,
-                on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
-                setups=self.setups,
-                on_evaluation=partial(report_evaluation, trial, metric.eval_key),
-            )
-            return run_value(result.run_id, metric.column, plan.definition.analysis)
-
-        return objective
+    def run_phase(
+        self,
+        phase: Phase,
+        inherited: dict[str, dict[str, Any]],
+        phase_id: str,
+        label: str,
+        challengers: Callable[[str], tuple[list[dict[str, Any]], int]],
+    ) -> None:
+        """A phase's trials for every model: its screening trials, then the confirmation seeds of
+        the challengers that earned them (`challengers(model)`, read once screening finished),
+        each step queued once across workers, trained by whoever is free, and remembered for later
+        phases to reuse."""
+        models = self.plan.definition.models
+        studies = {model: self.open_phase(phase, model, inherited[model], phase_id) for model in models}
+        self.train_queued(phase, studies, inherited, label)
+        for model, study in studies.items():
+            self.remember(model, study)
+            self.confirm(study, phase, model, inherited[model], phase_id, partial(challengers, model))
+        self.train_queued(phase, studies, inherited, f"{label} (confirmation)")
+        for model, study in studies.items():
+            self.remember(model, study)
 
     def train_queued(
         self, phase: Phase, studies: dict[str, optuna.Study], inherited: dict[str, dict], label: str
@@ -239,7 +228,7 @@ class TrialRunner:
                     total = len(trials_in(study)) - len(retried_trials(study))
                     print(f"{label} · {model}: trial {len(settled_trials(study)) + 1} of {total}", flush=True)
                     study.optimize(
-                        self._objective(phase, model, inherited[model], label),
+                        trial_objective(self, phase, model, inherited[model], label),
                         n_trials=1,
                         catch=(Exception,),
                         gc_after_trial=True,
@@ -252,3 +241,36 @@ class TrialRunner:
                 print(f"{label}: waiting for {running} trial(s) running in other workers", flush=True)
                 waiting_said = True
             time.sleep(POLL_SECONDS)
+
+
+def trial_objective(runner: TrialRunner, phase: Phase, model: str, inherited: dict[str, Any], label: str):
+    """Optuna's objective: train the trial's configuration; its value is the study's decision
+    metric (`DecisionSettings.read_at`), as the report reads it."""
+    plan = runner.plan
+    metric = plan.definition.decision.metric
+
+    def objective(trial: optuna.Trial) -> float:
+        if not trial.user_attrs.get(QUEUED):
+            # Another worker took the last queued trial between our look and our ask: Optuna
+            # then samples a new one, which no configuration asked for.
+            raise optuna.TrialPruned("no queued trial left")
+        config, entry = trial_config(plan.definition, phase, inherited, trial)
+        # A retry inherits the dead trial's run id. If that run finished, its worker died after
+        # training but before Optuna recorded the result: use the run instead of training it twice.
+        dead_run = trial.user_attrs.get("mlflow_run_id")
+        if dead_run and runner.runs.finished(dead_run):
+            print(f"{label} · {model}: run {dead_run} finished before its worker died; using it", flush=True)
+            return run_value(dead_run, metric.column, plan.definition.analysis)
+        trial.set_user_attr("config", config)
+        trial.set_user_attr("worker", worker_name())
+        result = train(
+            trial_settings(plan, phase, model, config, entry, label, trial.number),
+            runner.evaluation,
+            progress=runner.progress,
+            on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+            setups=runner.setups,
+            on_evaluation=partial(report_evaluation, trial, metric.eval_key),
+        )
+        return run_value(result.run_id, metric.column, plan.definition.analysis)
+
+    return objective
