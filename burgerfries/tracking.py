@@ -184,11 +184,15 @@ def entry_run_as_parent() -> Iterator[bool]:
         os.environ["MLFLOW_RUN_ID"] = entry
 
 
-@functools.lru_cache(maxsize=64)
 def mark_training_experiment(experiment_id: str) -> None:
-    """Tag the experiment as model training for MLflow's UI (once per experiment and process),
-    unless someone gave it a kind already."""
-    client = mlflow.MlflowClient()
+    """Tag the experiment as model training for MLflow's UI (once per experiment, store and
+    process), unless someone gave it a kind already."""
+    _mark_training_experiment(mlflow.get_tracking_uri(), experiment_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _mark_training_experiment(tracking_uri: str, experiment_id: str) -> None:
+    client = mlflow.MlflowClient(tracking_uri)
     if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:
         client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
 

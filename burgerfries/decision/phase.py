@@ -10,12 +10,17 @@ where a challenger must earn its place on the incumbent's seeds):
    earn confirmation seeds, up to the incumbent's count.
 2. **Test.** A confirmed challenger replaces the incumbent only when a one-sided Student t test
    says it is better at level α / k (k: the challengers screened in the phase, Bonferroni), with σ
-   pooled over every configuration of this model that has two or more finished runs so far, and a
+   pooled over every configuration of this model that has two or more finished runs so far and
+   over earlier sweeps' runs of the same model, profile and data, and raised to its 80 % upper
+   confidence bound while that rests on fewer than 10 degrees of freedom (`noise.py`); and a
    Welch test on the two configurations' own runs agrees at the same level (where their runs vary
    at all). A challenger with one run is never switched to. Otherwise the incumbent stays: a tie
    keeps what was there. The metric is read at each run's last evaluation unless `read_at` says
    the read point.
-3. `study_rule` mode reproduces the original study's order of criteria (wrong detections, eval
+3. **Power, said out loud** (`power.py`). A switch says how often a rerun with as many seeds
+   would switch again; a kept incumbent with a confirmed challenger ahead says how many seeds per
+   side that difference would need; any other verdict, the smallest effect its runs could detect.
+4. `study_rule` mode reproduces the original study's order of criteria (wrong detections, eval
    loss, eval − train gap, average recall): each criterion gives a verdict from the same tests
    (better, worse or inconclusive), and the first verdict that is not inconclusive decides.
 
@@ -33,7 +38,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats
 
-from burgerfries.decision.noise import Noise, pooled_noise
+from burgerfries.decision.noise import Noise, decision_noise
+from burgerfries.decision.power import describe_needed, describe_power, repeat_chance
 from burgerfries.decision.settings import (
     BETTER,
     INCONCLUSIVE,
@@ -129,14 +135,19 @@ def _ordered(keys: list[str], gains: dict[str, float], order: dict[str, float]) 
 
 
 def _study_rule(
-    runs: pd.DataFrame, incumbent: str, challengers: list[str], noise_runs: pd.DataFrame, alpha: float
+    runs: pd.DataFrame,
+    incumbent: str,
+    challengers: list[str],
+    noise_runs: pd.DataFrame,
+    alpha: float,
+    prior: pd.DataFrame | None,
 ) -> tuple[str, str, dict[str, str]]:
     """The study's rule against the incumbent: (winner, sentence, {challenger: its verdict text})."""
     found, verdicts = [], {}
     for key in challengers:
         for name in STUDY_RULE_CRITERIA:
             objective = OBJECTIVES[name]
-            noise = pooled_noise(noise_runs, objective.column)
+            noise = decision_noise(noise_runs, objective.column, prior)
             result = compare(
                 _values(runs, key, objective.column),
                 _values(runs, incumbent, objective.column),
@@ -163,15 +174,17 @@ def decide_phase(
     noise_runs: pd.DataFrame,
     settings: DecisionSettings,
     labels: dict[str, str] | None = None,
+    prior: pd.DataFrame | None = None,
 ) -> PhaseDecision:
     """One phase for one model. `runs`: its finished runs (`config_key`, `order`, metric columns),
-    the incumbent's among them; `noise_runs`: this model's finished runs so far (for σ)."""
+    the incumbent's among them; `noise_runs`: this model's finished runs so far, and `prior`:
+    earlier sweeps' runs of the same model, profile and data (both for σ, `noise.decision_noise`)."""
     objective = settings.metric
     labels = labels or {}
     order = runs.groupby(CONFIG_KEY, sort=False)["order"].min().to_dict()
     challengers = [key for key in order if key != incumbent]
     alpha = settings.alpha / max(1, len(challengers))
-    noise = pooled_noise(noise_runs, objective.column)
+    noise = decision_noise(noise_runs, objective.column, prior)
     incumbent_values = _values(runs, incumbent, objective.column)
     comparisons = {
         key: compare(_values(runs, key, objective.column), incumbent_values, objective, noise, alpha)
@@ -184,21 +197,11 @@ def decide_phase(
     incumbent_runs = len(incumbent_values)
     to_confirm = [key for key in looking[: settings.confirm] if comparisons[key].runs[0] < incumbent_runs]
     better = _ordered([key for key, c in comparisons.items() if c.verdict == BETTER], gains, order)
-    name = labels.get(incumbent, incumbent)
-    if better:
-        won = comparisons[better[0]]
-        sentence = (
-            f"switched to {labels.get(better[0], better[0])}: {objective.label} {won.delta:+.{objective.digits}f} "
-            f"over {name} (95 % interval {won.low:+.{objective.digits}f} … {won.high:+.{objective.digits}f}, "
-            f"p = {won.p_better:.2g} < α {alpha:.3g}, Welch p = {won.p_welch:.2g}; {won.runs[0]} vs {won.runs[1]} runs)"
-        )
-    elif noise is None:
-        sentence = f"kept {name}: no configuration has two runs yet, so no difference can be told from noise"
-    else:
-        sentence = f"kept {name}: no point beat it beyond noise ({objective.label}, {noise.describe(objective.digits)})"
+    ahead = _ordered([key for key, gain in gains.items() if gain > 0], gains, order)
+    sentence = _sentence(objective, noise, alpha, labels, incumbent, comparisons, better[:1] or ahead[:1])
     confirmed = sum(1 for c in comparisons.values() if c.runs[0] >= 2)
     sentence += f"; {len(challengers)} challenger(s), {confirmed} with two or more runs, the incumbent {incumbent_runs}"
-    rule_winner, rule_sentence, _ = _study_rule(runs, incumbent, challengers, noise_runs, alpha)
+    rule_winner, rule_sentence, _ = _study_rule(runs, incumbent, challengers, noise_runs, alpha, prior)
     return PhaseDecision(
         incumbent=incumbent,
         winner=better[0] if better else incumbent,
@@ -210,6 +213,45 @@ def decide_phase(
         study_rule_winner=rule_winner,
         study_rule_sentence=rule_sentence,
         noise=noise,
+    )
+
+
+def _sentence(
+    objective: Metric,
+    noise: Noise | None,
+    alpha: float,
+    labels: dict[str, str],
+    incumbent: str,
+    comparisons: dict[str, Comparison],
+    leader: list[str],
+) -> str:
+    """The decision in words, with the evidence and what the runs could see: a switch says how
+    likely a rerun is to repeat it; a kept incumbent with a challenger ahead says how many seeds
+    the difference would need; otherwise, the smallest effect the runs could have found."""
+    name, digits = labels.get(incumbent, incumbent), objective.digits
+    if noise is None:
+        return f"kept {name}: no configuration has two runs yet, so no difference can be told from noise"
+    won = comparisons[leader[0]] if leader else None
+    if won is not None and won.verdict == BETTER:
+        chance = repeat_chance(noise, objective.oriented(won.delta), won.runs, alpha)
+        return (
+            f"switched to {labels.get(leader[0], leader[0])}: {objective.label} {won.delta:+.{digits}f} "
+            f"over {name} (95 % interval {won.low:+.{digits}f} … {won.high:+.{digits}f}, "
+            f"p = {won.p_better:.2g} < α {alpha:.3g}, Welch p = {won.p_welch:.2g}; "
+            f"{won.runs[0]} vs {won.runs[1]} runs; {noise.describe(digits)}); "
+            f"a rerun with as many seeds would switch again about {chance:.0%} of the time"
+        )
+    if won is not None and won.runs[0] >= 2:
+        return (
+            f"kept {name}, inconclusive: {labels.get(leader[0], leader[0])} is ahead by {won.delta:+.{digits}f} "
+            f"(95 % interval {won.low:+.{digits}f} … {won.high:+.{digits}f}, p = {won.p_better:.2g}, "
+            f"α {alpha:.3g}; {noise.describe(digits)}); "
+            f"{describe_needed(noise, objective.oriented(won.delta), alpha, digits)}"
+        )
+    runs = won.runs if won is not None else (1, max((c.runs[1] for c in comparisons.values()), default=1))
+    return (
+        f"kept {name}: no point beat it beyond noise ({objective.label}, {noise.describe(digits)}; "
+        f"{describe_power(noise, runs, alpha, digits)})"
     )
 
 

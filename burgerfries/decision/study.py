@@ -11,7 +11,7 @@ import math
 import pandas as pd
 from scipy import stats
 
-from burgerfries.decision.noise import pooled_noise
+from burgerfries.decision.noise import decision_noise
 from burgerfries.decision.phase import Comparison, PhaseDecision, chosen, chosen_reason, compare, decide_phase
 from burgerfries.decision.settings import WORSE, DecisionSettings
 from burgerfries.keys import CONFIG_KEY
@@ -59,10 +59,13 @@ def models_of(summaries: pd.DataFrame) -> list[str]:
     return sorted(set(summaries["model"]), key=list(summaries["model"]).index)  # in the order they appear
 
 
-def decide_study(summaries: pd.DataFrame, settings: DecisionSettings) -> dict[tuple[str, str], PhaseDecision]:
+def decide_study(
+    summaries: pd.DataFrame, settings: DecisionSettings, prior: pd.DataFrame | None = None
+) -> dict[tuple[str, str], PhaseDecision]:
     """{(phase, model): decision}, phases in the order they ran. The first phase's incumbent is the
     base configuration; each later one, the configuration the previous decision carried on. Noise
-    is pooled over the model's runs in the phases decided so far, as the sweep saw them."""
+    is pooled over the model's runs in the phases decided so far, as the sweep saw them, and over
+    `prior`: the summaries of earlier sweeps' finished runs of the same models, profile and data."""
     finished = finished_runs(summaries)
     phases = phase_order(summaries)
     decisions: dict[tuple[str, str], PhaseDecision] = {}
@@ -78,7 +81,7 @@ def decide_study(summaries: pd.DataFrame, settings: DecisionSettings) -> dict[tu
                 incumbent = (base if len(base) else runs.sort_values("order", kind="stable"))[CONFIG_KEY].iloc[0]
             labels = dict(zip(runs[CONFIG_KEY], runs["varied"]))
             noise_runs = own[own["phase"].isin(phases[: index + 1])]
-            decision = decide_phase(runs, incumbent, noise_runs, settings, labels)
+            decision = decide_phase(runs, incumbent, noise_runs, settings, labels, model_prior(prior, model))
             decisions[(phase, model)] = decision
             incumbent = chosen(decision, settings)
     return decisions
@@ -162,9 +165,21 @@ def model_runs(finished: pd.DataFrame, model: str) -> pd.DataFrame:
     return own[~own.index.duplicated(keep="first")]
 
 
-def final_against_base(own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings) -> Comparison:
-    """The final configuration against the base on the decision metric, σ pooled over all the
-    model's runs (`own`, from `model_runs`)."""
+def final_against_base(
+    own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings, prior: pd.DataFrame | None = None
+) -> Comparison:
+    """The final configuration against the base on the decision metric, σ from all the model's
+    runs (`own`, from `model_runs`) and its earlier runs (`prior`), as `noise.decision_noise` says."""
     column = settings.metric.column
     values = {key: own.loc[own[CONFIG_KEY] == key, column] for key in (base_key, final_key)}
-    return compare(values[final_key], values[base_key], settings.metric, pooled_noise(own, column), settings.alpha)
+    noise = decision_noise(own, column, prior)
+    return compare(values[final_key], values[base_key], settings.metric, noise, settings.alpha)
+
+
+def model_prior(prior: pd.DataFrame | None, model: str) -> pd.DataFrame | None:
+    """The finished earlier runs of one model (None when there are none)."""
+    if prior is None or prior.empty:
+        return None
+    own = finished_runs(prior)
+    own = own[own["model"] == model]
+    return own if len(own) else None

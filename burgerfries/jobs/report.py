@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 
 from burgerfries.decision.settings import DecisionSettings
 from burgerfries.jobs.finalists import finalist_diagnostics
-from burgerfries.keys import KNOB_TYPES, Tag, per_model
+from burgerfries.keys import KNOB_TYPES, SweepRole, Tag, per_model
 from burgerfries.metrics import (
     EVAL_AR_1,
     EVAL_AR_10,
@@ -76,20 +76,57 @@ def _run_row(run: Run) -> dict[str, object]:
     return row
 
 
-def metrics_of(client: mlflow.MlflowClient, run_ids: list[str]) -> pd.DataFrame:
+# Metric histories of runs that had ended when read, by (tracking URI, run id): they cannot change,
+# and a sweep reads its runs back after every phase (the sweep's decisions, then its report).
+_ENDED_HISTORIES: dict[tuple[str, str], list[tuple[str, str, int, float]]] = {}
+ENDED = ("FINISHED", "FAILED", "KILLED")
+
+
+def metrics_of(client: mlflow.MlflowClient, run_ids: list[str], ended: set[str] = frozenset()) -> pd.DataFrame:
+    """The report's metric histories of `run_ids`, long; those of `ended` runs are read once per process."""
     rows = []
+    uri = mlflow.get_tracking_uri()
     for run_id in run_ids:
-        for key in REPORT_METRICS:
-            for metric in client.get_metric_history(run_id, key):
-                rows.append((run_id, key, metric.step, metric.value))
+        cached = _ENDED_HISTORIES.get((uri, run_id))
+        if cached is None:
+            cached = [
+                (run_id, key, metric.step, metric.value)
+                for key in REPORT_METRICS
+                for metric in client.get_metric_history(run_id, key)
+            ]
+            if run_id in ended:
+                _ENDED_HISTORIES[(uri, run_id)] = cached
+        rows.extend(cached)
     return pd.DataFrame(rows, columns=["run_id", "key", "step", "value"])
+
+
+def _ended(frame: pd.DataFrame) -> set[str]:
+    return set(frame.index[frame["status"].isin(ENDED)])
+
+
+def read_prior(client: mlflow.MlflowClient, parent: Run, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Earlier sweeps' finished trial runs of the same models, profile and data as `runs` (a
+    sweep's), started before its parent run: the noise estimate's prior (`decision/noise.py`)."""
+    earlier = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.{Tag.SWEEP_ROLE} = '{SweepRole.TRIAL}' and attributes.status = 'FINISHED' "
+        f"and attributes.start_time < {parent.info.start_time}",
+        max_results=5000,
+    )
+    wanted = set(zip(runs["model"], runs["profile"], runs["dataset_hash"]))
+    rows = [_run_row(run) for run in earlier if run.info.run_id not in runs.index]
+    rows = [row for row in rows if (row["model"], row["profile"], row["dataset_hash"]) in wanted]
+    if not rows:
+        return pd.DataFrame(), pd.DataFrame(columns=["run_id", "key", "step", "value"])
+    frame = pd.DataFrame(rows).set_index("run_id")
+    return frame, metrics_of(client, list(frame.index), set(frame.index))
 
 
 def read_runs(run_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """These runs as the report reads them: (one row per run, long metrics)."""
     client = mlflow.MlflowClient()
     frame = pd.DataFrame([_run_row(client.get_run(run_id)) for run_id in run_ids]).set_index("run_id")
-    return frame, metrics_of(client, run_ids)
+    return frame, metrics_of(client, run_ids, _ended(frame))
 
 
 def _training_runs(client: mlflow.MlflowClient, experiment_ids: list[str], filter_string: str = "") -> list[Run]:
@@ -140,12 +177,15 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
     # A reused run appears once per phase it counts in: the index (run id) repeats across phases.
     frame = pd.DataFrame(rows).set_index("run_id")
     title = parent.data.tags.get(Tag.STUDY, parent.info.run_name or parent_run_id)
+    prior_runs, prior_metrics = read_prior(client, parent, frame)
     return StudyRuns(
         title,
         frame,
-        metrics_of(client, list(dict.fromkeys(frame.index))),
+        metrics_of(client, list(dict.fromkeys(frame.index)), _ended(frame)),
         parent_run_id,
         tracking_uri=mlflow.get_tracking_uri(),
+        prior_runs=prior_runs,
+        prior_metrics=prior_metrics,
     )
 
 

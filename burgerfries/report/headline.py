@@ -13,7 +13,7 @@ from scipy import stats
 
 from burgerfries.decision.phase import chosen
 from burgerfries.decision.settings import KEPT, SWITCHED
-from burgerfries.decision.study import final_against_base, finished_runs, model_runs
+from burgerfries.decision.study import final_against_base, finished_runs, model_prior, model_runs
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.report.tables import StudyTables, carried_row, configuration
 
@@ -73,7 +73,7 @@ def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelH
     own = model_runs(finished_runs(tables.summaries), model)
     base_key, final_key = decisions[0][1].incumbent, final[CONFIG_KEY]
     base_runs, final_runs = own[own[CONFIG_KEY] == base_key], own[own[CONFIG_KEY] == final_key]
-    result = final_against_base(own, base_key, final_key, tables.settings)
+    result = final_against_base(own, base_key, final_key, tables.settings, model_prior(tables.prior, model))
     switched = [
         f"{phase} → {_label(tables, phase, model)}"
         for phase, d in decisions

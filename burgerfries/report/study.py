@@ -15,3 +15,7 @@ class StudyRuns:
     metrics: pd.DataFrame  # long: run_id, key, step, value
     parent_run_id: str | None = None  # the sweep's parent run, when the study is a sweep
     tracking_uri: str = ""
+    # Earlier sweeps' finished trial runs of the same models, profile and data (their rows and
+    # metrics as above): what the decisions' noise estimate pools beside the study's own runs
+    prior_runs: pd.DataFrame | None = None
+    prior_metrics: pd.DataFrame | None = None

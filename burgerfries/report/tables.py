@@ -21,6 +21,7 @@ from burgerfries.decision.study import (
     final_against_base,
     final_choices,
     finished_runs,
+    model_prior,
     model_runs,
     per_configuration,
     rank_by_objective,
@@ -133,6 +134,7 @@ class StudyTables:
     ranked: dict[tuple[str, str], pd.DataFrame]  # (phase, model) → its configurations (`phase_table`)
     finals: pd.DataFrame  # the final pick per model, indexed by its representative run
     base_final: pd.DataFrame  # base and final configuration of each model
+    prior: pd.DataFrame | None = None  # summaries of earlier sweeps' runs that the noise estimate pools
 
 
 def carried_row(computed: StudyTables, phase: str, model: str) -> pd.Series | None:
@@ -151,8 +153,11 @@ def study_tables(
 ) -> StudyTables:
     """A study's runs → its decisions, phase tables, final picks and base-vs-final table."""
     summaries = summarize_runs(study.runs, study.metrics, analysis)
+    prior = None
+    if study.prior_runs is not None and len(study.prior_runs):
+        prior = summarize_runs(study.prior_runs, study.prior_metrics, analysis)
     finished = finished_runs(summaries)
-    decisions = decide_study(summaries, settings)
+    decisions = decide_study(summaries, settings, prior)
     ranked = {
         (phase, model): phase_table(
             finished[(finished["model"] == model) & (finished["phase"] == phase)], decision, settings
@@ -160,9 +165,8 @@ def study_tables(
         for (phase, model), decision in decisions.items()
     }
     finals = final_picks(decisions, ranked, settings)
-    return StudyTables(
-        summaries, settings, decisions, ranked, finals, base_vs_final(finished, decisions, finals, settings)
-    )
+    base_final = base_vs_final(finished, decisions, finals, settings, prior)
+    return StudyTables(summaries, settings, decisions, ranked, finals, base_final, prior)
 
 
 def final_picks(
@@ -198,6 +202,7 @@ def base_vs_final(
     decisions: dict[tuple[str, str], PhaseDecision],
     finals: pd.DataFrame,
     settings: DecisionSettings,
+    prior: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The original study's last table: each model's base and final configuration on the headline
     metrics (means ± 95 % intervals over their runs), with the final's change on the decision
@@ -222,7 +227,7 @@ def base_vs_final(
                 if column in NOISE_COLUMNS:
                     entry[f"{title} ±"] = confidence_half_width(members[column])
             if kind == "final" and first is not None:
-                result = final_against_base(own, first.incumbent, final_key, settings)
+                result = final_against_base(own, first.incumbent, final_key, settings, model_prior(prior, model))
                 entry[f"Δ {objective.label} vs base"] = result.delta
                 entry["95 % interval"] = (
                     "—"

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.model.config import PROFILES, build_config
 from burgerfries.pretrained import NONE
 from burgerfries.sweep.definition import StudyDefinition
@@ -148,6 +149,9 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
         f"{incumbent_seeds} seed(s) of the base configuration (the first phase's incumbent)",
         f"decision: {decision.mode} on {decision.metric.label} (α {decision.alpha:g} per phase), "
         f"up to {decision.confirm} challenger(s) per phase confirmed with {incumbent_seeds} seeds",
+        f"noise: σ pooled over this sweep's replicated configurations and earlier sweeps' runs of the same "
+        f"model, profile and data in the tracking store; under {MIN_DOF} degrees of freedom, its "
+        f"{UPPER_BOUND:.0%} upper confidence bound",
     ]
     for model in definition.models:
         weights = definition.weights.get(model, NONE)

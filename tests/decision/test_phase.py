@@ -159,3 +159,19 @@ def test_by_default_the_objective_is_read_at_the_last_evaluation():
     settings = DecisionSettings()
     assert settings.metric.column == "last_mAP_50" and READ_POINT.metric.column == "mAP_50"
     assert DecisionSettings(objective="eval_loss").metric.column == "last_eval_loss_unweighted"
+
+
+def test_every_verdict_says_its_sigma_and_what_the_runs_could_see():
+    ahead = phase_runs({INCUMBENT: {"mAP_50": [0.800, 0.812, 0.790]}, "1:0.5": {"mAP_50": [0.815, 0.806, 0.826]}})
+    kept = decide_phase(ahead, INCUMBENT, ahead, READ_POINT)
+    assert kept.outcome == KEPT and "inconclusive: 1:0.5 is ahead by +0.015" in kept.sentence
+    assert "seeds per side" in kept.sentence and "degrees of freedom" in kept.sentence
+    assert "raised from" in kept.sentence  # 4 dof: under the floor, σ raised to its upper bound
+    clear = phase_runs({INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]}, "1:0.5": {"mAP_50": [0.71, 0.73, 0.70]}})
+    switched = decide_phase(clear, INCUMBENT, clear, READ_POINT)
+    assert switched.outcome == SWITCHED and "would switch again about" in switched.sentence
+    behind = phase_runs({INCUMBENT: {"mAP_50": [0.80, 0.81, 0.79]}, "1:0.5": {"mAP_50": [0.70]}})
+    assert (
+        "the smallest effect 1 vs 3 runs detect with 80% power is"
+        in decide_phase(behind, INCUMBENT, behind, READ_POINT).sentence
+    )

@@ -125,3 +125,29 @@ def test_report_opens_offline_in_headless_chromium(study, tmp_path):
 
     pixels = np.asarray(Image.open(BytesIO(shot)).convert("L"))
     assert pixels.std() > 5  # not blank
+
+
+def test_the_prior_is_earlier_sweeps_finished_trials_of_the_same_model_profile_and_data(tracking_uri):
+    from burgerfries.jobs.report import read_prior, read_runs
+
+    client = mlflow.MlflowClient()
+    experiment_id = client.create_experiment("prior")
+
+    def trial(start: int, model: str = "ssd", data: str = "abc", status: str = "FINISHED") -> str:
+        tags = {"sweep_role": "trial", "model": model, "dataset_hash": data, "profile": "smoke"}
+        run = client.create_run(experiment_id, start_time=start, tags=tags)
+        client.log_batch(run.info.run_id, params=[Param("model", model), Param("profile", "smoke")])
+        client.log_batch(run.info.run_id, metrics=[Metric("eval/mAP_50", 0.8, 0, 10)])
+        client.set_terminated(run.info.run_id, status)
+        return run.info.run_id
+
+    earlier = trial(1000)
+    unwanted = [trial(1001, model="fpnlite"), trial(1002, data="other"), trial(1003, status="FAILED")]
+    parent = client.create_run(experiment_id, start_time=2000)
+    own = trial(3000)
+    later = trial(4000)  # started after this sweep: not part of what it decided with
+    runs, _ = read_runs([own])
+    prior, metrics = read_prior(client, client.get_run(parent.info.run_id), runs)
+    assert list(prior.index) == [earlier]
+    assert not {*unwanted, own, later} & set(prior.index)
+    assert set(metrics["run_id"]) == {earlier}

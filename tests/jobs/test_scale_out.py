@@ -35,7 +35,7 @@ PHASES = [
     },
     {"name": "lr", "grid": {"learning_rate": [0.03, 0.02]}},  # not 0.04: the carried-in point would be reused
 ]
-CONFIGURATIONS = {("weights", "1:1"), ("weights", "0.5:1"), ("lr", "0.03"), ("lr", "0.02")}
+CONFIGURATIONS = {("weights", "weights 1:1"), ("weights", "weights 0.5:1"), ("lr", "lr 0.03"), ("lr", "lr 0.02")}
 
 
 def free_port() -> int:

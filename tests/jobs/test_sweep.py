@@ -74,7 +74,7 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     lr_phase = [r for r in phase_runs if r.data.tags["phase"] == LR][0]
     winner_run = weights_phase.data.tags["winner/ssd_mobilenet_v2_320x320"]
     assert yaml.safe_load(lr_phase.data.tags["reused/ssd_mobilenet_v2_320x320"]) == {
-        winner_run: {"label": "0.04", "point": 0}
+        winner_run: {"label": "lr 0.04", "point": 0}
     }
     winner = yaml.safe_load(weights_phase.data.tags["winner_config/ssd_mobilenet_v2_320x320"])
     # one seed each, so no noise estimate: nothing can be shown better, and the base stays
@@ -192,7 +192,7 @@ def test_noise_floor_runs_are_trained_once_and_reused_by_the_next_phase(
     lr_phase = next(r for r in phase_runs if r.data.tags["phase"] == "lr")
     reused = yaml.safe_load(lr_phase.data.tags["reused/ssd_mobilenet_v2_320x320"])
     # the weights decision's two runs, counted as lr 0.04 (the lr grid's first point)
-    assert len(reused) == 2 and all(there == {"label": "0.04", "point": 0} for there in reused.values())
+    assert len(reused) == 2 and all(there == {"label": "lr 0.04", "point": 0} for there in reused.values())
     own_lr = [r for r in trials if r.data.tags["phase"] == "lr"]
     assert {r.data.params["learning_rate"] for r in own_lr} == {"0.02"}  # (a second seed if confirmed)
     table = (result.report_path.parent / "phase_lr_ssd_mobilenet_v2_320x320.csv").read_text()
@@ -370,7 +370,7 @@ def test_a_registry_that_refuses_the_picks_costs_the_registration_not_the_sweep(
         raise MlflowException("the registry is read-only")
 
     monkeypatch.setattr(sweep_job, "register_finals", refuse)
-    with mlflow.start_run() as parent:
+    with mlflow.start_run(experiment_id=mlflow.MlflowClient().create_experiment("refused")) as parent:
         sweep_job._register(None, "team/detectors", parent.info.run_id)  # no exception: the sweep goes on
     said = capsys.readouterr().out
     assert "registered model names use 'team_detectors_" in said
