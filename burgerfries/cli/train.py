@@ -18,7 +18,7 @@ from burgerfries.cli.arguments import (
     switch,
 )
 from burgerfries.keys import KNOB_TYPES
-from burgerfries.model import MODEL_NAMES, RESTORE_MODES
+from burgerfries.model import DEFAULT_MODEL, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import DEFAULT_PROFILE, PROFILES
 
 SUMMARY = "train one configuration, tracked in MLflow"
@@ -40,7 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a data_prep output folder, or a LabelImg folder (prepared once into data/prepared-HASH; "
         "default data/prepared)",
     )
-    parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
+    parser.add_argument(
+        "--model",
+        type=choice(list(MODEL_NAMES)),
+        default=None,
+        help=f"default {DEFAULT_MODEL} (measured best on real photos: bench/RESULTS.md)",
+    )
     yaml_default = "default: the model YAML's (burgerfries/configs/MODEL.yaml)"
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help=yaml_default)
     parser.add_argument(
@@ -116,10 +121,8 @@ def run(args: argparse.Namespace) -> int:
     from burgerfries.jobs.data_folder import resolve_data
     from burgerfries.jobs.train import TrainSettings, resolve_train, train
 
-    given = {key: getattr(args, key) for key in ("model", "seed", "checkpoint_every") if getattr(args, key) is not None}
-    given.update(
-        {key: getattr(args, key) for key in ("profile", "weights", "restore") if getattr(args, key) is not None}
-    )
+    optional = ("model", "seed", "checkpoint_every", "profile", "weights", "restore")
+    given = {key: getattr(args, key) for key in optional if getattr(args, key) is not None}
     try:
         data = resolve_data(args.data)
         settings = TrainSettings(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from burgerfries.data.folder import DataFolder
 from burgerfries.keys import KNOB_TYPES, Tag
-from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES
+from burgerfries.model import DEFAULT_MODEL, DEFAULT_RESTORE
 from burgerfries.model.config import DEFAULT_PROFILE, build_config
 from burgerfries.pretrained import NONE, PRETRAINED, default_restore, has_shipped_weights, resolve_weights
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
@@ -26,7 +26,7 @@ from burgerfries.training.loop import checkpoint_steps, default_eval_every, eval
 @dataclass
 class TrainSettings:
     data: Path | DataFolder
-    model: str = MODEL_NAMES[0]
+    model: str = DEFAULT_MODEL
     batch_size: int | None = None  # None: the model YAML's
     learning_rate: float | None = None  # learning_rate_base of the cosine schedule
     classification_weight: float | None = None

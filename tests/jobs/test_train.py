@@ -17,6 +17,8 @@ from burgerfries.model.config import SCHEDULE
 from burgerfries.training.checkpoints import WeightsError
 from burgerfries.training.loop import NonFiniteLossError
 
+SSD = "ssd_mobilenet_v2_320x320"  # tests of the training mechanics, not of the default model
+
 NO_AUGMENTATION = {"train_config.data_augmentation_options": "[]"}
 
 
@@ -34,6 +36,7 @@ def test_tiny_model_learns_a_handful_of_images(handful, tracking_uri, tmp_path):
     result = train(
         TrainSettings(
             data=handful,
+            model=SSD,
             profile="tiny",
             num_steps=150,
             batch_size=4,
@@ -166,7 +169,9 @@ def test_non_finite_loss_fails_the_run(synthetic_data, tracking_uri, tmp_path, c
 
 
 def test_initial_weights_from_a_file_and_a_checkpoint(synthetic_data, tracking_uri, tmp_path):
-    settings = TrainSettings(data=synthetic_data, profile="tiny", num_steps=2, batch_size=2, checkpoint_root=tmp_path)
+    settings = TrainSettings(
+        data=synthetic_data, model=SSD, profile="tiny", num_steps=2, batch_size=2, checkpoint_root=tmp_path
+    )
     first = train(settings, progress=False)
     weights_file = tmp_path / "first.weights.h5"
     first.detector.model.save_weights(str(weights_file))
