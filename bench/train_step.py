@@ -33,7 +33,8 @@ from burgerfries.training.loop import run_steps  # noqa: E402
 
 
 def time_steps(data: Path, model: str, profile: str, batch_size: int, steps: int) -> float:
-    config = build_config(model, profile, num_classes=2, knobs={"batch_size": batch_size})
+    # (a length in steps: the smoke profile's is in epochs, which need the training split's size)
+    config = build_config(model, profile, num_classes=2, knobs={"batch_size": batch_size, "num_steps": steps + 2})
     results = run_steps(assemble(config, data / "train.record"), 0, steps + 2)
     durations = [result.seconds for result in results][2:]  # the first two trace the step
     return statistics.median(durations)
