@@ -1,0 +1,120 @@
+"""How often the sweep's phase decision finds a real effect, switches on none, and repeats itself,
+simulated from a finished sweep's own runs.
+
+    python bench/decision_power.py --run-id PARENT [--tracking-uri sqlite:///mlflow.db] [--trials 500]
+
+For each model and phase, the noise is the model's residuals (each finished run minus its
+configuration's mean, pooled over the whole sweep, scaled by √(n/(n−1)) so their spread is σ's).
+A simulated phase is drawn as the sweep runs one: the incumbent with as many seeds as it had, the
+phase's other configurations one seed each (screening), the `confirm` best-looking challengers
+brought to the incumbent's seed count; then `decision.phase.decide_phase` with the sweep's own
+settings. Prints per model and phase:
+- power at Δ +0.02 and +0.03: one challenger truly better by Δ, the others equal to the
+  incumbent; the share of simulated phases that switch to it;
+- false switches at Δ 0: every configuration equal; the share that switch at all;
+- same pick twice: with each configuration's observed mean as its truth, the share of pairs of
+  simulated phases that carry on the same configuration.
+The prior (earlier sweeps' runs) is left out: the figures are what one sweep's own runs give.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from burgerfries.decision.phase import chosen, decide_phase
+from burgerfries.decision.settings import DecisionSettings
+from burgerfries.decision.study import finished_runs
+from burgerfries.jobs.report import analysis_of, read_sweep
+from burgerfries.keys import CONFIG_KEY
+from burgerfries.report.tables import study_tables
+
+INCUMBENT = "incumbent"
+
+
+def residuals(summaries: pd.DataFrame, column: str) -> np.ndarray:
+    """Each finished run's value minus its configuration's mean, scaled to σ's spread."""
+    parts = []
+    unique = summaries[~summaries.index.duplicated(keep="first")]
+    for _, members in unique.groupby(CONFIG_KEY):
+        values = members[column].astype(float).dropna().to_numpy()
+        if len(values) >= 2:
+            parts.append((values - values.mean()) * np.sqrt(len(values) / (len(values) - 1)))
+    return np.concatenate(parts) if parts else np.zeros(1)
+
+
+def simulate(
+    truths: dict[str, float], seeds: int, noise: np.ndarray, settings: DecisionSettings, rng: np.random.Generator
+) -> str:
+    """One phase drawn from `truths` ({configuration: true mean}, the incumbent first): the
+    configuration it carries on."""
+    column = settings.metric.column
+    rows = []
+
+    def draw(key: str, count: int, start: int) -> None:
+        for seed in range(start, start + count):
+            value = truths[key] + rng.choice(noise)
+            rows.append({CONFIG_KEY: key, "order": list(truths).index(key), "seed": seed, column: value})
+
+    draw(INCUMBENT, seeds, 0)
+    for key in list(truths)[1:]:
+        draw(key, 1, 0)
+    runs = pd.DataFrame(rows)
+    runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
+    screened = decide_phase(runs, INCUMBENT, runs, settings)
+    for key in screened.to_confirm:
+        draw(key, seeds - 1, 1)
+    runs = pd.DataFrame(rows)
+    runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
+    return chosen(decide_phase(runs, INCUMBENT, runs, settings), settings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-id", required=True, help="the sweep's parent run")
+    parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    parser.add_argument("--trials", type=int, default=500)
+    args = parser.parse_args()
+    mlflow.set_tracking_uri(args.tracking_uri)
+    study = read_sweep(args.run_id)
+    study.prior_runs = None  # what this sweep's own runs give
+    analysis, settings = analysis_of(args.run_id)
+    tables = study_tables(study, settings, analysis)
+    finished = finished_runs(tables.summaries)
+    column = settings.metric.column
+    rng = np.random.default_rng(0)
+    print(f"metric {settings.metric.label}, α {settings.alpha}, {args.trials} simulated phases per figure")
+    print("| model | phase | configs | incumbent seeds | σ | power Δ+0.02 | power Δ+0.03 | false switch | same pick |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (phase, model), decision in tables.decisions.items():
+        own = finished[finished["model"] == model]
+        noise = residuals(own, column)
+        here = own[own["phase"] == phase]
+        seeds = int((here[CONFIG_KEY] == decision.incumbent).sum())
+        means = here.groupby(CONFIG_KEY)[column].mean()
+        others = [key for key in means.index if key != decision.incumbent]
+        observed = {INCUMBENT: float(means[decision.incumbent]), **{key: float(means[key]) for key in others}}
+        flat = dict.fromkeys(observed, 0.0)
+        figures = []
+        for effect in (0.02, 0.03):
+            shifted = {**flat, others[0]: effect} if others else flat
+            hits = sum(simulate(shifted, seeds, noise, settings, rng) == others[0] for _ in range(args.trials))
+            figures.append(hits / args.trials)
+        false = sum(simulate(flat, seeds, noise, settings, rng) != INCUMBENT for _ in range(args.trials)) / args.trials
+        same = sum(
+            simulate(observed, seeds, noise, settings, rng) == simulate(observed, seeds, noise, settings, rng)
+            for _ in range(args.trials // 2)
+        ) / (args.trials // 2)
+        sigma = float(np.sqrt(np.mean(noise**2)))
+        print(
+            f"| {model} | {phase} | {len(observed)} | {seeds} | {sigma:.4f} | {figures[0]:.2f} | {figures[1]:.2f} "
+            f"| {false:.3f} | {same:.2f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
