@@ -40,12 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a data_prep output folder, or a LabelImg folder (prepared once into data/prepared-HASH; "
         "default data/prepared)",
     )
-    parser.add_argument(
-        "--model",
-        type=choice(list(MODEL_NAMES)),
-        default=None,
-        help=f"default {DEFAULT_MODEL} (measured best on real photos: bench/RESULTS.md)",
-    )
+    parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {DEFAULT_MODEL}")
     yaml_default = "default: the model YAML's (burgerfries/configs/MODEL.yaml)"
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=None, help=yaml_default)
     parser.add_argument(

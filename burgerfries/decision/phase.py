@@ -33,13 +33,13 @@ weights, and their noise, share one scale.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from scipy import stats
 
 from burgerfries.decision.noise import Noise, decision_noise
-from burgerfries.decision.power import describe_needed, describe_power, repeat_chance
+from burgerfries.decision.power import describe_needed, describe_power, detectable_effect, repeat_chance
 from burgerfries.decision.settings import (
     BETTER,
     INCONCLUSIVE,
@@ -117,6 +117,10 @@ class PhaseDecision:
     alpha: float  # the corrected level each challenger was tested at
     comparisons: dict[str, Comparison] = field(default_factory=dict)  # challenger key → on the objective
     to_confirm: list[str] = field(default_factory=list)  # challengers that earn confirmation seeds
+    # A close call's next look: these configurations (the leading challenger and the incumbent)
+    # get seeds up to `extend_to` runs each
+    extend: list[str] = field(default_factory=list)
+    extend_to: int = 0
     study_rule_winner: str = ""  # the configuration `study_rule` mode picks (the same runs)
     study_rule_sentence: str = ""
     noise: Noise | None = None  # the objective's σ the challengers were tested with
@@ -183,7 +187,7 @@ def decide_phase(
     labels = labels or {}
     order = runs.groupby(CONFIG_KEY, sort=False)["order"].min().to_dict()
     challengers = [key for key in order if key != incumbent]
-    alpha = settings.alpha / max(1, len(challengers))
+    alpha = settings.alpha / max(1, len(challengers)) / settings.looks
     noise = decision_noise(noise_runs, objective.column, prior)
     incumbent_values = _values(runs, incumbent, objective.column)
     comparisons = {
@@ -202,6 +206,10 @@ def decide_phase(
     confirmed = sum(1 for c in comparisons.values() if c.runs[0] >= 2)
     sentence += f"; {len(challengers)} challenger(s), {confirmed} with two or more runs, the incumbent {incumbent_runs}"
     rule_winner, rule_sentence, _ = _study_rule(runs, incumbent, challengers, noise_runs, alpha, prior)
+    extend, extend_to = [], 0
+    if not better and ahead and noise is not None:
+        extend_to = next_look(comparisons[ahead[0]], gains[ahead[0]], noise, alpha, settings)
+        extend = [ahead[0], incumbent] if extend_to else []
     return PhaseDecision(
         incumbent=incumbent,
         winner=better[0] if better else incumbent,
@@ -213,7 +221,27 @@ def decide_phase(
         study_rule_winner=rule_winner,
         study_rule_sentence=rule_sentence,
         noise=noise,
+        extend=extend,
+        extend_to=extend_to,
     )
+
+
+FUTILITY = 0.5  # a lead under this share of what the last look could detect gets no more seeds
+
+
+def next_look(leader: Comparison, gain: float, noise: Noise, alpha: float, settings: DecisionSettings) -> int:
+    """Runs per side for the next look at a close call, or 0 for none: the leader is confirmed
+    (two or more runs), ahead but not shown better, the looks are not used up (`looks` ×
+    `look_seeds` per side), and its lead is not futile (at least FUTILITY of the effect that the
+    last look's runs would detect with 80 % power)."""
+    runs = max(leader.runs)
+    cap = settings.looks * settings.look_seeds
+    if leader.runs[0] < 2 or leader.verdict != INCONCLUSIVE or runs >= cap:
+        return 0
+    at_last_look = replace(noise, dof=noise.dof + 2 * (cap - runs))  # its runs add degrees of freedom
+    if gain < FUTILITY * detectable_effect(at_last_look, (cap, cap), alpha):
+        return 0
+    return min(cap, (runs // settings.look_seeds + 1) * settings.look_seeds)
 
 
 def _sentence(

@@ -35,12 +35,18 @@ READ_AT = ("last", "read_point")
 @dataclass(frozen=True)
 class DecisionSettings:
     """How a sweep decides; a study YAML sets `objective:` and `decision:` (the mode), and may set
-    `alpha`, `confirm` and `read_at` under `decision_settings:`."""
+    `alpha`, `confirm`, `looks` and `read_at` under `decision_settings:`."""
 
     objective: str = "mAP_50"  # on the held-out split
     mode: str = RACING
     alpha: float = 0.05  # before the correction for the number of challengers
     confirm: int = 1  # challengers per phase that earn confirmation seeds
+    # Looks at a close call: the confirmation (as many seeds as the incumbent's), then while the best
+    # challenger is ahead but not shown better (and could still be), as many seeds again to both
+    # sides, up to `looks` times the incumbent's seeds. α is spent evenly over the looks (α / looks
+    # each, Bonferroni): whatever the looks find, the chance of a false switch stays at most α.
+    looks: int = 3
+    look_seeds: int = 3  # seeds per side added at each look (a sweep sets its incumbent's seed count)
     # Where racing reads the objective: "last", the last evaluation (the checkpoint a run ends
     # with, the one exported); or "read_point", where the run's eval loss starts to flatten. In the
     # main job's smoke runs mAP@0.5 was still rising at the knee, and its seed-to-seed σ there was
@@ -71,6 +77,10 @@ class DecisionSettings:
             if extra["read_at"] not in READ_AT:
                 raise ValueError(f"{where}.decision_settings.read_at: expected one of {', '.join(READ_AT)}")
             settings = replace(settings, read_at=extra["read_at"])
+        if "looks" in extra:
+            if not isinstance(extra["looks"], int) or extra["looks"] < 1:
+                raise ValueError(f"{where}.decision_settings.looks: expected a whole number ≥ 1")
+            settings = replace(settings, looks=extra["looks"])
         if "confirm" in extra:
             if not isinstance(extra["confirm"], int) or extra["confirm"] < 0:
                 raise ValueError(f"{where}.decision_settings.confirm: expected a whole number ≥ 0")

@@ -196,7 +196,8 @@ def analysis_of(parent_run_id: str | None) -> tuple[AnalysisSettings, DecisionSe
     tags = mlflow.MlflowClient().get_run(parent_run_id).data.tags
     analysis = AnalysisSettings.from_mapping(json.loads(tags.get(Tag.ANALYSIS, "{}")))
     settings = tags.get(Tag.DECISION_SETTINGS)
-    decision = DecisionSettings(**json.loads(settings)) if settings else DecisionSettings()
+    # (a sweep from before the looks took one look: the confirmation)
+    decision = DecisionSettings(**{"looks": 1, **json.loads(settings)}) if settings else DecisionSettings()
     return analysis, decision
 
 

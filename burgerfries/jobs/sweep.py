@@ -10,7 +10,7 @@ recovery in `sweep/storage.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,9 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
         with entry_run_as_parent() as nested:
             run_data_prep("synthetic", data, nested=nested)
     folder = DataFolder.open(resolve_data(data).resolve())
+    noise_seeds = definition.noise_seeds if settings.noise_seeds is None else settings.noise_seeds
+    # each look at a close call adds as many seeds per side as the incumbent starts with
+    definition = replace(definition, decision=replace(definition.decision, look_seeds=noise_seeds))
     return SweepPlan(
         definition=definition,
         study_path=Path(settings.study),
@@ -112,7 +115,7 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
         num_train_images=folder.num_train_images,
         profile=profile,
         repeats=settings.repeats,
-        noise_seeds=definition.noise_seeds if settings.noise_seeds is None else settings.noise_seeds,
+        noise_seeds=noise_seeds,
         storage_url=settings.storage or default_storage(mlflow.get_tracking_uri()),
         workers=settings.workers,
         checkpoint_root=settings.checkpoint_root,

@@ -56,17 +56,22 @@ def carried_on(tables: StudyTables, phase: str, model: str) -> dict[str, Any] | 
 
 
 def confirmation_entries(tables: StudyTables, phase: Phase, model: str) -> tuple[list[dict[str, Any]], int]:
-    """The challengers of a phase that earned confirmation seeds, as (their screening entries with
-    the seeds they already have, the incumbent's run count to bring them to)."""
+    """The configurations of a phase that earned more seeds, as (their entries with the seeds they
+    already have, the run count to bring each to): the challengers that earned confirmation (to
+    the incumbent's run count), else a close call's leader and the incumbent (to its next look's
+    count, `decision.phase.next_look`)."""
     decision = tables.decisions.get((phase.name, model))
-    if decision is None or not decision.to_confirm:
+    if decision is None or not (decision.to_confirm or decision.extend):
         return [], 0
     finished = finished_runs(tables.summaries)
     own = finished[finished["model"] == model]
     here = own[own["phase"] == phase.name]
     target = int((here[CONFIG_KEY] == decision.incumbent).sum())
+    keys = decision.to_confirm
+    if not keys:
+        keys, target = decision.extend, decision.extend_to
     entries = []
-    for key in decision.to_confirm:
+    for key in keys:
         row = here[here[CONFIG_KEY] == key].iloc[0]
         if phase.is_grid:
             entry: dict[str, Any] = {"point": int(float(row["point"]))}

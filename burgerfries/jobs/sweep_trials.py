@@ -171,11 +171,12 @@ class TrialRunner:
         inherited: dict[str, Any],
         phase_id: str,
         challengers: Callable[[], tuple[list[dict[str, Any]], int]],
-    ) -> None:
-        """Queue (once, across workers) more seeds of the challengers that earned them:
-        `challengers()` gives their entries with the seeds they have, and the run count to bring
-        them to (`sweep_decisions.confirmation_entries`); the runs it reuses are recorded on the
-        phase run."""
+        look: int = 0,
+    ) -> int:
+        """Queue (once per look, across workers) more seeds of the configurations that earned
+        them: `challengers()` gives their entries with the seeds they have, and the run count to
+        bring them to (`sweep_decisions.confirmation_entries`); the runs it reuses are recorded on
+        the phase run. Returns how many trials it queued."""
 
         def queue() -> dict[str, Any]:
             found, target = challengers()
@@ -188,8 +189,9 @@ class TrialRunner:
             ]
             return self._queue(study, phase, model, inherited, phase_id, entries)
 
-        what = f"queue the confirmation trials of phase {phase.name} for {model}"
-        once(self.storage, self.plan.once_name(f"{phase.name}:{model}:confirm"), queue, what)
+        what = f"queue the confirmation trials of phase {phase.name} for {model} (look {look + 1})"
+        name = f"{phase.name}:{model}:confirm" + (f":{look}" if look else "")
+        return int(once(self.storage, self.plan.once_name(name), queue, what)["queued"])
 
     def run_phase(
         self,
@@ -199,17 +201,22 @@ class TrialRunner:
         label: str,
         challengers: Callable[[str], tuple[list[dict[str, Any]], int]],
     ) -> None:
-        """A phase's trials for every model: its screening trials, then the confirmation seeds of
-        the challengers that earned them (`challengers(model)`, read once screening finished),
-        each step queued once across workers, trained by whoever is free, and remembered for later
-        phases to reuse."""
+        """A phase's trials for every model: screening, then up to `looks` rounds of more seeds for
+        the configurations that earned them (`challengers(model)`, read after the round before:
+        confirmation, then a close call's next looks), each round queued once across workers,
+        trained by whoever is free, and remembered for later phases to reuse."""
         models = self.plan.definition.models
         studies = {model: self.open_phase(phase, model, inherited[model], phase_id) for model in models}
         self.train_queued(phase, studies, inherited, label)
-        for model, study in studies.items():
-            self.remember(model, study)
-            self.confirm(study, phase, model, inherited[model], phase_id, partial(challengers, model))
-        self.train_queued(phase, studies, inherited, f"{label} (confirmation)")
+        for look in range(self.plan.definition.decision.looks):
+            queued = 0
+            for model, study in studies.items():
+                self.remember(model, study)
+                more = partial(challengers, model)
+                queued += self.confirm(study, phase, model, inherited[model], phase_id, more, look)
+            if not queued:
+                break
+            self.train_queued(phase, studies, inherited, f"{label} (look {look + 1} at a close call)")
         for model, study in studies.items():
             self.remember(model, study)
 

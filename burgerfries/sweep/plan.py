@@ -142,13 +142,18 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
     phase as if `confirm` challengers earned confirmation seeds."""
     definition, repeats, noise_seeds, workers = plan.definition, plan.repeats, plan.noise_seeds, plan.workers
     incumbent_seeds = max(repeats, noise_seeds)
-    confirmations = definition.decision.confirm * max(0, incumbent_seeds - repeats)
     decision = definition.decision
+    # the worst case: `confirm` challengers confirmed, then every further look taken (the leader
+    # and the incumbent, `noise_seeds` more seeds each)
+    confirmations = decision.confirm * max(0, incumbent_seeds - repeats)
+    confirmations += (decision.looks - 1) * 2 * noise_seeds if decision.confirm else 0
     lines = [
         f"study {definition.name} ({definition.source}), profile {plan.profile}, repeats {repeats}, "
         f"{incumbent_seeds} seed(s) of the base configuration (the first phase's incumbent)",
         f"decision: {decision.mode} on {decision.metric.label} (α {decision.alpha:g} per phase), "
-        f"up to {decision.confirm} challenger(s) per phase confirmed with {incumbent_seeds} seeds",
+        f"up to {decision.confirm} challenger(s) per phase confirmed with {incumbent_seeds} seeds; a close call "
+        f"looks again with {noise_seeds} more seeds per side, up to {decision.looks} looks (α / {decision.looks} "
+        "each)",
         f"noise: σ pooled over this sweep's replicated configurations and earlier sweeps' runs of the same "
         f"model, profile and data in the tracking store; under {MIN_DOF} degrees of freedom, its "
         f"{UPPER_BOUND:.0%} upper confidence bound",
@@ -189,7 +194,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
                     lines.append(f"  {model}: {point}" + (f" (+ {phase.fixed})" if phase.fixed else ""))
     lines.append(
         f"{screening + confirming} trials at most: {screening} screening, {confirming} confirmation "
-        "(only where a challenger looks better than the incumbent)"
+        "(only where a challenger looks better than the incumbent; most of them only at close calls)"
     )
     if workers > 1:
         lines.append(f"{workers} worker processes on this machine share each phase's trials")

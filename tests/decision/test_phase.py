@@ -59,7 +59,7 @@ def test_a_challenger_clearly_better_over_three_seeds_replaces_the_incumbent():
     decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
     assert (decision.outcome, decision.winner) == (SWITCHED, "1:0.5")
     won = decision.comparisons["1:0.5"]
-    assert won.verdict == "better" and won.p_better < decision.alpha == pytest.approx(0.05 / 2)
+    assert won.verdict == "better" and won.p_better < decision.alpha == pytest.approx(0.05 / 2 / 3)  # 3 looks
     assert won.low > 0 and won.delta == pytest.approx(np.mean([0.71, 0.73, 0.70]) - 0.60)
     assert "switched to 1:0.5" in decision.sentence and "3 vs 3 runs" in decision.sentence
 
@@ -175,3 +175,20 @@ def test_every_verdict_says_its_sigma_and_what_the_runs_could_see():
         "the smallest effect 1 vs 3 runs detect with 80% power is"
         in decide_phase(behind, INCUMBENT, behind, READ_POINT).sentence
     )
+
+
+def test_a_close_call_gets_more_seeds_on_both_sides_until_the_looks_are_spent():
+    close = {INCUMBENT: {"mAP_50": [0.800, 0.812, 0.790]}, "1:0.5": {"mAP_50": [0.815, 0.806, 0.826]}}
+    first = decide_phase(phase_runs(close), INCUMBENT, phase_runs(close), READ_POINT)
+    assert first.outcome == KEPT and first.extend == ["1:0.5", INCUMBENT] and first.extend_to == 6
+    six = {key: {"mAP_50": values["mAP_50"] * 2} for key, values in close.items()}
+    assert decide_phase(phase_runs(six), INCUMBENT, phase_runs(six), READ_POINT).extend_to in (0, 9)
+    nine = {key: {"mAP_50": values["mAP_50"] * 3} for key, values in close.items()}
+    assert decide_phase(phase_runs(nine), INCUMBENT, phase_runs(nine), READ_POINT).extend == []  # 3 looks spent
+    # a lead far below what even the last look could detect is futile: no more seeds
+    futile = {INCUMBENT: {"mAP_50": [0.80, 0.84, 0.76]}, "1:0.5": {"mAP_50": [0.801, 0.841, 0.761]}}
+    assert decide_phase(phase_runs(futile), INCUMBENT, phase_runs(futile), READ_POINT).extend == []
+    # an unconfirmed challenger (one run) is confirmed first, not extended
+    single = {INCUMBENT: {"mAP_50": [0.80, 0.81, 0.79]}, "1:0.5": {"mAP_50": [0.83]}}
+    decision = decide_phase(phase_runs(single), INCUMBENT, phase_runs(single), READ_POINT)
+    assert decision.to_confirm == ["1:0.5"] and decision.extend == []

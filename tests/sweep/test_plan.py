@@ -32,8 +32,9 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
     # per model: weights 2 points + the base's 3 seeds, batch 2 points, lr 4 points (the incumbent's runs
-    # come from the phase before), and each phase up to 2 confirmation seeds of one challenger
-    assert "34 trials at most: 22 screening, 12 confirmation" in text
+    # come from the phase before), and each phase up to 2 confirmation seeds of one challenger, then
+    # two more looks of 3 seeds for it and the incumbent: 2 + 12 per phase and model
+    assert "106 trials at most: 22 screening, 84 confirmation" in text
     assert "decision: racing on mAP@0.5 (last evaluation) (α 0.05 per phase)" in text
     assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
     assert "2 worker processes on this machine share each phase's trials" in text
