@@ -50,6 +50,7 @@ def test_the_original_study_definition():
         ({"objective": "speed"}, "objective: unknown 'speed'"),
         ({"decision": "vote"}, "decision: unknown mode 'vote'"),
         ({"decision_settings": {"alpha": 0.9}}, "alpha: must be in (0, 0.5)"),
+        ({"decision_settings": {"looks": 0}}, "looks: expected a whole number ≥ 1"),
         ({"base": {"batch_size": 2}}, "missing"),
     ],
 )
