@@ -77,6 +77,8 @@ class Tag:
     FINAL_CONFIG = "final_config"
     FINAL_REASON = "final_reason"
     REGISTERED = "registered"  # "NAME version N": where a final pick (and its base) was registered
+    STOPPED_EARLY = "stopped_early"  # on a trial run its pruner stopped: why
+    KILLED_REASON = "killed_reason"  # on a trial run whose worker died
     REPORT_ERROR = "report_error"  # on the parent run: why the sweep's report failed
     REGISTRY_ERROR = "registry_error"  # on the parent run: why registering the final picks failed
 

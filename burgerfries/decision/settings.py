@@ -47,6 +47,7 @@ class DecisionSettings:
     # each, Bonferroni): whatever the looks find, the chance of a false switch stays at most α.
     looks: int = 3
     look_seeds: int = 3  # seeds per side added at each look (a sweep sets its incumbent's seed count)
+    stop_early: bool = True  # stop clearly-worse challengers' screening trials (sweep/pruning.py)
     # Where racing reads the objective: "last", the last evaluation (the checkpoint a run ends
     # with, the one exported); or "read_point", where the run's eval loss starts to flatten. In the
     # main job's smoke runs mAP@0.5 was still rising at the knee, and its seed-to-seed σ there was
@@ -77,6 +78,10 @@ class DecisionSettings:
             if extra["read_at"] not in READ_AT:
                 raise ValueError(f"{where}.decision_settings.read_at: expected one of {', '.join(READ_AT)}")
             settings = replace(settings, read_at=extra["read_at"])
+        if "stop_early" in extra:
+            if not isinstance(extra["stop_early"], bool):
+                raise ValueError(f"{where}.decision_settings.stop_early: expected true or false")
+            settings = replace(settings, stop_early=extra["stop_early"])
         if "looks" in extra:
             if not isinstance(extra["looks"], int) or extra["looks"] < 1:
                 raise ValueError(f"{where}.decision_settings.looks: expected a whole number ≥ 1")

@@ -70,6 +70,7 @@ def _run_row(run: Run) -> dict[str, object]:
         "varied": tags.get(Tag.VARIED, ""),
         "point": tags.get(Tag.POINT, ""),
         "start_time": run.info.start_time or 0,
+        "why": tags.get(Tag.STOPPED_EARLY, tags.get(Tag.KILLED_REASON, "")),
     }
     for column in PARAM_COLUMNS:
         row[column] = params.get(column, tags.get(column, ""))

@@ -105,7 +105,12 @@ class SweepRuns:
             self.seen_failed.add(run_id)
             if self.client.get_run(run_id).info.status == "RUNNING":
                 self.client.set_terminated(run_id, "KILLED")
-                self.client.set_tag(run_id, "killed_reason", "sweep worker died; its trial was queued again")
+                self.client.set_tag(run_id, Tag.KILLED_REASON, "sweep worker died; its trial was queued again")
+
+    def mark_stopped_early(self, run_id: str, reason: str) -> None:
+        """A trial its pruner stopped: KILLED (not FAILED: nothing went wrong), with the reason."""
+        self.client.set_terminated(run_id, "KILLED")
+        self.client.set_tag(run_id, Tag.STOPPED_EARLY, reason[:5000])
 
     def finished(self, run_id: str) -> bool:
         """Whether a run FINISHED (a dead worker's run may have, before Optuna recorded its trial)."""

@@ -26,6 +26,7 @@ from burgerfries.pretrained import NONE
 from burgerfries.report.configurations import config_key
 from burgerfries.sweep.definition import Phase
 from burgerfries.sweep.plan import SweepPlan
+from burgerfries.sweep.pruning import ClearlyWorse
 from burgerfries.sweep.storage import (
     POLL_SECONDS,
     QUEUED,
@@ -41,9 +42,11 @@ from burgerfries.sweep.storage import (
     worker_name,
 )
 from burgerfries.sweep.trials import (
+    INCUMBENT,
     config_of,
     confirmation_trials,
     fixed_params,
+    incumbent_point,
     phase_trials,
     trial_config,
     varied_label,
@@ -57,9 +60,24 @@ def trained_key(model: str, config: dict[str, Any]) -> tuple[str, int]:
 
 
 def report_evaluation(trial: optuna.Trial, key: str, step: int, metrics: Mapping[str, float]) -> None:
-    """An evaluation's decision metric as an Optuna intermediate value (the trial's learning curve)."""
+    """An evaluation's decision metric as an Optuna intermediate value (the trial's learning
+    curve); raises TrialPruned when the study's pruner stops the trial (`sweep/pruning.py`)."""
     if key in metrics:
         trial.report(float(metrics[key]), step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(
+                f"stopped early at step {step}: {key} {metrics[key]:.3f}, far below the incumbent's runs there"
+            )
+
+
+def phase_pruner(plan: SweepPlan, phase: Phase, model: str, inherited: dict[str, Any]) -> optuna.pruners.BasePruner:
+    """What stops a phase's clearly-worse challengers early (none when the study says not to, or
+    when its decision metric is not read at single evaluations)."""
+    decision = plan.definition.decision
+    if not decision.stop_early or not decision.metric.eval_key:
+        return optuna.pruners.NopPruner()
+    home = incumbent_point(plan.definition, phase, inherited) if phase.is_grid else INCUMBENT
+    return ClearlyWorse({home, INCUMBENT}, plan.repeats, plan.num_steps(model), decision.metric.higher_is_better)
 
 
 def trial_settings(
@@ -146,8 +164,7 @@ class TrialRunner:
         return {"queued": len(queued), "reused": reused}
 
     def open_phase(self, phase: Phase, model: str, inherited: dict[str, Any], phase_id: str) -> optuna.Study:
-        """The (phase, model) study with its screening trials queued by whichever worker opened it
-        first (the runs it reuses are recorded on the phase run)."""
+        """The (phase, model) study, its screening trials queued by whoever opened it first."""
         plan = self.plan
         metric = plan.definition.decision.metric
         study = open_study(
@@ -156,6 +173,7 @@ class TrialRunner:
             not phase.is_grid,
             metric.higher_is_better,
             plan.definition.decision.objective,
+            phase_pruner(plan, phase, model, inherited),
         )
         entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds)
         what = f"queue the trials of phase {phase.name} for {model}"
@@ -270,14 +288,19 @@ def trial_objective(runner: TrialRunner, phase: Phase, model: str, inherited: di
             return run_value(dead_run, metric.column, plan.definition.analysis)
         trial.set_user_attr("config", config)
         trial.set_user_attr("worker", worker_name())
-        result = train(
-            trial_settings(plan, phase, model, config, entry, label, trial.number),
-            runner.evaluation,
-            progress=runner.progress,
-            on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
-            setups=runner.setups,
-            on_evaluation=partial(report_evaluation, trial, metric.eval_key),
-        )
+        try:
+            result = train(
+                trial_settings(plan, phase, model, config, entry, label, trial.number),
+                runner.evaluation,
+                progress=runner.progress,
+                on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+                setups=runner.setups,
+                on_evaluation=partial(report_evaluation, trial, metric.eval_key),
+            )
+        except optuna.TrialPruned as stopped:
+            runner.runs.mark_stopped_early(trial.user_attrs["mlflow_run_id"], str(stopped))
+            print(f"{label} · {model}: {stopped}", flush=True)
+            raise
         return run_value(result.run_id, metric.column, plan.definition.analysis)
 
     return objective

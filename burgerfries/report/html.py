@@ -256,8 +256,8 @@ def _phases_section(
         tables["unranked_runs"] = unranked
         phase_html.append(
             '<h3>Runs left out of the decisions</h3><p class="note">These runs did not finish '
-            "(killed, failed or still running); a configuration is judged on its finished runs only.</p>"
-            + html_table(unranked)
+            "(killed, failed, stopped early as clearly worse, or still running); a configuration is judged on "
+            "its finished runs only.</p>" + html_table(unranked)
         )
     return (
         '<h2>1. Phases</h2><p class="note">One row per configuration, best on the decision metric first, '

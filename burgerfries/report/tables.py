@@ -56,7 +56,7 @@ PHASE_TABLE_COLUMNS = [
     "steps_per_sec",
     "reason",
 ]
-UNRANKED_COLUMNS = ["phase", "model", "varied", "run", "name", "status"]
+UNRANKED_COLUMNS = ["phase", "model", "varied", "run", "name", "status", "why"]
 # The base-vs-final table's summary columns, each under its label
 BASE_FINAL_COLUMNS = {
     column: metric.label
@@ -241,7 +241,10 @@ def base_vs_final(
 
 def unranked_runs(summaries: pd.DataFrame) -> pd.DataFrame:
     """Runs left out of every decision because they did not finish (KILLED, FAILED, RUNNING)."""
-    return summaries[summaries["status"] != FINISHED][UNRANKED_COLUMNS]
+    unranked = summaries[summaries["status"] != FINISHED]
+    if "why" not in unranked:
+        unranked = unranked.assign(why="")
+    return unranked[UNRANKED_COLUMNS]
 
 
 def configuration(row: pd.Series) -> str:

@@ -224,13 +224,26 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def open_study(storage: RDBStorage, study_name: str, searched: bool, maximize: bool, metric_name: str) -> optuna.Study:
+def open_study(
+    storage: RDBStorage,
+    study_name: str,
+    searched: bool,
+    maximize: bool,
+    metric_name: str,
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> optuna.Study:
     """A (phase, model) study; TPE fills in a search phase's ranges, queued trials carry the rest.
-    Its direction and value's name are the decision metric's (`maximize` for mAP@0.5)."""
+    Its direction and value's name are the decision metric's (`maximize` for mAP@0.5); `pruner`
+    (this process's) says which trials stop early."""
     sampler = optuna.samplers.TPESampler(seed=0) if searched else optuna.samplers.RandomSampler(seed=0)
     direction = "maximize" if maximize else "minimize"
     study = optuna.create_study(
-        study_name=study_name, storage=storage, sampler=sampler, direction=direction, load_if_exists=True
+        study_name=study_name,
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner or optuna.pruners.NopPruner(),
+        direction=direction,
+        load_if_exists=True,
     )
     if study.metric_names != [metric_name]:
         study.set_metric_names([metric_name])

@@ -377,3 +377,32 @@ def test_a_registry_that_refuses_the_picks_costs_the_registration_not_the_sweep(
     assert "the report is written, but registering the final picks failed" in said
     tags = mlflow.MlflowClient().get_run(parent.info.run_id).data.tags
     assert "read-only" in tags["registry_error"]
+
+
+def test_a_clearly_worse_challenger_is_stopped_early_and_left_out(synthetic_data, tracking_uri, tmp_path, monkeypatch):
+    """The pruner's rule made to find every screening challenger far below the incumbent (where the
+    rule applies at all: late in its run, against two incumbent runs): its trial is PRUNED in
+    Optuna, its run KILLED with the reason, and the sweep goes on to its report."""
+    import optuna
+
+    from burgerfries.sweep import pruning
+
+    monkeypatch.chdir(tmp_path)
+    rule = pruning.ClearlyWorse.gap
+    monkeypatch.setattr(pruning.ClearlyWorse, "gap", lambda self, s, t: rule(self, s, t) and (1.0, 0.1))
+    study = write_study(
+        tmp_path / "stop.yaml", [{"name": "lr", "grid": {"learning_rate": [0.02]}}], "stop", num_steps=6, noise_seeds=2
+    )
+    result = run_sweep(SweepSettings(study=study, data=synthetic_data, profile="tiny", progress=False))
+    runs = mlflow.search_runs(experiment_names=["stop"], output_format="list")
+    stopped = [run for run in runs if run.data.tags.get("stopped_early")]
+    assert len(stopped) == 1 and stopped[0].info.status == "KILLED"
+    assert (
+        stopped[0].data.params["learning_rate"] == "0.02"
+        and "stopped early at step" in stopped[0].data.tags["stopped_early"]
+    )
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'optuna.db'}")
+    (name,) = [s.study_name for s in optuna.get_all_study_summaries(storage) if "lr" in s.study_name]
+    states = [t.state.name for t in optuna.load_study(study_name=name, storage=storage).trials]
+    assert states.count("PRUNED") == 1 and states.count("COMPLETE") == 2
+    assert result.report_path.is_file() and "stopped early" in result.report_path.read_text(encoding="utf-8")

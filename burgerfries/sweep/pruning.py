@@ -1,0 +1,61 @@
+"""Stopping a clearly-worse challenger early, through Optuna's pruner interface.
+
+Only a challenger's screening trial (one of its first `repeats` seeds; never a run of the
+incumbent, never a confirmation or look seed) is stopped, and only when, at two thirds of its
+steps or later, its decision metric trails the mean of the incumbent's finished runs at the same
+evaluation by more than MARGIN and by more than SPREADS of their standard deviations there (two
+incumbent runs at least). Confirmation seeds go only to a challenger that beats the incumbent at
+its last evaluation, so such a challenger is far from earning them; stopping it saves the rest of
+its steps. The stopped run is not counted among the phase's challengers.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from burgerfries.sweep.storage import ENTRY
+
+MIN_FRACTION = 2 / 3  # of the trial's steps, before which nothing is stopped
+MARGIN = 0.10  # of the decision metric (mAP@0.5: 0.10), at least
+SPREADS = 4  # incumbent standard deviations, at least
+
+
+class ClearlyWorse(optuna.pruners.BasePruner):
+    """The pruner of one (phase, model) study; `incumbent_points` are the grid points (or
+    INCUMBENT) whose entries are the incumbent's runs."""
+
+    def __init__(self, incumbent_points: set[int], repeats: int, num_steps: int, higher_is_better: bool):
+        self.incumbent_points = incumbent_points
+        self.repeats = repeats
+        self.num_steps = num_steps
+        self.higher_is_better = higher_is_better
+
+    def _is_incumbent(self, trial: FrozenTrial) -> bool:
+        return trial.user_attrs.get(ENTRY, {}).get("point") in self.incumbent_points
+
+    def gap(self, study: optuna.Study, trial: FrozenTrial) -> tuple[float, float] | None:
+        """(how far the trial trails the incumbent's mean at its last evaluation, the threshold),
+        or None where the rule does not apply (an incumbent or extra seed, too early, too few
+        incumbent runs)."""
+        entry, step = trial.user_attrs.get(ENTRY, {}), trial.last_step
+        if self._is_incumbent(trial) or entry.get("seed", 0) >= self.repeats or step is None:
+            return None
+        if step < MIN_FRACTION * self.num_steps:
+            return None
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        values = [
+            t.intermediate_values[step] for t in finished if self._is_incumbent(t) and step in t.intermediate_values
+        ]
+        if len(values) < 2:
+            return None
+        mean = statistics.fmean(values)
+        value = trial.intermediate_values[step]
+        trailing = mean - value if self.higher_is_better else value - mean
+        return trailing, max(MARGIN, SPREADS * statistics.stdev(values))
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        found = self.gap(study, trial)
+        return found is not None and found[0] > found[1]

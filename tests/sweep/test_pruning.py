@@ -1,0 +1,60 @@
+"""A clearly-worse challenger's screening trial is stopped late in its run; nothing else is."""
+
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from burgerfries.sweep.pruning import ClearlyWorse
+from burgerfries.sweep.storage import ENTRY
+from burgerfries.sweep.trials import INCUMBENT
+
+STEPS = 300
+
+
+def trial(point: int, seed: int, curve: dict[int, float], state: TrialState = TrialState.COMPLETE):
+    return create_trial(
+        state=state,
+        value=curve[max(curve)] if state == TrialState.COMPLETE else None,
+        params={"x": 0.5},
+        distributions={"x": FloatDistribution(0, 1)},
+        user_attrs={ENTRY: {"point": point, "seed": seed}},
+        intermediate_values=curve,
+    )
+
+
+def study_with_incumbent() -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    for seed, last in enumerate((0.80, 0.82, 0.81)):
+        study.add_trial(trial(INCUMBENT, seed, {100: 0.5, 200: last - 0.02, 300: last}))
+    return study
+
+
+def test_a_screening_challenger_far_below_the_incumbent_late_in_its_run_is_stopped():
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True)
+    study = study_with_incumbent()
+    far_below = trial(1, 0, {100: 0.2, 200: 0.45}, TrialState.PRUNED)
+    assert pruner.prune(study, far_below)
+    close = trial(1, 0, {100: 0.2, 200: 0.75}, TrialState.PRUNED)  # 0.04 behind: within the margin
+    assert not pruner.prune(study, close)
+    early = trial(1, 0, {100: 0.1}, TrialState.PRUNED)  # a third of the run: too early to judge
+    assert not pruner.prune(study, early)
+
+
+def test_the_incumbent_and_extra_seeds_are_never_stopped():
+    pruner = ClearlyWorse({INCUMBENT, 0}, repeats=1, num_steps=STEPS, higher_is_better=True)
+    study = study_with_incumbent()
+    assert not pruner.prune(study, trial(INCUMBENT, 3, {200: 0.1}, TrialState.PRUNED))
+    assert not pruner.prune(study, trial(0, 0, {200: 0.1}, TrialState.PRUNED))  # the incumbent's grid point
+    assert not pruner.prune(study, trial(1, 1, {200: 0.1}, TrialState.PRUNED))  # a confirmation seed
+    one_incumbent_run = optuna.create_study(direction="maximize")
+    one_incumbent_run.add_trial(trial(INCUMBENT, 0, {200: 0.8, 300: 0.8}))
+    assert not pruner.prune(one_incumbent_run, trial(1, 0, {200: 0.1}, TrialState.PRUNED))
+
+
+def test_for_a_loss_lower_is_better():
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=False)
+    study = optuna.create_study(direction="minimize")
+    for seed, last in enumerate((0.30, 0.31)):
+        study.add_trial(trial(INCUMBENT, seed, {200: last}))
+    assert pruner.prune(study, trial(1, 0, {200: 0.6}, TrialState.PRUNED))
+    assert not pruner.prune(study, trial(1, 0, {200: 0.1}, TrialState.PRUNED))
