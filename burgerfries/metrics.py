@@ -27,6 +27,20 @@ TRAIN_LOSS = "train/loss_total"
 TRAIN_LOSS_UNWEIGHTED = "train/loss_total_unweighted"
 TRAIN_LEARNING_RATE = "train/learning_rate"
 TRAIN_STEPS_PER_SEC = "train/steps_per_sec"
+# The keys a run's summary is computed from (`report/summary.py`): what the report reads back
+SUMMARY_KEYS = (
+    EVAL_LOSS,
+    EVAL_MAP_50,
+    EVAL_AR_1,
+    EVAL_AR_10,
+    EVAL_AR_100,
+    EVAL_WRONG_DETECTIONS,
+    EVAL_WRONG_DETECTION_RATE,
+    TRAIN_LOSS,
+    TRAIN_STEPS_PER_SEC,
+    EVAL_LOSS_UNWEIGHTED,
+    TRAIN_LOSS_UNWEIGHTED,
+)
 # The eval metrics a command line prints, in this order
 PRINTED_EVAL = (
     EVAL_MAP_50,

@@ -7,16 +7,7 @@ import sys
 from pathlib import Path
 
 from burgerfries.cli.arguments import NON_NEGATIVE_INT, experiment_argument, switch
-from burgerfries.metrics import (
-    EVAL_AR_1,
-    EVAL_AR_10,
-    EVAL_AR_100,
-    EVAL_LOSS,
-    EVAL_LOSS_UNWEIGHTED,
-    EVAL_MAP,
-    EVAL_MAP_50,
-    EVAL_WRONG_DETECTIONS,
-)
+from burgerfries.metrics import PRINTED_EVAL
 
 SUMMARY = "evaluate a run's checkpoint on a data folder"
 DESCRIPTION = """\
@@ -47,16 +38,7 @@ def run(args: argparse.Namespace) -> int:
     except (RunError, FileNotFoundError, ValueError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 1
-    for key in (
-        EVAL_MAP_50,
-        EVAL_MAP,
-        EVAL_AR_1,
-        EVAL_AR_10,
-        EVAL_AR_100,
-        EVAL_LOSS,
-        EVAL_LOSS_UNWEIGHTED,
-        EVAL_WRONG_DETECTIONS,
-    ):
+    for key in PRINTED_EVAL:
         print(f"{key}: {metrics[key]:.4f}" if key in metrics else f"{key}: undefined (no ground truth)")
     print(f"step {step} logged to run {target}")
     print(target)

@@ -19,38 +19,13 @@ from mlflow.exceptions import MlflowException
 from burgerfries.decision.settings import DecisionSettings
 from burgerfries.jobs.finalists import finalist_diagnostics
 from burgerfries.keys import KNOB_TYPES, SweepRole, Tag, per_model
-from burgerfries.metrics import (
-    EVAL_AR_1,
-    EVAL_AR_10,
-    EVAL_AR_100,
-    EVAL_LOSS,
-    EVAL_LOSS_UNWEIGHTED,
-    EVAL_MAP_50,
-    EVAL_WRONG_DETECTION_RATE,
-    EVAL_WRONG_DETECTIONS,
-    TRAIN_LOSS,
-    TRAIN_LOSS_UNWEIGHTED,
-    TRAIN_STEPS_PER_SEC,
-)
+from burgerfries.metrics import SUMMARY_KEYS
 from burgerfries.names import slug
 from burgerfries.report.analysis_settings import AnalysisSettings
 from burgerfries.report.html import Report, build_report
 from burgerfries.report.study import StudyRuns
 from burgerfries.report.tables import StudyTables
 
-REPORT_METRICS = (
-    EVAL_LOSS,
-    EVAL_MAP_50,
-    EVAL_AR_1,
-    EVAL_AR_10,
-    EVAL_AR_100,
-    EVAL_WRONG_DETECTIONS,
-    EVAL_WRONG_DETECTION_RATE,
-    TRAIN_LOSS,
-    TRAIN_STEPS_PER_SEC,
-    EVAL_LOSS_UNWEIGHTED,
-    TRAIN_LOSS_UNWEIGHTED,
-)
 PARAM_COLUMNS = ("model", *KNOB_TYPES, "profile", "seed")
 
 DEFAULT_OUT = Path("reports") / "out"
@@ -92,7 +67,7 @@ def metrics_of(client: mlflow.MlflowClient, run_ids: list[str], ended: set[str] 
         if cached is None:
             cached = [
                 (run_id, key, metric.step, metric.value)
-                for key in REPORT_METRICS
+                for key in SUMMARY_KEYS
                 for metric in client.get_metric_history(run_id, key)
             ]
             if run_id in ended:
