@@ -13,7 +13,7 @@ from burgerfries.cli.arguments import (
     experiment_argument,
     optional_path,
 )
-from burgerfries.model import MODEL_NAMES
+from burgerfries.model import DEFAULT_MODEL, MODEL_NAMES
 from burgerfries.model.config import PROFILES
 
 SUMMARY = "train on the everyday-object pretraining set; write fine-tuning weights + provenance"
@@ -27,7 +27,7 @@ provenance.json saying how they were made. Pass the output folder to `train --we
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
 
-    parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {MODEL_NAMES[0]}")
+    parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {DEFAULT_MODEL}")
     parser.add_argument(
         "--profile",
         type=choice(list(PROFILES)),

@@ -26,7 +26,7 @@ from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import Tag
 from burgerfries.metrics import EVAL_AR_100, EVAL_MAP, EVAL_MAP_50
-from burgerfries.model import MODEL_NAMES
+from burgerfries.model import DEFAULT_MODEL
 from burgerfries.model.config import DEFAULT_PROFILE
 from burgerfries.model.odapi_weights import save_odapi_checkpoint
 from burgerfries.pretrained import NONE, PROVENANCE, file_sha256
@@ -39,7 +39,7 @@ ROLE = "pretrain"
 
 @dataclass
 class PretrainSettings:
-    model: str = MODEL_NAMES[0]
+    model: str = DEFAULT_MODEL
     profile: str = DEFAULT_PROFILE
     out: Path | None = None  # None: pretrained/<profile>/<model>
     data: Path = Path("data") / "pretraining"  # the drawn set, reused while its seed and sizes match

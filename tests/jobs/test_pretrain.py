@@ -30,3 +30,22 @@ def test_pretrain_writes_weights_and_provenance_that_train_fine_tunes_from(track
     (task,) = mlflow.search_runs(experiment_names=["train"], output_format="list")
     assert task.data.tags["initial_weights"].startswith("OD API checkpoint")
     assert task.data.metrics["init/skipped_variables"] > 0 and task.data.params["restore"] == "detection"
+
+
+def test_resume_finds_the_newest_unfinished_pretraining_of_this_model_profile_and_data(tracking_uri):
+    from burgerfries.jobs.pretrain import EXPERIMENT, PretrainSettings, run_to_resume
+
+    client = mlflow.MlflowClient()
+    experiment_id = client.create_experiment(EXPERIMENT)
+    settings = PretrainSettings(profile="tiny")
+    tags = {"role": "pretrain", "model": settings.model, "profile": "tiny", "dataset_hash": "abc"}
+    assert run_to_resume(settings, "abc") is None
+    finished = client.create_run(experiment_id, tags=tags, start_time=1).info.run_id
+    client.set_terminated(finished, "FINISHED")
+    assert run_to_resume(settings, "abc") is None  # a finished pretraining is not resumed
+    killed = client.create_run(experiment_id, tags=tags, start_time=2).info.run_id
+    client.set_terminated(killed, "KILLED")
+    other_data = client.create_run(experiment_id, tags={**tags, "dataset_hash": "xyz"}, start_time=3).info.run_id
+    assert run_to_resume(settings, "abc") == killed and other_data != killed
+    running = client.create_run(experiment_id, tags=tags, start_time=4).info.run_id  # its process was killed -9
+    assert run_to_resume(settings, "abc") == running
