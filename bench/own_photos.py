@@ -6,6 +6,9 @@ command in its own process, timed from start to exit; mAP@0.5 on the folder's ev
 run's last evaluation, and its best over the six evaluations.
 
     python bench/own_photos.py [--data ../shared/datasets/macncheese] [--models ...] [--seeds 0 1] [--out F.json]
+        [--train-args "--weights DIR --restore detection_and_box_predictor"]
+
+`--train-args` are added to every command (e.g. other starting weights, to compare them).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--train-args", default="", help="more flags for every `burgerfries train` command")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="own-photos-"))
     uri = f"sqlite:///{work / 'mlflow.db'}"
@@ -62,7 +66,7 @@ def main() -> None:
     for model in args.models:
         for variant in args.variants:
             for seed in args.seeds:
-                measured = run_command(data, model, seed, VARIANTS[variant], env, work)
+                measured = run_command(data, model, seed, [*VARIANTS[variant], *args.train_args.split()], env, work)
                 results.append({"model": model, "variant": variant, "seed": seed, **measured})
                 print(json.dumps(results[-1]), flush=True)
     print("| model | command | seed | steps | wall s | mAP@0.5 last | best of 6 evaluations |")
