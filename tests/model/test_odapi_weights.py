@@ -147,7 +147,13 @@ def test_train_fine_tunes_from_an_odapi_checkpoint(shared_dir, tracking_uri, tmp
     fixture = shared_dir / "fixtures" / "odapi_checkpoints" / "ssd_mobilenet_v2_320x320"
     result = train(
         TrainSettings(
-            data=data, profile="full", num_steps=1, batch_size=2, weights=fixture, checkpoint_root=tmp_path / "ck"
+            data=data,
+            model="ssd_mobilenet_v2_320x320",
+            profile="full",
+            num_steps=1,
+            batch_size=2,
+            weights=fixture,
+            checkpoint_root=tmp_path / "ck",
         ),
         progress=False,
     )
