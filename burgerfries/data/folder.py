@@ -20,6 +20,19 @@ def read_dataset_summary(folder: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def is_prepared(path: Path) -> bool:
+    """Whether `path` is a data_prep output folder (it has a label map)."""
+    return (Path(path) / LABEL_MAP).is_file()
+
+
+def eval_record_in(path: Path | None) -> Path | None:
+    """`path`'s eval split, where `path` is given and holds one: a run's data folder may not be on
+    this machine, and callers that can do without it (the demo's examples, the report's finalist
+    pictures) ask this instead of opening the folder."""
+    record = Path(path) / EVAL_RECORD if path else None
+    return record if record is not None and record.is_file() else None
+
+
 @dataclass(frozen=True)
 class DataFolder:
     path: Path

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from burgerfries.data.folder import is_prepared
 from burgerfries.data.ingest import scan_folder
 from burgerfries.data.skip_report import SkipReport
-from burgerfries.keys import LABEL_MAP, SKIP_REPORT
+from burgerfries.keys import SKIP_REPORT
 from burgerfries.tracking import entry_run_as_parent
 
 PREPARED_ROOT = Path("data")
@@ -23,7 +24,7 @@ HASH_CHARACTERS = 12
 def is_labelimg_folder(folder: Path) -> bool:
     """A folder that is not a data_prep output and holds at least one Pascal-VOC XML file."""
     folder = Path(folder)
-    if not folder.is_dir() or (folder / LABEL_MAP).is_file():
+    if not folder.is_dir() or is_prepared(folder):
         return False
     _, xmls = scan_folder(folder.resolve(), SkipReport())
     return bool(xmls)
@@ -50,7 +51,7 @@ def resolve_data(data: Path, root: Path = PREPARED_ROOT) -> Path:
     if not is_labelimg_folder(data):
         return data
     out = Path(root) / f"prepared-{content_hash(data)[:HASH_CHARACTERS]}"
-    if (out / LABEL_MAP).is_file():
+    if is_prepared(out):
         print(f"{data} is a LabelImg folder; using {out}, prepared from it before (no file changed since)")
         return out
     from burgerfries.jobs.data_prep import run_data_prep

@@ -13,12 +13,13 @@ from pathlib import Path
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from burgerfries.data.folder import eval_record_in
 from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.ground_truth import read_ground_truth
 from burgerfries.export import demo_app
 from burgerfries.export.loading import class_names_beside, saved_model_folder
 from burgerfries.jobs.predict import resolve_model
-from burgerfries.keys import DEMO_PORT, EVAL_RECORD
+from burgerfries.keys import DEMO_PORT
 from burgerfries.metrics import EVAL_MAP_50
 
 MODEL_INFO = "model_info.json"  # written by export beside saved_model/: run, model, eval mAP@0.5
@@ -100,8 +101,8 @@ def demo_info(saved_model: Path, run_id: str | None, score_threshold: float) -> 
 
 def write_examples(data: Path | None, folder: Path, limit: int = NUM_EXAMPLES) -> list[Path]:
     """The first `limit` images of the eval split as JPEG files (none when the data is not here)."""
-    record = Path(data) / EVAL_RECORD if data else None
-    if record is None or not record.is_file():
+    record = eval_record_in(data)
+    if record is None:
         return []
     from PIL import Image
 

@@ -12,6 +12,7 @@ import mlflow
 import tensorflow as tf
 from mlflow.entities import Metric
 
+from burgerfries.data.folder import eval_record_in
 from burgerfries.export.check import export_map_50, export_problems
 from burgerfries.export.loading import ExportError
 from burgerfries.export.saved_model import save_saved_model, save_tflite
@@ -32,7 +33,7 @@ def run_data_folder(run_id: str, data: Path | None) -> Path:
         if not recorded:
             raise ExportError(f"run {run_id} records no data folder; pass --data DIR to check the export")
         data = Path(recorded)
-    if not (Path(data) / EVAL_RECORD).is_file():
+    if eval_record_in(data) is None:
         raise ExportError(
             f"{Path(data) / EVAL_RECORD}: not found — the export is checked on the run's eval split; "
             "pass --data DIR (a data_prep folder) if the run's data lives elsewhere"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import mlflow
 
+from burgerfries.data.folder import eval_record_in
 from burgerfries.evaluation.diagnostics import diagnose
 from burgerfries.evaluation.drawing import side_by_side
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.trained_run import RunError, load_trained_run
-from burgerfries.keys import EVAL_RECORD
 from burgerfries.report.finalists import FinalistDiagnostics
 
 WORST_IMAGES = 3
@@ -25,7 +25,7 @@ def finalist_diagnostics(run_id: str, score_threshold: float, scratch: Path) -> 
     """None when this machine has not the run's data folder or checkpoint (the report says so)."""
     client = mlflow.MlflowClient()
     data = client.get_run(run_id).data.params.get("data", "")
-    if not data or not (Path(data) / EVAL_RECORD).is_file():
+    if eval_record_in(data) is None:
         return None
     try:
         trained = load_trained_run(run_id, scratch=scratch / run_id)
