@@ -80,9 +80,21 @@ def _ended(frame: pd.DataFrame) -> set[str]:
     return set(frame.index[frame["status"].isin(ENDED)])
 
 
+# A sweep's prior by (tracking URI, parent run id): the runs that finished before the sweep started
+# cannot change, and a sweep reads itself back after every phase.
+_PRIORS: dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
 def read_prior(client: mlflow.MlflowClient, parent: Run, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Earlier sweeps' finished trial runs of the same models, profile and data as `runs` (a
     sweep's), started before its parent run: the noise estimate's prior (`decision/noise.py`)."""
+    key = (mlflow.get_tracking_uri(), parent.info.run_id)
+    if key not in _PRIORS:
+        _PRIORS[key] = _read_prior(client, parent, runs)
+    return _PRIORS[key]
+
+
+def _read_prior(client: mlflow.MlflowClient, parent: Run, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     earlier = client.search_runs(
         [parent.info.experiment_id],
         f"tags.{Tag.SWEEP_ROLE} = '{SweepRole.TRIAL}' and attributes.status = 'FINISHED' "
