@@ -52,11 +52,14 @@ class SweepRuns:
         (MLFLOW_RUN_ID): the worker that creates the parent uses it as the parent; any other tags
         it with the parent it continues, so one study keeps one parent run.
         """
-        entry_run = os.environ.get("MLFLOW_RUN_ID")
         self.experiment_id = self.resolve_experiment_id()
+        # Taken out of the environment here, in every worker: MLflow resumes MLFLOW_RUN_ID for any
+        # run started without an id, and would turn the parent into the next phase or trial run.
+        entry_run = os.environ.pop("MLFLOW_RUN_ID", None)
 
         def create() -> str:
             run = mlflow.start_run(
+                run_id=entry_run,
                 run_name=f"sweep {self.definition.name}",
                 tags={
                     Tag.SWEEP_KEY: self.key,
@@ -77,8 +80,6 @@ class SweepRuns:
             # (Local workers under `mlflow run` share the entry run, which one of them made the parent.)
             if entry_run and entry_run != parent_id:
                 self.client.set_tag(entry_run, "continues_sweep", parent_id)
-                # MLflow would otherwise resume the entry run whenever a run starts without an id
-                del os.environ["MLFLOW_RUN_ID"]
             mlflow.start_run(run_id=parent_id)
         return parent_id
 

@@ -342,8 +342,9 @@ def test_under_mlflow_run_the_entry_run_is_the_sweeps_parent_and_a_hostile_name_
     env = {**os.environ, "MLFLOW_RUN_ID": entry, "MLFLOW_EXPERIMENT_ID": experiment_id}
     env.pop("MLFLOW_EXPERIMENT_NAME", None)
     command = [sys.executable, "-m", "burgerfries", "sweep", "--study", str(study), "--profile", "tiny"]
+    # two local workers, as the main job runs: each joins the entry run, and neither may resume it for a trial
     completed = subprocess.run(
-        [*command, "--workers", "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        [*command, "--workers", "2"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     runs = client.search_runs([experiment_id])
@@ -352,6 +353,7 @@ def test_under_mlflow_run_the_entry_run_is_the_sweeps_parent_and_a_hostile_name_
     assert roles[entry] == "study" and parents[entry] is None  # the printed run id holds the study
     assert [run for run, parent in parents.items() if parent is None] == [entry]  # one run tree
     assert {roles[run] for run, parent in parents.items() if parent == entry} == {"data_prep", "phase"}
+    assert sum(role == "trial" for role in roles.values()) == 2  # the base and batch 1, both beneath
     assert client.get_run(entry).data.tags["mlflow.runName"] == f"sweep {HOSTILE_NAME}"
     registered = f"{slug(HOSTILE_NAME)}-ssd"
     assert client.get_registered_model(registered).aliases["champion"]
