@@ -6,8 +6,8 @@ The method is incumbent-protected racing (after irace's elitist racing and SMAC'
 where a challenger must earn its place on the incumbent's seeds):
 1. **Screening.** The incumbent runs several seeds (the base's in the first phase); every other
    point one. A point whose mean beats the incumbent's by more than one standard error of the
-   difference *looks better*; the best `confirm` of those (by point estimate, then YAML order)
-   earn confirmation seeds, up to the incumbent's count.
+   difference (σ as pooled, before any floor) *looks better*; the best `confirm` of those (by
+   point estimate, then YAML order) earn confirmation seeds, up to the incumbent's count.
 2. **Test.** A confirmed challenger replaces the incumbent only when a one-sided Student t test
    says it is better at level α / k (k: the challengers screened in the phase, Bonferroni), with σ
    pooled over every configuration of this model that has two or more finished runs so far and
@@ -67,13 +67,16 @@ class Comparison:
     p_welch: float  # one-sided Welch on the two configurations' own runs (NaN under two runs each)
     runs: tuple[int, int]  # (challenger, incumbent)
     verdict: str  # BETTER, WORSE or INCONCLUSIVE at the corrected level
-    looks_better: bool  # beats the incumbent by more than one standard error (screening)
+    # beats the incumbent by more than one standard error (screening; σ as pooled, before the floor
+    # raised it: screening only hands out seeds, so it errs towards more of them)
+    looks_better: bool
 
 
 def compare(
     challenger: pd.Series, incumbent: pd.Series, objective: Metric, noise: Noise | None, alpha: float
 ) -> Comparison:
-    """The tests of the module docstring for one metric. `alpha` is already corrected."""
+    """The tests of the module docstring for one metric. `alpha` is already corrected; `noise`
+    is the floored σ the tests use (its `raised_from`, the pooled one, judges screening)."""
     challenger, incumbent = challenger.astype(float).dropna(), incumbent.astype(float).dropna()
     n_c, n_i = len(challenger), len(incumbent)
     if not n_c or not n_i:
@@ -89,7 +92,7 @@ def compare(
         p_better, p_worse = float(stats.t.sf(t, noise.dof)), float(stats.t.cdf(t, noise.dof))
         half = float(stats.t.ppf(0.975, noise.dof)) * se
         low, high = delta - half, delta + half
-        looks_better = gain > se
+        looks_better = gain > se * (noise.raised_from or noise.sigma) / noise.sigma
     elif noise is not None:  # every replicated configuration repeated its value exactly
         p_better, p_worse = (0.0, 1.0) if gain > 0 else (1.0, 0.0) if gain < 0 else (1.0, 1.0)
         low = high = delta

@@ -192,3 +192,12 @@ def test_a_close_call_gets_more_seeds_on_both_sides_until_the_looks_are_spent():
     single = {INCUMBENT: {"mAP_50": [0.80, 0.81, 0.79]}, "1:0.5": {"mAP_50": [0.83]}}
     decision = decide_phase(phase_runs(single), INCUMBENT, phase_runs(single), READ_POINT)
     assert decision.to_confirm == ["1:0.5"] and decision.extend == []
+
+
+def test_screening_judges_with_the_pooled_sigma_the_tests_with_the_floored_one():
+    # 2 dof: the floor doubles σ for the tests, but a challenger one pooled standard error ahead
+    # still earns confirmation seeds (screening only hands out seeds)
+    runs = phase_runs({INCUMBENT: {"mAP_50": [0.574, 0.557, 0.621]}, "1:0.5": {"mAP_50": [0.635]}})
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
+    assert decision.noise.raised_from is not None and decision.noise.sigma > 2 * decision.noise.raised_from
+    assert decision.to_confirm == ["1:0.5"] and decision.outcome == KEPT
