@@ -7,8 +7,9 @@ For each model and phase, the noise is the model's residuals (each finished run 
 configuration's mean, pooled over the whole sweep, scaled by √(n/(n−1)) so their spread is σ's).
 A simulated phase is drawn as the sweep runs one: the incumbent with as many seeds as it had, the
 phase's other configurations one seed each (screening), the `confirm` best-looking challengers
-brought to the incumbent's seed count; then `decision.phase.decide_phase` with the sweep's own
-settings. Prints per model and phase:
+brought to the incumbent's seed count, then the looks at a close call (more seeds for the leader
+and the incumbent) while `decision.phase.decide_phase`, with the sweep's own settings, asks for
+them. Prints per model and phase:
 - power at Δ +0.02 and +0.03: one challenger truly better by Δ, the others equal to the
   incumbent; the share of simulated phases that switch to it;
 - false switches at Δ 0: every configuration equal; the share that switch at all;
@@ -64,12 +65,18 @@ def simulate(
         draw(key, 1, 0)
     runs = pd.DataFrame(rows)
     runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
-    screened = decide_phase(runs, INCUMBENT, runs, settings)
-    for key in screened.to_confirm:
+    decision = decide_phase(runs, INCUMBENT, runs, settings)
+    for key in decision.to_confirm:
         draw(key, seeds - 1, 1)
-    runs = pd.DataFrame(rows)
-    runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
-    return chosen(decide_phase(runs, INCUMBENT, runs, settings), settings)
+    while True:  # then the looks at a close call, as the sweep takes them
+        runs = pd.DataFrame(rows)
+        runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
+        decision = decide_phase(runs, INCUMBENT, runs, settings)
+        if not decision.extend:
+            return chosen(decision, settings)
+        for key in decision.extend:
+            have = int((runs[CONFIG_KEY] == key).sum())
+            draw(key, decision.extend_to - have, have)
 
 
 def main() -> None:

@@ -78,8 +78,8 @@ def main() -> None:
     sweep.runs = kept_runs
     after = study_tables(sweep, settings, analysis)
     saved = sum(total - step for step, total in stopped.values())
-    total_steps = int(summaries["num_steps"].astype(float).sum()) if "num_steps" in summaries else 0
-    print(f"{len(stopped)} of {len(summaries)} runs would have stopped early, saving {saved} steps of {total_steps}")
+    runs_read = len(set(summaries.index))
+    print(f"{len(stopped)} of {runs_read} runs would have stopped early, saving {saved} of their steps")
     for key, decision in before.decisions.items():
         new = after.decisions.get(key)
         same = new is not None and chosen(new, settings) == chosen(decision, settings)
