@@ -67,7 +67,7 @@ class DecisionSettings:
                 raise ValueError(f"{where}.decision: unknown mode {data['decision']!r}; known: {', '.join(MODES)}")
             settings = replace(settings, mode=data["decision"])
         extra = data.get("decision_settings") or {}
-        known = {f.name for f in fields(cls)} - {"objective", "mode"}
+        known = {f.name for f in fields(cls)} - {"objective", "mode", "look_seeds"}  # (the plan sets look_seeds)
         if not isinstance(extra, dict) or set(extra) - known:
             raise ValueError(f"{where}.decision_settings: expected a mapping of {sorted(known)}")
         if "alpha" in extra:
