@@ -21,7 +21,7 @@ PHOTOS = {
     "camera.png": "CC0 (Lav Varshney)",
     "chelsea.png": "CC0 (Stefan van der Walt)",
     "coffee.png": "CC0 (Rachel Michetti)",
-    "coins.png": "no known copyright restrictions (Walters Art Museum)",
+    "coins.png": "no known copyright restrictions (Brooklyn Museum Collection)",
     "grass.png": "CC0 (CC0Textures)",
     "gravel.png": "CC0 (CC0Textures)",
     "rocket.jpg": "public domain (SpaceX)",
