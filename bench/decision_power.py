@@ -15,6 +15,10 @@ them. Prints per model and phase:
 - false switches at Δ 0: every configuration equal; the share that switch at all;
 - same pick twice: with each configuration's observed mean as its truth, the share of pairs of
   simulated phases that carry on the same configuration.
+A reference race (the lr phase: learning rates at batch 5 against the incumbent's own rate there)
+is simulated with its test at the incumbent, as one row: the race from its own runs' residuals,
+its leader then tested at the incumbent with the model's other residuals; a real effect is the
+same shift in both, and the figures count switches at the incumbent.
 The prior (earlier sweeps' runs) is left out: the figures are what one sweep's own runs give.
 """
 
@@ -32,6 +36,7 @@ from burgerfries.decision.study import finished_runs
 from burgerfries.jobs.report import analysis_of, read_sweep
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.report.tables import study_tables
+from burgerfries.sweep.definition import CARRIED_SUFFIX
 
 INCUMBENT = "incumbent"
 
@@ -48,10 +53,15 @@ def residuals(summaries: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def simulate(
-    truths: dict[str, float], seeds: int, noise: np.ndarray, settings: DecisionSettings, rng: np.random.Generator
+    truths: dict[str, float],
+    seeds: int,
+    noise: np.ndarray,
+    settings: DecisionSettings,
+    rng: np.random.Generator,
+    race: bool = False,
 ) -> str:
     """One phase drawn from `truths` ({configuration: true mean}, the incumbent first): the
-    configuration it carries on."""
+    configuration it carries on (`race`: a reference race, the incumbent its reference)."""
     column = settings.metric.column
     rows = []
 
@@ -65,18 +75,91 @@ def simulate(
         draw(key, 1, 0)
     runs = pd.DataFrame(rows)
     runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
-    decision = decide_phase(runs, INCUMBENT, runs, settings)
+    decision = decide_phase(runs, INCUMBENT, runs, settings, race=race)
     for key in decision.to_confirm:
         draw(key, seeds - 1, 1)
     while True:  # then the looks at a close call, as the sweep takes them
         runs = pd.DataFrame(rows)
         runs.index = [f"{row[CONFIG_KEY]}#{row['seed']}" for _, row in runs.iterrows()]
-        decision = decide_phase(runs, INCUMBENT, runs, settings)
+        decision = decide_phase(runs, INCUMBENT, runs, settings, race=race)
         if not decision.extend:
             return chosen(decision, settings)
         for key in decision.extend:
             have = int((runs[CONFIG_KEY] == key).sum())
             draw(key, decision.extend_to - have, have)
+
+
+def simulate_race(
+    race_truths: dict[str, float],
+    carried_truths: dict[str, float],
+    seeds: int,
+    race_noise: np.ndarray,
+    noise: np.ndarray,
+    settings: DecisionSettings,
+    rng: np.random.Generator,
+) -> str:
+    """A reference race (its points against the reference, `race_truths`, the reference first)
+    and then its leader's test at the incumbent (`carried_truths`: each point's true mean there,
+    the incumbent's under INCUMBENT; a point not listed is the incumbent's equal): the point the
+    two switch to, or INCUMBENT."""
+    leader = simulate(race_truths, seeds, race_noise, settings, rng, race=True)
+    if leader == INCUMBENT:
+        return INCUMBENT
+    at_incumbent = carried_truths[INCUMBENT]
+    truths = {INCUMBENT: at_incumbent, leader: carried_truths.get(leader, at_incumbent)}
+    return simulate(truths, seeds, noise, settings, rng)
+
+
+def race_row(tables, finished: pd.DataFrame, phase: str, model: str, trials: int, rng: np.random.Generator) -> str:
+    """The figures of a reference race with its test at the incumbent (a real effect: the same
+    shift at batch 5 and at the incumbent). The race draws from its own runs' residuals (they
+    train with the race's fixed values, e.g. batch 5), the test from the model's other runs'."""
+    settings = tables.settings
+    column = settings.metric.column
+    decision = tables.decisions[(phase, model)]
+    own = finished[finished["model"] == model]
+    here = own[own["phase"] == phase]
+    race_noise = residuals(here, column)
+    if len(race_noise) < 3:  # too few replicated runs in the race: the model's
+        race_noise = residuals(own, column)
+    noise = residuals(own[own["phase"] != phase], column)
+    seeds = int((here[CONFIG_KEY] == decision.incumbent).sum())
+    means = here.groupby(CONFIG_KEY)[column].mean()
+    others = [key for key in means.index if key != decision.incumbent]
+    flat_race = {INCUMBENT: 0.0, **dict.fromkeys(others, 0.0)}
+    figures = []
+    for effect in (0.02, 0.03):
+        shifted = {**flat_race, others[0]: effect}
+        hits = sum(
+            simulate_race(shifted, {INCUMBENT: 0.0, others[0]: effect}, seeds, race_noise, noise, settings, rng)
+            == others[0]
+            for _ in range(trials)
+        )
+        figures.append(hits / trials)
+    false = (
+        sum(
+            simulate_race(flat_race, {INCUMBENT: 0.0}, seeds, race_noise, noise, settings, rng) != INCUMBENT
+            for _ in range(trials)
+        )
+        / trials
+    )
+    observed = {INCUMBENT: float(means[decision.incumbent]), **{key: float(means[key]) for key in others}}
+    carried = tables.decisions.get((phase + CARRIED_SUFFIX, model))
+    at_incumbent = {INCUMBENT: 0.0}
+    if carried is not None:  # the carried point's observed lead at the incumbent
+        tested = own[own["phase"] == phase + CARRIED_SUFFIX].groupby(CONFIG_KEY)[column].mean()
+        lead = {key: float(tested[key] - tested[carried.incumbent]) for key in tested.index if key != carried.incumbent}
+        at_incumbent.update({decision.winner: next(iter(lead.values()))} if lead else {})
+    same = sum(
+        simulate_race(observed, at_incumbent, seeds, race_noise, noise, settings, rng)
+        == simulate_race(observed, at_incumbent, seeds, race_noise, noise, settings, rng)
+        for _ in range(trials // 2)
+    ) / (trials // 2)
+    sigmas = f"{float(np.sqrt(np.mean(race_noise**2))):.4f} / {float(np.sqrt(np.mean(noise**2))):.4f}"
+    return (
+        f"| {model} | {phase} (race, then the test at the incumbent) | {len(observed)} | {seeds} | {sigmas} "
+        f"| {figures[0]:.2f} | {figures[1]:.2f} | {false:.3f} | {same:.2f} |"
+    )
 
 
 def main() -> None:
@@ -96,7 +179,13 @@ def main() -> None:
     print(f"metric {settings.metric.label}, α {settings.alpha}, {args.trials} simulated phases per figure")
     print("| model | phase | configs | incumbent seeds | σ | power Δ+0.02 | power Δ+0.03 | false switch | same pick |")
     print("|---|---|---|---|---|---|---|---|---|")
+    races = {phase for (phase, _), decision in tables.decisions.items() if decision.race}
     for (phase, model), decision in tables.decisions.items():
+        if decision.race:
+            print(race_row(tables, finished, phase, model, args.trials, rng), flush=True)
+            continue
+        if phase.removesuffix(CARRIED_SUFFIX) in races:
+            continue  # a race's test at the incumbent: simulated with its race
         own = finished[finished["model"] == model]
         noise = residuals(own, column)
         here = own[own["phase"] == phase]

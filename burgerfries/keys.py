@@ -73,6 +73,7 @@ class Tag:
     WINNER_CONFIG = "winner_config"
     OUTCOME = "outcome"  # kept or switched (per model, on a phase run)
     REUSED = "reused"
+    REFERENCE = "reference"  # a reference race's reference configuration (its config key, on the phase run)
     FINAL = "final"
     FINAL_CONFIG = "final_config"
     FINAL_REASON = "final_reason"

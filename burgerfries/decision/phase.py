@@ -20,7 +20,15 @@ where a challenger must earn its place on the incumbent's seeds):
 3. **Power, said out loud** (`power.py`). A switch says how often a rerun with as many seeds
    would switch again; a kept incumbent with a confirmed challenger ahead says how many seeds per
    side that difference would need; any other verdict, the smallest effect its runs could detect.
-4. `study_rule` mode reproduces the original study's order of criteria (wrong detections, eval
+4. **Reference races** (a phase with `carry: varied` whose fixed values the incumbent lacks, e.g.
+   learning rates compared at batch 5 against an incumbent at batch 15): the points race the
+   incumbent with the fixed values (the *reference*), which plays the incumbent's part above, but
+   nothing is switched to. The two best points ahead of the reference earn confirmation seeds
+   (RACE_CONFIRM, with no one-standard-error screen: these seeds choose what to test, the test is
+   the next phase's), and the confirmed point furthest ahead is *carried*: its varied values are
+   tested at the incumbent by the sweep's next phase, which switches or keeps as any phase does,
+   on runs the race did not use to choose it.
+5. `study_rule` mode reproduces the original study's order of criteria (wrong detections, eval
    loss, eval − train gap, average recall): each criterion gives a verdict from the same tests
    (better, worse or inconclusive), and the first verdict that is not inconclusive decides.
 
@@ -42,6 +50,7 @@ from burgerfries.decision.noise import Noise, decision_noise
 from burgerfries.decision.power import describe_needed, describe_power, detectable_effect, repeat_chance
 from burgerfries.decision.settings import (
     BETTER,
+    CARRIED,
     INCONCLUSIVE,
     KEPT,
     OBJECTIVES,
@@ -127,6 +136,9 @@ class PhaseDecision:
     study_rule_winner: str = ""  # the configuration `study_rule` mode picks (the same runs)
     study_rule_sentence: str = ""
     noise: Noise | None = None  # the objective's σ the challengers were tested with
+    # A reference race: `incumbent` is the reference, `winner` the point carried (CARRIED) to the
+    # test at the real incumbent, or the reference itself when none is (KEPT)
+    race: bool = False
 
 
 def _values(runs: pd.DataFrame, key: str, column: str) -> pd.Series:
@@ -175,6 +187,14 @@ def _study_rule(
     return found[0][1], f"switched: {verdicts[found[0][1]]}", verdicts
 
 
+# Points of a reference race that earn confirmation seeds. Simulated with the race's batch-5 noise
+# (σ 0.025) and the incumbent's (σ 0.011 / 0.0053), a +0.03 learning-rate effect was carried and
+# then confirmed at the incumbent 55 % / 64 % of the time with one point confirmed, 67 % / 75 % with
+# two, 75 % / 82 % with every point at three seeds (7.9, 9.2 and 12 race runs); false switches
+# ≤ 1.7 % in each (bench/RESULTS.md, "Every phase can switch").
+RACE_CONFIRM = 2
+
+
 def decide_phase(
     runs: pd.DataFrame,
     incumbent: str,
@@ -182,10 +202,12 @@ def decide_phase(
     settings: DecisionSettings,
     labels: dict[str, str] | None = None,
     prior: pd.DataFrame | None = None,
+    race: bool = False,
 ) -> PhaseDecision:
     """One phase for one model. `runs`: its finished runs (`config_key`, `order`, metric columns),
     the incumbent's among them; `noise_runs`: this model's finished runs so far, and `prior`:
-    earlier sweeps' runs of the same model, profile and data (both for σ, `noise.decision_noise`)."""
+    earlier sweeps' runs of the same model, profile and data (both for σ, `noise.decision_noise`).
+    `race`: the phase is a reference race and `incumbent` its reference (the module docstring)."""
     objective = settings.metric
     labels = labels or {}
     order = runs.groupby(CONFIG_KEY, sort=False)["order"].min().to_dict()
@@ -202,6 +224,8 @@ def decide_phase(
     }
     looking = _ordered([key for key, c in comparisons.items() if c.looks_better], gains, order)
     incumbent_runs = len(incumbent_values)
+    if race:
+        return _race(runs, incumbent, comparisons, gains, order, alpha, noise, objective, labels)
     to_confirm = [key for key in looking[: settings.confirm] if comparisons[key].runs[0] < incumbent_runs]
     better = _ordered([key for key, c in comparisons.items() if c.verdict == BETTER], gains, order)
     ahead = _ordered([key for key, gain in gains.items() if gain > 0], gains, order)
@@ -226,6 +250,53 @@ def decide_phase(
         noise=noise,
         extend=extend,
         extend_to=extend_to,
+    )
+
+
+def _race(
+    runs: pd.DataFrame,
+    reference: str,
+    comparisons: dict[str, Comparison],
+    gains: dict[str, float],
+    order: dict[str, float],
+    alpha: float,
+    noise: Noise | None,
+    objective: Metric,
+    labels: dict[str, str],
+) -> PhaseDecision:
+    """A reference race's decision: the RACE_CONFIRM best points ahead of the reference earn its
+    seed count; the confirmed point furthest ahead is carried to the test at the incumbent."""
+    reference_runs = int((runs[CONFIG_KEY] == reference).sum())
+    ahead = _ordered([key for key, gain in gains.items() if gain > 0], gains, order)
+    to_confirm = [key for key in ahead[:RACE_CONFIRM] if comparisons[key].runs[0] < reference_runs]
+    confirmed = [key for key in ahead if comparisons[key].runs[0] >= 2]
+    name, digits = labels.get(reference, reference), objective.digits
+    if confirmed:
+        leader, won = confirmed[0], comparisons[confirmed[0]]
+        sentence = (
+            f"carried {labels.get(leader, leader)} to the incumbent: ahead of the reference {name} "
+            f"({objective.label} {won.delta:+.{digits}f}, {won.runs[0]} vs {won.runs[1]} runs"
+            + (f"; {noise.describe(digits)}" if noise is not None else "")
+            + "); the next phase tests its varied values at the incumbent"
+        )
+    else:
+        leader = reference
+        sentence = (
+            f"nothing carried: no point with two or more runs is ahead of the reference {name} "
+            f"({objective.label}); the incumbent stays"
+        )
+    return PhaseDecision(
+        incumbent=reference,
+        winner=leader,
+        outcome=CARRIED if leader != reference else KEPT,
+        sentence=sentence,
+        alpha=alpha,
+        comparisons=comparisons,
+        to_confirm=to_confirm,
+        study_rule_winner=leader,
+        study_rule_sentence=sentence,
+        noise=noise,
+        race=True,
     )
 
 

@@ -15,6 +15,7 @@ STUDY_RULE = "study_rule"
 MODES = (RACING, STUDY_RULE)
 BETTER, WORSE, INCONCLUSIVE = "better", "worse", "inconclusive"
 KEPT, SWITCHED = "kept", "switched"
+CARRIED = "carried"  # a reference race's outcome when a point is carried to the test at the incumbent
 
 
 # The decision metrics a study YAML may name (`objective:`), each a summary metric

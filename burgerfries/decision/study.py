@@ -63,7 +63,9 @@ def decide_study(
     summaries: pd.DataFrame, settings: DecisionSettings, prior: pd.DataFrame | None = None
 ) -> dict[tuple[str, str], PhaseDecision]:
     """{(phase, model): decision}, phases in the order they ran. The first phase's incumbent is the
-    base configuration; each later one, the configuration the previous decision carried on. Noise
+    base configuration; each later one, the configuration the previous decision carried on. A
+    phase whose runs name a `reference` (the sweep records one for reference races only) is decided
+    against it, and carries nothing on by itself (its test at the incumbent does). Noise
     is pooled over the model's runs in the phases decided so far, as the sweep saw them, and over
     `prior`: the summaries of earlier sweeps' finished runs of the same models, profile and data."""
     finished = finished_runs(summaries)
@@ -76,15 +78,29 @@ def decide_study(
             runs = own[own["phase"] == phase]
             if runs.empty:
                 continue
+            labels = dict(zip(runs[CONFIG_KEY], runs["varied"]))
+            noise_runs = own[own["phase"].isin(phases[: index + 1])]
+            reference = _reference(runs)
+            if reference:  # a race: the chain's incumbent stays
+                race = decide_phase(runs, reference, noise_runs, settings, labels, model_prior(prior, model), True)
+                decisions[(phase, model)] = race
+                continue
             if incumbent is None:
                 base = runs[runs["is_base"].astype(bool)] if "is_base" in runs else runs.iloc[:0]
                 incumbent = (base if len(base) else runs.sort_values("order", kind="stable"))[CONFIG_KEY].iloc[0]
-            labels = dict(zip(runs[CONFIG_KEY], runs["varied"]))
-            noise_runs = own[own["phase"].isin(phases[: index + 1])]
             decision = decide_phase(runs, incumbent, noise_runs, settings, labels, model_prior(prior, model))
             decisions[(phase, model)] = decision
             incumbent = chosen(decision, settings)
     return decisions
+
+
+def _reference(runs: pd.DataFrame) -> str:
+    """The configuration a phase's runs were compared with when the sweep recorded one (a
+    reference race's, `jobs/report.read_sweep`), else ""."""
+    if "reference" not in runs:
+        return ""
+    named = [key for key in runs["reference"].dropna().astype(str) if key]
+    return named[0] if named else ""
 
 
 def per_configuration(runs: pd.DataFrame, objective_column: str, higher_is_better: bool) -> pd.DataFrame:
@@ -151,8 +167,9 @@ def final_choices(
 ) -> dict[str, tuple[str, str, str]]:
     """Per model, (its last phase, the configuration that phase carried on, why)."""
     last: dict[str, tuple[str, str]] = {}
-    for key in decisions:  # in phase order: the last phase of each model stays
-        last[key[1]] = key
+    for key, decision in decisions.items():  # in phase order: the last phase of each model stays
+        if not decision.race:  # (a race carries nothing on by itself)
+            last[key[1]] = key
     return {
         model: (phase, chosen(decisions[(phase, model)], settings), chosen_reason(decisions[(phase, model)], settings))
         for model, (phase, _) in last.items()

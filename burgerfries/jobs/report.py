@@ -145,10 +145,13 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
     phases = client.search_runs(experiment_ids, f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=1000)
     rows: list[dict[str, object]] = []
     reused: list[tuple[str, str, object]] = []  # (run id, the phase that reuses it, its label and point there)
+    references: dict[tuple[str, str], str] = {}  # (phase, model) → a reference race's reference
     for phase in phases:
         trials = _training_runs(client, experiment_ids, f"tags.mlflow.parentRunId = '{phase.info.run_id}'")
         rows.extend({**_run_row(run), "reused_from": ""} for run in trials)
         for key, value in phase.data.tags.items():
+            if key.startswith(per_model(Tag.REFERENCE, "")):
+                references[(phase.data.tags[Tag.PHASE], key.removeprefix(per_model(Tag.REFERENCE, "")))] = value
             if key.startswith(per_model(Tag.REUSED, "")):  # runs of earlier phases this phase counted as its own
                 reused.extend(
                     (run_id, phase.data.tags[Tag.PHASE], label) for run_id, label in json.loads(value).items()
@@ -164,6 +167,7 @@ def read_sweep(parent_run_id: str) -> StudyRuns:
         raise ValueError(f"run {parent_run_id} has no trial runs under its phase runs — is it a sweep's parent run?")
     # A reused run appears once per phase it counts in: the index (run id) repeats across phases.
     frame = pd.DataFrame(rows).set_index("run_id")
+    frame["reference"] = [references.get((phase, model), "") for phase, model in zip(frame["phase"], frame["model"])]
     title = parent.data.tags.get(Tag.STUDY, parent.info.run_name or parent_run_id)
     prior_runs, prior_metrics = read_prior(client, parent, frame)
     return StudyRuns(

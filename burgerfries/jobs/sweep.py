@@ -21,13 +21,14 @@ from optuna.storages import RDBStorage
 from tqdm import tqdm
 
 from burgerfries.data.folder import DataFolder
+from burgerfries.decision.settings import CARRIED
 from burgerfries.jobs.data_folder import resolve_data
 from burgerfries.jobs.local_workers import run_local_workers
 from burgerfries.jobs.registry import name_mapping, register_finals
 from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep_decisions import carried_on, confirmation_entries, knob_config, sweep_tables
 from burgerfries.jobs.sweep_runs import SweepRuns
-from burgerfries.jobs.sweep_trials import TrialRunner
+from burgerfries.jobs.sweep_trials import TrialRunner, run_config_key
 from burgerfries.keys import Tag
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import resolve_weights
@@ -44,6 +45,7 @@ from burgerfries.sweep.storage import (
     redact,
     worker_name,
 )
+from burgerfries.sweep.trials import carried_phase, is_race, point_index, reference_config
 from burgerfries.tracking import configure_tracking, entry_run_as_parent, open_store, resolve_experiment
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
@@ -171,19 +173,24 @@ def _run_phase(
     phase: Phase,
     inherited: dict[str, dict[str, Any]],
     label: str,
+    models: list[str],
 ) -> dict[str, dict[str, Any]]:
-    """One phase for every model: screening, confirmation of the challengers that earned it, the
+    """One phase for `models`: screening, confirmation of the challengers that earned it, the
     decision; {model: what it carried on}."""
     phase_id = runs.start_phase(
         parent_id, phase, partial(once, storage, plan.once_name(f"{phase.name}:run"), what=f"create phase {phase.name}")
     )
+    for model in models:
+        if is_race(plan.definition, phase, inherited[model]):
+            reference = reference_config(plan.definition, phase, inherited[model])
+            runs.record_reference(phase_id, model, run_config_key(plan, model, reference))
 
     def challengers(model: str) -> tuple[list[dict[str, Any]], int]:
         return confirmation_entries(sweep_tables(parent_id)[1], phase, model)
 
-    runner.run_phase(phase, inherited, phase_id, label, challengers)
+    runner.run_phase(phase, inherited, phase_id, label, challengers, models)
     decided = {}
-    for model in plan.definition.models:
+    for model in models:
         choose = partial(_choose_winner, runs, parent_id, phase_id, phase, model)
         what = f"choose the winner of phase {phase.name} for {model}"
         won = once(storage, plan.once_name(f"{phase.name}:{model}:winner"), choose, what)
@@ -194,14 +201,31 @@ def _run_phase(
 
 
 def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: TrialRunner, parent_id: str) -> dict:
-    """Every phase in order for every model; {model: the last phase's decision}."""
-    inherited: dict[str, dict[str, Any]] = {model: {} for model in plan.definition.models}
+    """Every phase in order for every model; {model: the last phase's decision}. A reference race
+    carries nothing on by itself: the points it carries are tested at each model's incumbent in
+    the phase after it (`trials.carried_phase`), which decides."""
+    definition, models = plan.definition, plan.definition.models
+    inherited: dict[str, dict[str, Any]] = {model: {} for model in models}
     winners: dict[str, dict[str, Any]] = {}
-    phases = plan.definition.phases
+    phases = definition.phases
     for index, phase in enumerate(tqdm(phases, desc="phases", unit="phase", disable=not runner.progress)):
         label = f"phase {index + 1}/{len(phases)} {phase.name}"
-        for model, won in _run_phase(plan, storage, runs, runner, parent_id, phase, inherited, label).items():
-            inherited[model] = won["config"]
+        racing = {model for model in models if is_race(definition, phase, inherited[model])}
+        decided = _run_phase(plan, storage, runs, runner, parent_id, phase, inherited, label, models)
+        leaders = {
+            model: point_index(phase, won["config"])
+            for model, won in decided.items()
+            if model in racing and won["outcome"] == CARRIED
+        }
+        if leaders:
+            carried, carried_label = carried_phase(phase, leaders), f"{label} (tested at the incumbent)"
+            decided.update(
+                _run_phase(plan, storage, runs, runner, parent_id, carried, inherited, carried_label, list(leaders))
+            )
+        for model, won in decided.items():
+            if model in racing and model not in leaders:
+                continue  # the race carried nothing: the incumbent stays
+            inherited[model] = won["config"]  # (a leader's: its carried test's decision)
             winners[model] = won
     return winners
 

@@ -50,7 +50,7 @@ def carried_on(tables: StudyTables, phase: str, model: str) -> dict[str, Any] | 
     return {
         "run_id": row["run_id"],
         "config": knob_config(row),
-        "outcome": KEPT if row[CONFIG_KEY] == decision.incumbent else SWITCHED,
+        "outcome": decision.outcome if decision.race else KEPT if row[CONFIG_KEY] == decision.incumbent else SWITCHED,
         "reason": chosen_reason(decision, tables.settings),
     }
 

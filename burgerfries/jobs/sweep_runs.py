@@ -127,6 +127,11 @@ class SweepRuns:
         note = self.client.get_run(phase_id).data.tags.get(Tag.NOTE, "")
         self.client.set_tag(phase_id, Tag.NOTE, f"{note}\n\n**{model}**: {won['reason']}".strip())
 
+    def record_reference(self, phase_id: str, model: str, reference: str) -> None:
+        """A reference race's reference configuration (its config key): what the phase's points
+        were compared with, read back by the report (`read_sweep`). Every worker writes the same."""
+        self.client.set_tag(phase_id, per_model(Tag.REFERENCE, model), reference)
+
     def record_reused(self, phase_id: str, model: str, reused: dict[str, dict[str, Any]]) -> None:
         """Runs of earlier phases that this phase counts as its own ({run id: {label, point} here}):
         the same configuration and seed, trained once (the report reads them into this phase too).

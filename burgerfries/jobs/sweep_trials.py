@@ -80,6 +80,17 @@ def phase_pruner(plan: SweepPlan, phase: Phase, model: str, inherited: dict[str,
     return ClearlyWorse({home, INCUMBENT}, plan.repeats, plan.num_steps(model), decision.metric.higher_is_better)
 
 
+def trial_steps(plan: SweepPlan, model: str, config: dict[str, Any]) -> int:
+    """A trial's steps: the plan's, unless its phase varies them."""
+    return config.get("num_steps") or plan.num_steps(model)
+
+
+def run_config_key(plan: SweepPlan, model: str, config: dict[str, Any]) -> str:
+    """The configuration key the report gives a trial of `config` (`report.configurations`): its
+    knobs as the run logs them, the steps it trains included."""
+    return config_key({**config, "num_steps": trial_steps(plan, model, config), "model": model})
+
+
 def trial_settings(
     plan: SweepPlan, phase: Phase, model: str, config: dict[str, Any], entry: dict[str, Any], label: str, number: int
 ) -> TrainSettings:
@@ -91,7 +102,7 @@ def trial_settings(
         data=plan.data,
         model=model,
         **{knob: config[knob] for knob in STUDY_KNOBS},
-        num_steps=config.get("num_steps") or plan.num_steps(model),  # a phase may vary it
+        num_steps=trial_steps(plan, model, config),
         profile=plan.profile,
         seed=config["seed"],
         weights=Path(definition.weights[model]) if model in definition.weights else NONE,
@@ -175,7 +186,7 @@ class TrialRunner:
             plan.definition.decision.objective,
             phase_pruner(plan, phase, model, inherited),
         )
-        entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds)
+        entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds, model)
         what = f"queue the trials of phase {phase.name} for {model}"
         queue = partial(self._queue, study, phase, model, inherited, phase_id, entries)
         once(self.storage, plan.once_name(f"{phase.name}:{model}:queue"), queue, what)
@@ -218,12 +229,12 @@ class TrialRunner:
         phase_id: str,
         label: str,
         challengers: Callable[[str], tuple[list[dict[str, Any]], int]],
+        models: list[str],
     ) -> None:
-        """A phase's trials for every model: screening, then up to `looks` rounds of more seeds for
+        """A phase's trials for `models`: screening, then up to `looks` rounds of more seeds for
         the configurations that earned them (`challengers(model)`, read after the round before:
         confirmation, then a close call's next looks), each round queued once across workers,
         trained by whoever is free, and remembered for later phases to reuse."""
-        models = self.plan.definition.models
         studies = {model: self.open_phase(phase, model, inherited[model], phase_id) for model in models}
         self.train_queued(phase, studies, inherited, label)
         for look in range(self.plan.definition.decision.looks):

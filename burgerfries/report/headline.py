@@ -142,7 +142,14 @@ def headline(tables: StudyTables) -> Headline:
     for (phase, model), decision in tables.decisions.items():
         carried = chosen(decision, tables.settings)
         comparison = decision.comparisons.get(carried) if carried != decision.incumbent else None
-        if comparison is not None:
+        if decision.race:
+            evidence = (
+                f"ahead of the reference by Δ {comparison.delta:+.3f} ({comparison.runs[0]} vs {comparison.runs[1]} "
+                "runs); tested at the incumbent next"
+                if comparison is not None
+                else "no point ahead of the reference with two or more runs"
+            )
+        elif comparison is not None:
             evidence = (
                 f"Δ {comparison.delta:+.3f} ({comparison.low:+.3f} … {comparison.high:+.3f}), "
                 f"p {comparison.p_better:.2g} < α {decision.alpha:.2g}"
@@ -159,7 +166,7 @@ def headline(tables: StudyTables) -> Headline:
             PhaseOutcome(
                 phase,
                 model,
-                SWITCHED if carried != decision.incumbent else KEPT,
+                decision.outcome if decision.race else SWITCHED if carried != decision.incumbent else KEPT,
                 _label(tables, phase, model),
                 evidence,
             )

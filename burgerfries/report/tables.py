@@ -97,9 +97,9 @@ def phase_table(runs: pd.DataFrame, decision: PhaseDecision, settings: DecisionS
     roles, deltas, lows, highs, ps, verdicts, reasons = [], [], [], [], [], [], []
     for key in ranked[CONFIG_KEY]:
         comparison = decision.comparisons.get(key)
-        role = "incumbent" if key == decision.incumbent else "challenger"
-        if key == chosen(decision, settings):
-            role += ", carried on"
+        role = ("reference" if decision.race else "incumbent") if key == decision.incumbent else "challenger"
+        if key == chosen(decision, settings) and not (decision.race and key == decision.incumbent):
+            role += ", carried to the incumbent" if decision.race else ", carried on"
         if key in decision.to_confirm:
             role += ", confirmed"
         roles.append(role)
@@ -209,8 +209,11 @@ def base_vs_final(
     metric against the base and its interval and p (σ pooled over all the model's runs)."""
     objective = settings.metric
     rows = []
+    if finals.empty:  # (no phase but a race decided yet)
+        return pd.DataFrame()
     for model, final in finals.groupby("model", sort=False):
-        first = next((d for (_, m), d in decisions.items() if m == model), None)
+        # the first phase that raced the base (a reference race raced its reference)
+        first = next((d for (_, m), d in decisions.items() if m == model and not d.race), None)
         own = model_runs(finished, model)
         final_key = final[CONFIG_KEY].iloc[0]
         for kind, key in (("base", first.incumbent if first else None), ("final", final_key)):

@@ -42,7 +42,13 @@ STUDY_KEYS = {
 # one difference, at two extra trials.
 DEFAULT_NOISE_SEEDS = 3
 DEFAULT_STUDY_PROFILE = "smoke"  # a study that names no profile runs at CPU scale
-PHASE_KEYS = {"name", "grid", "search", "fixed"}
+PHASE_KEYS = {"name", "grid", "search", "fixed", "carry"}
+# What a phase's winner carries on: `all` its configuration as it trained, `fixed` values included;
+# `varied` only the knobs its grid varies: the points race the incumbent with the `fixed` values
+# (their reference), and the leader's varied values are then tested at the incumbent
+# (`sweep/trials.py`, "reference races").
+CARRY_MODES = ("all", "varied")
+CARRIED_SUFFIX = "-carried"  # the name of a reference race's test at the incumbent: "<phase>-carried"
 
 
 class DefinitionError(ValueError):
@@ -56,6 +62,10 @@ class Phase:
     search_space: dict[str, dict[str, Any]] = field(default_factory=dict)  # search phases: ranges
     n_trials: int = 0
     fixed: dict[str, Any] = field(default_factory=dict)
+    carry: str = "all"  # one of CARRY_MODES
+    # A reference race's test at the incumbent (made at run time, `trials.carried_phase`): the one
+    # point each model tests, by index into `points`; None for every phase a YAML defines.
+    challenger: dict[str, int] | None = None
 
     @property
     def is_grid(self) -> bool:
@@ -158,6 +168,24 @@ def _search_space(search: Any, where: str) -> tuple[dict[str, dict[str, Any]], i
     return space, n_trials
 
 
+def _carry(spec: dict, phase: Phase, at: str) -> str:
+    """A phase's `carry` (CARRY_MODES), checked: `varied` needs a grid and `fixed` values that the
+    grid does not vary (they are what the race holds fixed and does not carry)."""
+    carry = spec.get("carry", "all")
+    if carry not in CARRY_MODES:
+        raise DefinitionError(f"{at}.carry: expected one of {', '.join(CARRY_MODES)}, got {carry!r}")
+    if carry == "varied":
+        if not phase.is_grid:
+            raise DefinitionError(f"{at}.carry: `varied` needs a grid (a search has no reference point to race)")
+        varied = {key for point in phase.points for key in point}
+        if not phase.fixed or varied & set(phase.fixed):
+            raise DefinitionError(
+                f"{at}.carry: `varied` needs `fixed` values for knobs the grid does not vary (the race holds them "
+                "fixed, then tests the winner's varied values at the incumbent)"
+            )
+    return carry
+
+
 def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition:
     where = str(source)
     if not isinstance(data, dict):
@@ -203,7 +231,14 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
             phase.points = _grid_points(spec["grid"], f"{at}.grid")
         else:
             phase.search_space, phase.n_trials = _search_space(spec["search"], f"{at}.search")
+        phase.carry = _carry(spec, phase, at)
         phases.append(phase)
+    for phase in phases:
+        if phase.carry == "varied" and phase.name + CARRIED_SUFFIX in names:
+            raise DefinitionError(
+                f"{where}.phases: {phase.name + CARRIED_SUFFIX!r} is the name of phase {phase.name!r}'s test at the "
+                "incumbent; rename that phase"
+            )
     num_steps = data.get("num_steps")
     if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
         raise DefinitionError(f"{where}.num_steps: expected a positive integer")

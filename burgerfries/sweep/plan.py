@@ -14,10 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
+from burgerfries.decision.phase import RACE_CONFIRM
 from burgerfries.model.config import PROFILES, build_config
 from burgerfries.pretrained import NONE
-from burgerfries.sweep.definition import StudyDefinition
-from burgerfries.sweep.trials import INCUMBENT, config_of, incumbent_config, incumbent_point, phase_trials
+from burgerfries.sweep.definition import CARRIED_SUFFIX, StudyDefinition
+from burgerfries.sweep.trials import (
+    INCUMBENT,
+    config_of,
+    incumbent_config,
+    incumbent_point,
+    is_race,
+    phase_trials,
+    varied_keys,
+)
 
 # A smoke trial's time on top of its steps, measured on an AVX2-only machine (bench/RESULTS.md,
 # "Where a smoke trial's time goes"), less with AVX-512: evaluating, resetting and logging when it
@@ -169,21 +178,33 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
     base_batch = definition.base["batch_size"]
     for index, phase in enumerate(definition.phases, start=1):
         entries = phase_trials(definition, phase, {}, repeats, noise_seeds)
-        if index > 1:  # the incumbent's runs come from the phase before
+        race = is_race(definition, phase, {})
+        if index > 1 and not race:  # the incumbent's runs come from the phase before
             home = incumbent_point(definition, phase, {})
             entries = [entry for entry in entries if entry.get("point") not in (home, INCUMBENT)]
         kind = "grid" if phase.is_grid else f"TPE search over {', '.join(phase.search_space)}"
+        # a race confirms RACE_CONFIRM points, without looks; its carried test is one challenger
+        # brought to the incumbent's seeds, then every look taken
+        phase_confirmations = RACE_CONFIRM * max(0, incumbent_seeds - repeats) if race else confirmations
+        carried = incumbent_seeds + (decision.looks - 1) * 2 * noise_seeds if race else 0
         lines.append(
             f"phase {index} {phase.name}: {kind}, {phase.num_configs} configuration(s) × {len(definition.models)} "
-            f"model(s), {len(entries)} screening trial(s) per model, + up to {confirmations} confirmation"
+            f"model(s), {len(entries)} screening trial(s) per model, + up to {phase_confirmations} confirmation"
             + (f"; fixed {phase.fixed}" if phase.fixed else "")
         )
+        if race:
+            varied = ", ".join(varied_keys(phase))
+            lines.append(
+                f"  a reference race: the points race the incumbent with {phase.fixed} (the reference; it is "
+                f"trained with {incumbent_seeds} seeds), and the leader's {varied} alone is then tested at "
+                f"the incumbent in phase {phase.name}{CARRIED_SUFFIX}: + up to {carried} trial(s) per model"
+            )
         for model in definition.models:
             steps = plan.num_steps(model)
             screening += len(entries)
-            confirming += confirmations
+            confirming += phase_confirmations + carried
             configs = [config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries]
-            for config in configs + [incumbent_config(definition, {})] * confirmations:
+            for config in configs + [incumbent_config(definition, {})] * (phase_confirmations + carried):
                 batch = config.get("batch_size", base_batch)
                 if seconds_per_step and model in seconds_per_step:
                     total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL

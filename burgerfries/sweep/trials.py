@@ -8,6 +8,13 @@ seeds (already-trained ones are reused, so a kept incumbent costs nothing); ever
 phase is a challenger with `repeats` seeds, its `fixed` values applied (a fixed phase's points
 challenge the incumbent too). A point equal to the incumbent is the incumbent.
 
+**Reference races** (`carry: varied`, the original study's lr phase): when the phase's `fixed`
+values differ from the incumbent's, its points race the incumbent *with those values* (the
+reference, e.g. lr 0.04 at batch 5), which takes the incumbent's place in the phase. The race
+does not switch anything: its leader's varied values (the learning rate, not batch 5) are then
+tested at the incumbent in a phase of their own (`carried_phase`, named "<phase>-carried"), which
+switches or keeps as any phase does.
+
 Each queued trial carries its entry as a user attribute (`ENTRY`): `{"point": index, "seed": s}`
 for a grid point (`INCUMBENT` for the incumbent), or the search ranges' values and a seed.
 """
@@ -20,10 +27,10 @@ import optuna
 
 from burgerfries.keys import INTEGER_KNOBS
 from burgerfries.report.configurations import label
-from burgerfries.sweep.definition import Phase, StudyDefinition
+from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, StudyDefinition
 from burgerfries.sweep.storage import ENTRY
 
-INCUMBENT = -1  # the "point" of the incumbent when it is not one of the phase's points
+INCUMBENT = -1  # the "point" of the phase's reference (its incumbent) when it is not one of its points
 
 
 def varied_keys(phase: Phase) -> list[str]:
@@ -41,6 +48,33 @@ def varied_label(phase: Phase, config: dict[str, Any]) -> str:
 def incumbent_config(definition: StudyDefinition, inherited: dict[str, Any]) -> dict[str, Any]:
     """What the phase starts from: the base, then the previous phases' decisions (`inherited`)."""
     return {**definition.base, **inherited}
+
+
+def reference_config(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, Any]:
+    """What the phase's points are compared with: its incumbent, or in a reference race the
+    incumbent with the phase's `fixed` values."""
+    incumbent = incumbent_config(definition, inherited)
+    return {**incumbent, **phase.fixed} if phase.carry == "varied" else incumbent
+
+
+def is_race(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> bool:
+    """Whether the phase is a reference race: `carry: varied` and a reference that differs from
+    the incumbent (when the incumbent already has the fixed values, it is an ordinary phase)."""
+    return not same_config(reference_config(definition, phase, inherited), incumbent_config(definition, inherited))
+
+
+def carried_phase(race: Phase, leaders: dict[str, int]) -> Phase:
+    """A race's test at the incumbent: the race's points with nothing fixed, each model testing
+    only its leader (`leaders`: model → point index)."""
+    return Phase(race.name + CARRIED_SUFFIX, points=race.points, challenger=dict(leaders))
+
+
+def point_index(phase: Phase, config: dict[str, Any]) -> int:
+    """The grid point whose values `config` has (INCUMBENT when none has them)."""
+    for index, point in enumerate(phase.points):
+        if all(_same(config.get(key), value) for key, value in point.items()):
+            return index
+    return INCUMBENT
 
 
 def point_config(
@@ -62,23 +96,31 @@ def same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def incumbent_point(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> int:
-    """The index of the grid point that is the incumbent, else INCUMBENT."""
-    incumbent = incumbent_config(definition, inherited)
+    """The index of the grid point that is the phase's reference (`reference_config`), else INCUMBENT."""
+    reference = reference_config(definition, phase, inherited)
     for index, point in enumerate(phase.points):
-        if same_config(point_config(definition, phase, inherited, point), incumbent):
+        if same_config(point_config(definition, phase, inherited, point), reference):
             return index
     return INCUMBENT
 
 
 def phase_trials(
-    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], repeats: int, noise_seeds: int
+    definition: StudyDefinition,
+    phase: Phase,
+    inherited: dict[str, Any],
+    repeats: int,
+    noise_seeds: int,
+    model: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The screening entries a phase queues for one model: the incumbent's seeds, then `repeats`
-    seeds of every other grid point, or `n_trials` search entries whose ranges TPE fills in."""
+    """The screening entries a phase queues for one model: the incumbent's (the reference's)
+    seeds, then `repeats` seeds of every other grid point (of a carried phase, only `model`'s
+    leader), or `n_trials` search entries whose ranges TPE fills in."""
     incumbent_seeds = max(repeats, noise_seeds)
     if phase.is_grid:
         home = incumbent_point(definition, phase, inherited)
         points = ([INCUMBENT] if home == INCUMBENT else []) + list(range(len(phase.points)))
+        if phase.challenger is not None:
+            points = [point for point in points if point == home or point == phase.challenger.get(model)]
         return [
             {"point": point, "seed": seed}
             for point in points
@@ -103,7 +145,7 @@ def config_of(
     if "point" in entry:
         point = entry["point"]
         config = (
-            incumbent_config(definition, inherited)
+            reference_config(definition, phase, inherited)
             if point == INCUMBENT
             else point_config(definition, phase, inherited, phase.points[point])
         )
@@ -121,7 +163,7 @@ def grid_choices(definition: StudyDefinition, phase: Phase, inherited: dict[str,
     """Each knob a grid phase varies, with every value it takes in the phase (its points and its
     incumbent), in increasing order: the Optuna distribution the trials record it with."""
     configs = [point_config(definition, phase, inherited, point) for point in phase.points]
-    configs.append(incumbent_config(definition, inherited))
+    configs.append(reference_config(definition, phase, inherited))
     return {key: sorted({config[key] for config in configs}) for key in varied_keys(phase)}
 
 

@@ -408,3 +408,48 @@ def test_a_clearly_worse_challenger_is_stopped_early_and_left_out(synthetic_data
     states = [t.state.name for t in optuna.load_study(study_name=name, storage=storage).trials]
     assert states.count("PRUNED") == 1 and states.count("COMPLETE") == 2
     assert result.report_path.is_file() and "stopped early" in result.report_path.read_text(encoding="utf-8")
+
+
+def test_a_reference_race_carries_only_the_learning_rate_to_the_incumbent(synthetic_data, tracking_uri, tmp_path):
+    # The original study's lr phase in small: learning rates raced at batch 1 against the incumbent's
+    # own rate there (the reference), the leader's rate then tested at the incumbent's batch 2. In 6
+    # steps lr 0.02 raises the eval loss (its regularization term grows ~30×), lr 1e-7 leaves it
+    # where it starts: lr 1e-7 leads the race on eval loss on every seed.
+    path = tmp_path / "race.yaml"
+    phases = [{"name": "lr", "fixed": {"batch_size": 1}, "carry": "varied", "grid": {"learning_rate": [1e-7, 0.02]}}]
+    study = {"name": "race", "models": ["ssd_mobilenet_v2_320x320"], "base": {**BASE, "learning_rate": 0.02}}
+    study.update(num_steps=6, phases=phases, noise_seeds=2, objective="eval_loss")
+    study["decision_settings"] = {"stop_early": False}
+    path.write_text(yaml.safe_dump(study))
+    result = run_sweep(SweepSettings(study=path, data=synthetic_data, profile="tiny", progress=False))
+    trials = finished_runs("race")
+    trained = sorted(
+        (r.data.tags["phase"], r.data.params["batch_size"], r.data.params["learning_rate"], r.data.params["seed"])
+        for r in trials
+    )
+    # the race: the reference (0.02 at batch 1) with the incumbent's two seeds, lr 1e-7 confirmed to
+    # two; the test: lr 1e-7 at batch 2 (not 1) against the incumbent, trained there with two seeds
+    assert trained == [
+        ("lr", "1", "0.02", "0"),
+        ("lr", "1", "0.02", "1"),
+        ("lr", "1", "1e-07", "0"),
+        ("lr", "1", "1e-07", "1"),
+        ("lr-carried", "2", "0.02", "0"),
+        ("lr-carried", "2", "0.02", "1"),
+        ("lr-carried", "2", "1e-07", "0"),
+    ] + ([("lr-carried", "2", "1e-07", "1")] if len(trained) == 8 else [])  # (confirmed if it looked better)
+    phase_runs = mlflow.search_runs(
+        experiment_names=["race"],
+        filter_string=f"tags.mlflow.parentRunId = '{result.parent_run_id}'",
+        output_format="list",
+    )
+    race = next(r for r in phase_runs if r.data.tags["phase"] == "lr").data.tags
+    assert race["outcome/ssd_mobilenet_v2_320x320"] == "carried"
+    assert '"batch_size": 1.0' in race["reference/ssd_mobilenet_v2_320x320"]
+    assert race["winner_reason/ssd_mobilenet_v2_320x320"].startswith("carried lr 1e-07 · batch 1 to the incumbent")
+    test = next(r for r in phase_runs if r.data.tags["phase"] == "lr-carried").data.tags
+    final = yaml.safe_load(
+        mlflow.MlflowClient().get_run(result.parent_run_id).data.tags["final_config/ssd_mobilenet_v2_320x320"]
+    )
+    assert final["batch_size"] == 2  # whatever the test decided, batch 1 is never carried on
+    assert final["learning_rate"] == (1e-7 if test["outcome/ssd_mobilenet_v2_320x320"] == "switched" else 0.02)

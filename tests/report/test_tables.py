@@ -93,3 +93,58 @@ def test_a_phase_table_without_finished_runs_is_empty():
     decision = tables.decisions[("batch", MODEL)]
     empty = tables.summaries.iloc[:0]
     assert phase_table(empty, decision, DecisionSettings()).empty
+
+
+def _race_study(race_runs: list, carried_runs: list) -> StudyRuns:
+    """The weights phase, a reference race at batch 5 (lr phase) and its test at the incumbent."""
+    from burgerfries.report.configurations import config_key
+
+    plan = [
+        ("weights", {}, [0.60, 0.62, 0.58], -1, True),
+        ("weights", {"localization_weight": 0.5}, [0.55], 0, False),
+        *race_runs,
+        *carried_runs,
+    ]
+    runs = study(plan)
+    reference = {"batch_size": 5, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
+    reference["num_steps"] = 300  # as the runs log it
+    runs.runs["reference"] = np.where(runs.runs["phase"] == "lr", config_key({**reference, "model": MODEL}), "")
+    return runs
+
+
+RACE = [
+    ("lr", {"batch_size": 5}, [0.50, 0.52, 0.51], 1, False),  # the reference: the incumbent's lr at batch 5
+    ("lr", {"batch_size": 5, "learning_rate": 0.032}, [0.58, 0.57, 0.59], 0, False),  # ahead, confirmed
+    ("lr", {"batch_size": 5, "learning_rate": 0.048}, [0.53], 2, False),  # ahead, one run
+]
+
+
+def test_a_reference_race_carries_its_leaders_learning_rate_and_only_its_test_at_the_incumbent_switches():
+    carried = [
+        ("lr-carried", {}, [0.60, 0.62, 0.58], 1, True),  # the incumbent (batch 10), reused
+        ("lr-carried", {"learning_rate": 0.032}, [0.70, 0.71, 0.72], 0, False),
+    ]
+    tables = study_tables(_race_study(RACE, carried))
+    race, test = tables.decisions[("lr", MODEL)], tables.decisions[("lr-carried", MODEL)]
+    assert race.race and race.outcome == "carried" and '"batch_size": 5.0' in race.incumbent
+    assert '"learning_rate": 0.032' in race.winner and '"batch_size": 5.0' in race.winner
+    assert race.sentence.startswith(
+        "carried 5,0.032 to the incumbent: ahead of the reference 5 (mAP@0.5 (last evaluation) +0.070"
+    )
+    # the test's incumbent is the weights phase's pick (batch 10), not the race's reference
+    assert test.incumbent == tables.decisions[("weights", MODEL)].winner and not test.race
+    assert test.outcome == "switched" and '"batch_size": 10.0' in test.winner
+    final = tables.finals.iloc[0]
+    assert (float(final["learning_rate"]), float(final["batch_size"])) == (0.032, 10.0)
+    roles = dict(zip(tables.ranked[("lr", MODEL)]["varied"], tables.ranked[("lr", MODEL)]["role"]))
+    assert roles["5"] == "reference" and roles["5,0.032"] == "challenger, carried to the incumbent"
+
+
+def test_a_race_with_no_confirmed_point_ahead_carries_nothing_and_the_incumbent_stays():
+    behind = [RACE[0], ("lr", {"batch_size": 5, "learning_rate": 0.032}, [0.45, 0.47, 0.46], 0, False)]
+    tables = study_tables(_race_study(behind, []))
+    race = tables.decisions[("lr", MODEL)]
+    assert race.outcome == "kept" and race.winner == race.incumbent
+    assert race.sentence.startswith("nothing carried")
+    final = tables.finals.iloc[0]  # the weights phase's pick: the race carries nothing on by itself
+    assert (float(final["learning_rate"]), float(final["batch_size"])) == (0.04, 10.0)

@@ -31,10 +31,16 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     text = original_plan().describe({"ssd_mobilenet_v2_320x320": 0.07, "ssd_mobilenet_v2_fpnlite_320x320": 0.1})
     assert "phase 1 weights: grid, 3 configuration(s) × 2 model(s)" in text
     assert "phase 3 lr" in text and "fixed {'batch_size': 5}" in text
-    # per model: weights 2 points + the base's 3 seeds, batch 2 points, lr 4 points (the incumbent's runs
-    # come from the phase before), and each phase up to 2 confirmation seeds of one challenger, then
-    # two more looks of 3 seeds for it and the incumbent: 2 + 12 per phase and model
-    assert "106 trials at most: 22 screening, 84 confirmation" in text
+    # per model: weights 2 points + the base's 3 seeds, batch 2 points (the incumbent's runs come from
+    # the phase before), each up to 2 confirmation seeds of one challenger, then two more looks of 3
+    # seeds for it and the incumbent: 2 + 12 per phase and model; lr, a reference race: 4 points,
+    # the reference's 3 seeds among them, 2 confirmation seeds for 2 points, then its carried test:
+    # 3 seeds of one challenger and two more looks (3 + 12)
+    assert "120 trials at most: 26 screening, 94 confirmation" in text
+    assert (
+        "a reference race: the points race the incumbent with {'batch_size': 5} (the reference; it is trained "
+        "with 3 seeds), and the leader's learning_rate alone is then tested at the incumbent in phase lr-carried"
+    ) in text
     assert "decision: racing on mAP@0.5 (last evaluation) (α 0.05 per phase)" in text
     assert "initial weights of ssd_mobilenet_v2_fpnlite_320x320: pretrained (restore " in text
     assert "2 worker processes on this machine share each phase's trials" in text

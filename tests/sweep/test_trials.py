@@ -5,7 +5,17 @@ from pathlib import Path
 from study_yaml import definition
 
 from burgerfries.sweep.definition import parse_definition
-from burgerfries.sweep.trials import INCUMBENT, config_of, confirmation_trials, phase_trials, varied_label
+from burgerfries.sweep.trials import (
+    INCUMBENT,
+    carried_phase,
+    config_of,
+    confirmation_trials,
+    is_race,
+    phase_trials,
+    point_index,
+    reference_config,
+    varied_label,
+)
 
 
 def test_each_phase_queues_noise_seeds_of_its_incumbent_and_repeats_of_every_other_point():
@@ -56,3 +66,64 @@ def test_confirmation_adds_the_seeds_a_challenger_lacks_up_to_the_target():
     assert confirmation_trials({"point": 1, "seed": 0}, {0}, 3) == [{"point": 1, "seed": 1}, {"point": 1, "seed": 2}]
     assert confirmation_trials({"learning_rate": 0.03, "seed": 4}, {4}, 2) == [{"learning_rate": 0.03, "seed": 0}]
     assert confirmation_trials({"point": 0, "seed": 0}, {0, 1, 2}, 3) == []
+
+
+def test_a_reference_race_compares_its_points_with_the_incumbent_at_the_fixed_values_and_tests_only_the_varied_ones():
+    study = parse_definition(
+        definition(
+            phases=[
+                {"name": "lr", "fixed": {"batch_size": 5}, "carry": "varied", "grid": {"learning_rate": [0.02, 0.04]}}
+            ]
+        ),
+        Path("s.yaml"),
+    )
+    (lr,) = study.phases
+    assert is_race(study, lr, {})  # the incumbent trains at batch 2, the race at batch 5
+    assert not is_race(study, lr, {"batch_size": 5})  # an incumbent at batch 5 races as itself: an ordinary phase
+    # lr 0.04 at batch 5 is the reference: it takes the incumbent's seeds, lr 0.02 one
+    assert phase_trials(study, lr, {}, repeats=1, noise_seeds=2) == [
+        {"point": 0, "seed": 0},
+        {"point": 1, "seed": 0},
+        {"point": 1, "seed": 1},
+    ]
+    assert reference_config(study, lr, {})["batch_size"] == 5
+    # the race carried lr 0.02: its test at the incumbent (batch 2) races only that point against it
+    carried = carried_phase(lr, {"m": point_index(lr, {"learning_rate": 0.02, "batch_size": 5})})
+    assert carried.name == "lr-carried" and carried.carry == "all"
+    entries = phase_trials(study, carried, {}, repeats=1, noise_seeds=2, model="m")
+    assert entries == [{"point": 0, "seed": 0}, {"point": 1, "seed": 0}, {"point": 1, "seed": 1}]
+    assert config_of(study, carried, {}, entries[0])["batch_size"] == 2  # the incumbent's batch, not 5
+    assert config_of(study, carried, {}, entries[0])["learning_rate"] == 0.02
+    assert phase_trials(study, carried, {}, repeats=1, noise_seeds=2, model="other") == entries[1:]  # no leader
+
+
+def test_carry_varied_needs_a_grid_and_fixed_values_it_does_not_vary():
+    import pytest
+
+    from burgerfries.sweep.definition import DefinitionError
+
+    bad = (
+        ({"name": "lr", "carry": "varied", "grid": {"learning_rate": [0.02]}}, "needs `fixed` values"),
+        (
+            {
+                "name": "lr",
+                "carry": "varied",
+                "fixed": {"batch_size": 5},
+                "search": {"n_trials": 2, "learning_rate": {"low": 0.01, "high": 0.1}},
+            },
+            "needs a grid",
+        ),
+        (
+            {"name": "lr", "carry": "some", "fixed": {"batch_size": 5}, "grid": {"learning_rate": [0.02]}},
+            "expected one of all, varied",
+        ),
+    )
+    for phase, message in bad:
+        with pytest.raises(DefinitionError, match=message):
+            parse_definition(definition(phases=[phase]), Path("s.yaml"))
+    clash = [
+        {"name": "lr", "carry": "varied", "fixed": {"batch_size": 5}, "grid": {"learning_rate": [0.02]}},
+        {"name": "lr-carried", "grid": {"batch_size": [3]}},
+    ]
+    with pytest.raises(DefinitionError, match="rename that phase"):
+        parse_definition(definition(phases=clash), Path("s.yaml"))
