@@ -1,8 +1,9 @@
 """Would stopping clearly-worse challengers early have changed a finished sweep's decisions, and
 what would it have saved? The pruner's rule (`burgerfries/sweep/pruning.py`) replayed on every
 finished screening trial of the sweep's Optuna studies, at each of its evaluations from two thirds
-of its steps on, against the incumbent's finished trials; the trials it would have stopped are
-then left out and the decisions computed again.
+of its steps on, against the incumbent's finished trials and (after the first phase) the curves of
+its runs that an earlier phase trained; the trials it would have stopped are then left out and the
+decisions computed again.
 
     python bench/pruning_replay.py --run-id PARENT [--tracking-uri sqlite:///mlflow.db] [--storage sqlite:///optuna.db]
 
@@ -69,7 +70,13 @@ def main() -> None:
         here = summaries[(summaries["phase"] == first["phase"]) & (summaries["model"] == first["model"])]
         home = {int(float(p)) for p in here.loc[here[CONFIG_KEY] == decision.incumbent, "point"] if str(p) != ""}
         steps = int(max(max(t.intermediate_values, default=0) for t in trials))
-        pruner = ClearlyWorse(home | {INCUMBENT}, args.repeats, steps, settings.metric.higher_is_better)
+        # the incumbent's runs an earlier phase trained (reused here): their curves, as the sweep reads them
+        reused = here[(here[CONFIG_KEY] == decision.incumbent) & (here["reused_from"] != "")].index
+        curves = sweep.metrics[
+            (sweep.metrics["key"] == settings.metric.eval_key) & sweep.metrics["run_id"].isin(reused)
+        ]
+        earlier = [dict(zip(curve["step"], curve["value"])) for _, curve in curves.groupby("run_id")]
+        pruner = ClearlyWorse(home | {INCUMBENT}, args.repeats, steps, settings.metric.higher_is_better, earlier)
         for trial in trials:
             step = stopped_at(pruner, study, trial)
             if step is not None and trial.user_attrs.get(ENTRY) is not None:

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
@@ -70,14 +71,31 @@ def report_evaluation(trial: optuna.Trial, key: str, step: int, metrics: Mapping
             )
 
 
-def phase_pruner(plan: SweepPlan, phase: Phase, model: str, inherited: dict[str, Any]) -> optuna.pruners.BasePruner:
+def phase_pruner(
+    plan: SweepPlan, phase: Phase, model: str, inherited: dict[str, Any], earlier_runs: list[str]
+) -> optuna.pruners.BasePruner:
     """What stops a phase's clearly-worse challengers early (none when the study says not to, or
-    when its decision metric is not read at single evaluations)."""
+    when its decision metric is not read at single evaluations); `earlier_runs`: the runs of the
+    phase's incumbent that earlier phases trained, whose curves it compares with too."""
     decision = plan.definition.decision
     if not decision.stop_early or not decision.metric.eval_key:
         return optuna.pruners.NopPruner()
     home = incumbent_point(plan.definition, phase, inherited) if phase.is_grid else INCUMBENT
-    return ClearlyWorse({home, INCUMBENT}, plan.repeats, plan.num_steps(model), decision.metric.higher_is_better)
+    client = mlflow.MlflowClient()
+    earlier = [
+        {entry.step: entry.value for entry in client.get_metric_history(run_id, decision.metric.eval_key)}
+        for run_id in earlier_runs
+    ]
+    return ClearlyWorse(
+        {home, INCUMBENT}, plan.repeats, plan.num_steps(model), decision.metric.higher_is_better, earlier
+    )
+
+
+def reference_runs(runner: TrialRunner, phase: Phase, model: str, inherited: dict[str, Any]) -> list[str]:
+    """The runs of the phase's reference (its incumbent) that earlier phases trained."""
+    reference = config_of(runner.plan.definition, phase, inherited, {"point": INCUMBENT, "seed": 0})
+    key = trained_key(model, reference)[0]
+    return [run_id for (trained, _), (run_id, _) in runner.trained[model].items() if trained == key]
 
 
 def trial_steps(plan: SweepPlan, model: str, config: dict[str, Any]) -> int:
@@ -184,7 +202,7 @@ class TrialRunner:
             not phase.is_grid,
             metric.higher_is_better,
             plan.definition.decision.objective,
-            phase_pruner(plan, phase, model, inherited),
+            phase_pruner(plan, phase, model, inherited, reference_runs(self, phase, model, inherited)),
         )
         entries = phase_trials(plan.definition, phase, inherited, plan.repeats, plan.noise_seeds, model)
         what = f"queue the trials of phase {phase.name} for {model}"

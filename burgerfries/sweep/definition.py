@@ -168,6 +168,37 @@ def _search_space(search: Any, where: str) -> tuple[dict[str, dict[str, Any]], i
     return space, n_trials
 
 
+def _phases(specs: list, where: str) -> list[Phase]:
+    """The `phases:` list, each phase checked."""
+    phases, names = [], set()
+    for index, spec in enumerate(specs):
+        at = f"{where}.phases[{index}]"
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise DefinitionError(f"{at}: a phase needs a name")
+        unknown = set(spec) - PHASE_KEYS
+        if unknown:
+            raise DefinitionError(f"{at}: unknown keys {sorted(unknown)}; allowed: {sorted(PHASE_KEYS)}")
+        if ("grid" in spec) == ("search" in spec):
+            raise DefinitionError(f"{at} ({spec['name']}): give exactly one of grid or search")
+        if spec["name"] in names:
+            raise DefinitionError(f"{at}: phase name {spec['name']!r} used twice")
+        names.add(spec["name"])
+        phase = Phase(str(spec["name"]), fixed=_check_params(spec.get("fixed", {}) or {}, f"{at}.fixed"))
+        if "grid" in spec:
+            phase.points = _grid_points(spec["grid"], f"{at}.grid")
+        else:
+            phase.search_space, phase.n_trials = _search_space(spec["search"], f"{at}.search")
+        phase.carry = _carry(spec, phase, at)
+        phases.append(phase)
+    for phase in phases:
+        if phase.carry == "varied" and phase.name + CARRIED_SUFFIX in names:
+            raise DefinitionError(
+                f"{where}.phases: {phase.name + CARRIED_SUFFIX!r} is the name of phase {phase.name!r}'s test at the "
+                "incumbent; rename that phase"
+            )
+    return phases
+
+
 def _carry(spec: dict, phase: Phase, at: str) -> str:
     """A phase's `carry` (CARRY_MODES), checked: `varied` needs a grid and `fixed` values that the
     grid does not vary (they are what the race holds fixed and does not carry)."""
@@ -213,32 +244,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         raise DefinitionError(f"{where}.base: missing {sorted(missing)}")
     if not isinstance(data["phases"], list) or not data["phases"]:
         raise DefinitionError(f"{where}.phases: expected a non-empty list")
-    phases, names = [], set()
-    for index, spec in enumerate(data["phases"]):
-        at = f"{where}.phases[{index}]"
-        if not isinstance(spec, dict) or "name" not in spec:
-            raise DefinitionError(f"{at}: a phase needs a name")
-        unknown = set(spec) - PHASE_KEYS
-        if unknown:
-            raise DefinitionError(f"{at}: unknown keys {sorted(unknown)}; allowed: {sorted(PHASE_KEYS)}")
-        if ("grid" in spec) == ("search" in spec):
-            raise DefinitionError(f"{at} ({spec['name']}): give exactly one of grid or search")
-        if spec["name"] in names:
-            raise DefinitionError(f"{at}: phase name {spec['name']!r} used twice")
-        names.add(spec["name"])
-        phase = Phase(str(spec["name"]), fixed=_check_params(spec.get("fixed", {}) or {}, f"{at}.fixed"))
-        if "grid" in spec:
-            phase.points = _grid_points(spec["grid"], f"{at}.grid")
-        else:
-            phase.search_space, phase.n_trials = _search_space(spec["search"], f"{at}.search")
-        phase.carry = _carry(spec, phase, at)
-        phases.append(phase)
-    for phase in phases:
-        if phase.carry == "varied" and phase.name + CARRIED_SUFFIX in names:
-            raise DefinitionError(
-                f"{where}.phases: {phase.name + CARRIED_SUFFIX!r} is the name of phase {phase.name!r}'s test at the "
-                "incumbent; rename that phase"
-            )
+    phases = _phases(data["phases"], where)
     num_steps = data.get("num_steps")
     if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
         raise DefinitionError(f"{where}.num_steps: expected a positive integer")

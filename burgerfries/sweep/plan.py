@@ -17,7 +17,7 @@ from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.decision.phase import RACE_CONFIRM
 from burgerfries.model.config import PROFILES, build_config
 from burgerfries.pretrained import NONE
-from burgerfries.sweep.definition import CARRIED_SUFFIX, StudyDefinition
+from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, StudyDefinition
 from burgerfries.sweep.trials import (
     INCUMBENT,
     config_of,
@@ -142,6 +142,15 @@ def describe_trial_length(plan: SweepPlan) -> str:
     return f"steps per trial, whatever its batch size: {steps} ({where})"
 
 
+def _race_line(phase: Phase, incumbent_seeds: int, carried: int) -> str:
+    """What a reference race compares with what, and its test at the incumbent."""
+    return (
+        f"  a reference race: the points race the incumbent with {phase.fixed} (the reference; it is "
+        f"trained with {incumbent_seeds} seeds), and the leader's {', '.join(varied_keys(phase))} alone is then "
+        f"tested at the incumbent in phase {phase.name}{CARRIED_SUFFIX}: + up to {carried} trial(s) per model"
+    )
+
+
 def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = None) -> str:
     """The phases and trials this sweep will run, with an estimated duration when step times
     are known (`--dry-run` measures them).
@@ -183,8 +192,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
             home = incumbent_point(definition, phase, {})
             entries = [entry for entry in entries if entry.get("point") not in (home, INCUMBENT)]
         kind = "grid" if phase.is_grid else f"TPE search over {', '.join(phase.search_space)}"
-        # a race confirms RACE_CONFIRM points, without looks; its carried test is one challenger
-        # brought to the incumbent's seeds, then every look taken
+        # a race confirms RACE_CONFIRM points, without looks; its test: one challenger, every look
         phase_confirmations = RACE_CONFIRM * max(0, incumbent_seeds - repeats) if race else confirmations
         carried = incumbent_seeds + (decision.looks - 1) * 2 * noise_seeds if race else 0
         lines.append(
@@ -193,12 +201,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
             + (f"; fixed {phase.fixed}" if phase.fixed else "")
         )
         if race:
-            varied = ", ".join(varied_keys(phase))
-            lines.append(
-                f"  a reference race: the points race the incumbent with {phase.fixed} (the reference; it is "
-                f"trained with {incumbent_seeds} seeds), and the leader's {varied} alone is then tested at "
-                f"the incumbent in phase {phase.name}{CARRIED_SUFFIX}: + up to {carried} trial(s) per model"
-            )
+            lines.append(_race_line(phase, incumbent_seeds, carried))
         for model in definition.models:
             steps = plan.num_steps(model)
             screening += len(entries)

@@ -7,6 +7,10 @@ evaluation by more than MARGIN and by more than SPREADS of their standard deviat
 incumbent runs at least). Confirmation seeds go only to a challenger that beats the incumbent at
 its last evaluation, so such a challenger is far from earning them; stopping it saves the rest of
 its steps. The stopped run is not counted among the phase's challengers.
+
+After the first phase the incumbent's runs were trained by an earlier phase and are reused, not
+trials of this phase's study: their curves come in as `earlier` (the sweep reads them from the
+runs' metric histories), so the rule works in every phase.
 """
 
 from __future__ import annotations
@@ -27,11 +31,19 @@ class ClearlyWorse(optuna.pruners.BasePruner):
     """The pruner of one (phase, model) study; `incumbent_points` are the grid points (or
     INCUMBENT) whose entries are the incumbent's runs."""
 
-    def __init__(self, incumbent_points: set[int], repeats: int, num_steps: int, higher_is_better: bool):
+    def __init__(
+        self,
+        incumbent_points: set[int],
+        repeats: int,
+        num_steps: int,
+        higher_is_better: bool,
+        earlier: list[dict[int, float]] | None = None,
+    ):
         self.incumbent_points = incumbent_points
         self.repeats = repeats
         self.num_steps = num_steps
         self.higher_is_better = higher_is_better
+        self.earlier = earlier or []  # the incumbent's reused runs: {step: value} each
 
     def _is_incumbent(self, trial: FrozenTrial) -> bool:
         return trial.user_attrs.get(ENTRY, {}).get("point") in self.incumbent_points
@@ -49,6 +61,7 @@ class ClearlyWorse(optuna.pruners.BasePruner):
         values = [
             t.intermediate_values[step] for t in finished if self._is_incumbent(t) and step in t.intermediate_values
         ]
+        values += [curve[step] for curve in self.earlier if step in curve]
         if len(values) < 2:
             return None
         mean = statistics.fmean(values)

@@ -58,3 +58,14 @@ def test_for_a_loss_lower_is_better():
         study.add_trial(trial(INCUMBENT, seed, {200: last}))
     assert pruner.prune(study, trial(1, 0, {200: 0.6}, TrialState.PRUNED))
     assert not pruner.prune(study, trial(1, 0, {200: 0.1}, TrialState.PRUNED))
+
+
+def test_after_the_first_phase_the_incumbents_reused_runs_are_what_a_challenger_is_compared_with():
+    # a later phase: the incumbent's runs were trained by the phase before, none is a trial here
+    study = optuna.create_study(direction="maximize")
+    far_below = trial(1, 0, {200: 0.45}, TrialState.PRUNED)
+    assert not ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True).prune(study, far_below)
+    earlier = [{100: 0.5, 200: 0.78}, {100: 0.5, 200: 0.80}, {100: 0.5, 200: 0.79}]
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True, earlier=earlier)
+    assert pruner.prune(study, far_below)
+    assert not pruner.prune(study, trial(1, 0, {200: 0.75}, TrialState.PRUNED))  # within the margin
