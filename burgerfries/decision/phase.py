@@ -187,11 +187,11 @@ def _study_rule(
     return found[0][1], f"switched: {verdicts[found[0][1]]}", verdicts
 
 
-# Points of a reference race that earn confirmation seeds. Simulated with the race's batch-5 noise
-# (σ 0.025) and the incumbent's (σ 0.011 / 0.0053), a +0.03 learning-rate effect was carried and
-# then confirmed at the incumbent 55 % / 64 % of the time with one point confirmed, 67 % / 75 % with
-# two, 75 % / 82 % with every point at three seeds (7.9, 9.2 and 12 race runs); false switches
-# ≤ 1.7 % in each (bench/RESULTS.md, "Every phase can switch").
+# Points of a reference race that earn confirmation seeds. Simulated (`bench/race_design.py`, the
+# race's points at σ 0.025 as batch 5 was, the incumbent at σ 0.011 or 0.0053), a +0.03
+# learning-rate effect was carried and then switched to at the incumbent 51 % / 66 % of the time
+# with one point confirmed, 63 % / 71 % with two, 72 % / 76 % with three (at most 8, 10, 12 race
+# runs); at σ 0.015 in the race, 78–83 %, 88–95 %, 84–93 %. False switches ≤ 2.3 % in each.
 RACE_CONFIRM = 2
 
 
