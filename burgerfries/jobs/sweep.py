@@ -10,6 +10,7 @@ recovery in `sweep/storage.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -151,11 +152,13 @@ def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
     return measured
 
 
-def _choose_winner(runs: SweepRuns, parent_id: str, phase_id: str, phase: Phase, model: str) -> dict[str, Any] | None:
-    """The phase's decision for `model` (from the report's tables of the sweep so far), recorded on
-    the phase run; None (the inherited configuration stays) when no run of the phase finished."""
-    _, tables = sweep_tables(parent_id)
-    won = carried_on(tables, phase.name, model)
+def _choose_winner(
+    runs: SweepRuns, tables: Callable[[], StudyTables], phase_id: str, phase: Phase, model: str
+) -> dict[str, Any] | None:
+    """The phase's decision for `model` (from the report's tables of the sweep so far, `tables()`),
+    recorded on the phase run; None (the inherited configuration stays) when no run of the phase
+    finished."""
+    won = carried_on(tables(), phase.name, model)
     if won is None:
         print(f"phase {phase.name} · {model}: no trial finished; keeping the inherited configuration")
     else:
@@ -185,13 +188,22 @@ def _run_phase(
             reference = reference_config(plan.definition, phase, inherited[model])
             runs.record_reference(phase_id, model, run_config_key(plan, model, reference))
 
-    def challengers(model: str) -> tuple[list[dict[str, Any]], int]:
-        return confirmation_entries(sweep_tables(parent_id)[1], phase, model)
+    # The sweep's tables as this worker read them after each round (a look's index, then "end"): the
+    # models' decisions of one round come from one read (nothing trains between them here).
+    read: dict[object, StudyTables] = {}
+
+    def tables(after: object) -> StudyTables:
+        if after not in read:
+            read[after] = sweep_tables(parent_id)[1]
+        return read[after]
+
+    def challengers(model: str, look: int) -> tuple[list[dict[str, Any]], int]:
+        return confirmation_entries(tables(look), phase, model)
 
     runner.run_phase(phase, inherited, phase_id, label, challengers, models)
     decided = {}
     for model in models:
-        choose = partial(_choose_winner, runs, parent_id, phase_id, phase, model)
+        choose = partial(_choose_winner, runs, partial(tables, "end"), phase_id, phase, model)
         what = f"choose the winner of phase {phase.name} for {model}"
         won = once(storage, plan.once_name(f"{phase.name}:{model}:winner"), choose, what)
         if won is not None:

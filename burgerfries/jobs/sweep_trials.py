@@ -246,11 +246,11 @@ class TrialRunner:
         inherited: dict[str, dict[str, Any]],
         phase_id: str,
         label: str,
-        challengers: Callable[[str], tuple[list[dict[str, Any]], int]],
+        challengers: Callable[[str, int], tuple[list[dict[str, Any]], int]],
         models: list[str],
     ) -> None:
         """A phase's trials for `models`: screening, then up to `looks` rounds of more seeds for
-        the configurations that earned them (`challengers(model)`, read after the round before:
+        the configurations that earned them (`challengers(model, look)`, read after the round before:
         confirmation, then a close call's next looks), each round queued once across workers,
         trained by whoever is free, and remembered for later phases to reuse."""
         studies = {model: self.open_phase(phase, model, inherited[model], phase_id) for model in models}
@@ -259,7 +259,7 @@ class TrialRunner:
             queued = 0
             for model, study in studies.items():
                 self.remember(model, study)
-                more = partial(challengers, model)
+                more = partial(challengers, model, look)
                 queued += self.confirm(study, phase, model, inherited[model], phase_id, more, look)
             if not queued:
                 break
