@@ -71,7 +71,7 @@ class Tag:
     WINNER = "winner"
     WINNER_REASON = "winner_reason"
     WINNER_CONFIG = "winner_config"
-    OUTCOME = "outcome"  # kept or switched (per model, on a phase run)
+    OUTCOME = "outcome"  # kept or switched, a reference race's kept or carried (per model, on a phase run)
     REUSED = "reused"
     REFERENCE = "reference"  # a reference race's reference configuration (its config key, on the phase run)
     FINAL = "final"

@@ -42,7 +42,7 @@ def knob_config(row: pd.Series) -> dict[str, Any]:
 
 def carried_on(tables: StudyTables, phase: str, model: str) -> dict[str, Any] | None:
     """What the phase decided for `model`: the configuration carried on, its representative run,
-    kept or switched and why; None when no run of the phase finished."""
+    kept, switched or (a race) carried, and why; None when no run of the phase finished."""
     row = carried_row(tables, phase, model)
     if row is None:
         return None

@@ -119,7 +119,7 @@ class SweepRuns:
 
     def record_winner(self, phase_id: str, model: str, won: dict[str, Any]) -> None:
         """The phase's decision for `model`: the run that represents the configuration carried on,
-        kept or switched, the evidence in words (also appended to the phase run's note)."""
+        kept, switched or (a race) carried, the evidence in words (also appended to the phase run's note)."""
         self.client.set_tag(phase_id, per_model(Tag.WINNER, model), won["run_id"])
         self.client.set_tag(phase_id, per_model(Tag.OUTCOME, model), won["outcome"])
         self.client.set_tag(phase_id, per_model(Tag.WINNER_REASON, model), won["reason"][:5000])

@@ -45,7 +45,7 @@ class ModelHeadline:
 class PhaseOutcome:
     phase: str
     model: str
-    outcome: str  # "kept" or "switched"
+    outcome: str  # "kept" or "switched" (a reference race: "kept" or "carried")
     to: str  # the configuration carried on (its label in the phase)
     evidence: str
 
@@ -66,7 +66,8 @@ class Headline:
 
 
 def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelHeadline | None:
-    decisions = [(phase, d) for (phase, m), d in tables.decisions.items() if m == model]
+    # a reference race decides nothing by itself (its test at the incumbent does)
+    decisions = [(phase, d) for (phase, m), d in tables.decisions.items() if m == model and not d.race]
     if not decisions:
         return None
     column = tables.settings.metric.column

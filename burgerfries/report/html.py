@@ -201,7 +201,7 @@ def _headline_section(computed: StudyTables) -> str:
     )
     phases = pd.DataFrame(
         [(o.phase, o.model, o.outcome, o.to, o.evidence) for o in answer.phases],
-        columns=["phase", "model", "kept or switched", "to what", "evidence"],
+        columns=["phase", "model", "outcome", "to what", "evidence"],
     )
     return (
         f'<div class="headline"><h2>The answer</h2><p><b>{_e(answer.overall)}</b></p><ul>{models}</ul>'

@@ -138,6 +138,11 @@ def test_a_reference_race_carries_its_leaders_learning_rate_and_only_its_test_at
     assert (float(final["learning_rate"]), float(final["batch_size"])) == (0.032, 10.0)
     roles = dict(zip(tables.ranked[("lr", MODEL)]["varied"], tables.ranked[("lr", MODEL)]["role"]))
     assert roles["5"] == "reference" and roles["5,0.032"] == "challenger, carried to the incumbent"
+    from burgerfries.report.headline import headline
+
+    answer = headline(tables)  # the answer counts the test's switch, not the race's carry
+    assert answer.models[0].verdict.startswith("Switched in 1 phase(s) (lr-carried → 0.032)")
+    assert [(o.phase, o.outcome) for o in answer.phases][1:] == [("lr", "carried"), ("lr-carried", "switched")]
 
 
 def test_a_race_with_no_confirmed_point_ahead_carries_nothing_and_the_incumbent_stays():
@@ -148,3 +153,6 @@ def test_a_race_with_no_confirmed_point_ahead_carries_nothing_and_the_incumbent_
     assert race.sentence.startswith("nothing carried")
     final = tables.finals.iloc[0]  # the weights phase's pick: the race carries nothing on by itself
     assert (float(final["learning_rate"]), float(final["batch_size"])) == (0.04, 10.0)
+    from burgerfries.report.headline import headline
+
+    assert headline(tables).models[0].verdict.startswith("Kept the base")
