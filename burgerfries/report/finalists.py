@@ -42,7 +42,8 @@ def finalists(computed: StudyTables) -> list[Finalist]:
     """Each model's base run (its representative in the first phase) and final run, once each."""
     found: list[Finalist] = []
     for model in dict.fromkeys(computed.finals["model"]) if len(computed.finals) else []:
-        first = next(((phase, d) for (phase, m), d in computed.decisions.items() if m == model), None)
+        # the first phase that raced the base (a reference race raced its reference)
+        first = next(((phase, d) for (phase, m), d in computed.decisions.items() if m == model and not d.race), None)
         final = computed.finals[computed.finals["model"] == model].iloc[0]
         picks = []
         if first is not None:
