@@ -23,7 +23,7 @@ from burgerfries.decision.phase import chosen
 from burgerfries.jobs.report import analysis_of, read_sweep
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.report.tables import study_tables
-from burgerfries.sweep.pruning import ClearlyWorse
+from burgerfries.sweep.pruning import ClearlyWorse, curves
 from burgerfries.sweep.storage import ENTRY
 from burgerfries.sweep.trials import INCUMBENT
 
@@ -72,10 +72,7 @@ def main() -> None:
         steps = int(max(max(t.intermediate_values, default=0) for t in trials))
         # the incumbent's runs an earlier phase trained (reused here): their curves, as the sweep reads them
         reused = here[(here[CONFIG_KEY] == decision.incumbent) & (here["reused_from"] != "")].index
-        curves = sweep.metrics[
-            (sweep.metrics["key"] == settings.metric.eval_key) & sweep.metrics["run_id"].isin(reused)
-        ]
-        earlier = [dict(zip(curve["step"], curve["value"])) for _, curve in curves.groupby("run_id")]
+        earlier = curves(sweep.metrics[sweep.metrics["run_id"].isin(reused)], settings.metric.eval_key)
         pruner = ClearlyWorse(home | {INCUMBENT}, args.repeats, steps, settings.metric.higher_is_better, earlier)
         for trial in trials:
             step = stopped_at(pruner, study, trial)

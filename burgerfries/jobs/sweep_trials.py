@@ -19,6 +19,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from burgerfries.evaluation.evaluator import Evaluation
+from burgerfries.jobs.report import metrics_of
 from burgerfries.jobs.sweep_decisions import run_value
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
@@ -27,7 +28,7 @@ from burgerfries.pretrained import NONE
 from burgerfries.report.configurations import config_key
 from burgerfries.sweep.definition import Phase
 from burgerfries.sweep.plan import SweepPlan
-from burgerfries.sweep.pruning import ClearlyWorse
+from burgerfries.sweep.pruning import ClearlyWorse, curves
 from burgerfries.sweep.storage import (
     POLL_SECONDS,
     QUEUED,
@@ -81,11 +82,9 @@ def phase_pruner(
     if not decision.stop_early or not decision.metric.eval_key:
         return optuna.pruners.NopPruner()
     home = incumbent_point(plan.definition, phase, inherited) if phase.is_grid else INCUMBENT
-    client = mlflow.MlflowClient()
-    earlier = [
-        {entry.step: entry.value for entry in client.get_metric_history(run_id, decision.metric.eval_key)}
-        for run_id in earlier_runs
-    ]
+    # finished runs: their histories were read (and kept) when the sweep last read itself back
+    histories = metrics_of(mlflow.MlflowClient(), earlier_runs, set(earlier_runs))
+    earlier = curves(histories, decision.metric.eval_key)
     return ClearlyWorse(
         {home, INCUMBENT}, plan.repeats, plan.num_steps(model), decision.metric.higher_is_better, earlier
     )

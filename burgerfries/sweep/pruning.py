@@ -18,6 +18,7 @@ from __future__ import annotations
 import statistics
 
 import optuna
+import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from burgerfries.sweep.storage import ENTRY
@@ -25,6 +26,13 @@ from burgerfries.sweep.storage import ENTRY
 MIN_FRACTION = 2 / 3  # of the trial's steps, before which nothing is stopped
 MARGIN = 0.10  # of the decision metric (mAP@0.5: 0.10), at least
 SPREADS = 4  # incumbent standard deviations, at least
+
+
+def curves(metrics: pd.DataFrame, key: str) -> list[dict[int, float]]:
+    """Each run's `key` by step ({step: value}), from metric histories in the long form the report
+    reads them (`run_id`, `key`, `step`, `value`): the `earlier` of `ClearlyWorse`."""
+    wanted = metrics[metrics["key"] == key]
+    return [dict(zip(curve["step"], curve["value"])) for _, curve in wanted.groupby("run_id")]
 
 
 class ClearlyWorse(optuna.pruners.BasePruner):
