@@ -225,7 +225,7 @@ def decide_phase(
     looking = _ordered([key for key, c in comparisons.items() if c.looks_better], gains, order)
     incumbent_runs = len(incumbent_values)
     if race:
-        return _race(runs, incumbent, comparisons, gains, order, alpha, noise, objective, labels)
+        return _race(incumbent, incumbent_runs, comparisons, gains, order, alpha, noise, objective, labels)
     to_confirm = [key for key in looking[: settings.confirm] if comparisons[key].runs[0] < incumbent_runs]
     better = _ordered([key for key, c in comparisons.items() if c.verdict == BETTER], gains, order)
     ahead = _ordered([key for key, gain in gains.items() if gain > 0], gains, order)
@@ -254,8 +254,8 @@ def decide_phase(
 
 
 def _race(
-    runs: pd.DataFrame,
     reference: str,
+    reference_runs: int,
     comparisons: dict[str, Comparison],
     gains: dict[str, float],
     order: dict[str, float],
@@ -266,7 +266,6 @@ def _race(
 ) -> PhaseDecision:
     """A reference race's decision: the RACE_CONFIRM best points ahead of the reference earn its
     seed count; the confirmed point furthest ahead is carried to the test at the incumbent."""
-    reference_runs = int((runs[CONFIG_KEY] == reference).sum())
     ahead = _ordered([key for key, gain in gains.items() if gain > 0], gains, order)
     to_confirm = [key for key in ahead[:RACE_CONFIRM] if comparisons[key].runs[0] < reference_runs]
     confirmed = [key for key in ahead if comparisons[key].runs[0] >= 2]
