@@ -162,17 +162,22 @@ def best_group(runs: pd.DataFrame, per_config: pd.DataFrame, decision: PhaseDeci
     }
 
 
+def chain(decisions: dict[tuple[str, str], PhaseDecision], model: str) -> list[tuple[str, PhaseDecision]]:
+    """`model`'s decisions that carry its configuration on, in phase order, as (phase, decision):
+    every phase's but a reference race's (it raced a reference, and its test at the incumbent
+    decides). The first one's incumbent is the base; the last one's choice is the final pick."""
+    return [(phase, decision) for (phase, m), decision in decisions.items() if m == model and not decision.race]
+
+
 def final_choices(
     decisions: dict[tuple[str, str], PhaseDecision], settings: DecisionSettings
 ) -> dict[str, tuple[str, str, str]]:
     """Per model, (its last phase, the configuration that phase carried on, why)."""
-    last: dict[str, tuple[str, str]] = {}
-    for key, decision in decisions.items():  # in phase order: the last phase of each model stays
-        if not decision.race:  # (a race carries nothing on by itself)
-            last[key[1]] = key
+    models = dict.fromkeys(model for (_, model), decision in decisions.items() if not decision.race)
+    last = {model: chain(decisions, model)[-1] for model in models}
     return {
-        model: (phase, chosen(decisions[(phase, model)], settings), chosen_reason(decisions[(phase, model)], settings))
-        for model, (phase, _) in last.items()
+        model: (phase, chosen(decision, settings), chosen_reason(decision, settings))
+        for model, (phase, decision) in last.items()
     }
 
 

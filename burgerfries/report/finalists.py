@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 
+from burgerfries.decision.study import chain
 from burgerfries.evaluation.diagnostics import Diagnostics
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.report.display import html_table
@@ -42,8 +43,7 @@ def finalists(computed: StudyTables) -> list[Finalist]:
     """Each model's base run (its representative in the first phase) and final run, once each."""
     found: list[Finalist] = []
     for model in dict.fromkeys(computed.finals["model"]) if len(computed.finals) else []:
-        # the first phase that raced the base (a reference race raced its reference)
-        first = next(((phase, d) for (phase, m), d in computed.decisions.items() if m == model and not d.race), None)
+        first = next(iter(chain(computed.decisions, model)), None)
         final = computed.finals[computed.finals["model"] == model].iloc[0]
         picks = []
         if first is not None:

@@ -13,7 +13,7 @@ from scipy import stats
 
 from burgerfries.decision.phase import chosen
 from burgerfries.decision.settings import KEPT, SWITCHED
-from burgerfries.decision.study import final_against_base, finished_runs, model_prior, model_runs
+from burgerfries.decision.study import chain, final_against_base, finished_runs, model_prior, model_runs
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.report.tables import StudyTables, carried_row, configuration
 
@@ -66,8 +66,7 @@ class Headline:
 
 
 def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelHeadline | None:
-    # a reference race decides nothing by itself (its test at the incumbent does)
-    decisions = [(phase, d) for (phase, m), d in tables.decisions.items() if m == model and not d.race]
+    decisions = chain(tables.decisions, model)
     if not decisions:
         return None
     column = tables.settings.metric.column

@@ -16,6 +16,7 @@ from burgerfries.decision.study import (
     FINISHED,
     NOISE_COLUMNS,
     best_group,
+    chain,
     confidence_half_width,
     decide_study,
     final_against_base,
@@ -212,8 +213,7 @@ def base_vs_final(
     if finals.empty:  # (no phase but a race decided yet)
         return pd.DataFrame()
     for model, final in finals.groupby("model", sort=False):
-        # the first phase that raced the base (a reference race raced its reference)
-        first = next((d for (_, m), d in decisions.items() if m == model and not d.race), None)
+        first = next((decision for _, decision in chain(decisions, model)), None)
         own = model_runs(finished, model)
         final_key = final[CONFIG_KEY].iloc[0]
         for kind, key in (("base", first.incumbent if first else None), ("final", final_key)):
