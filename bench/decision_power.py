@@ -30,13 +30,13 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from burgerfries.decision.chain import finished_runs
 from burgerfries.decision.phase import chosen, decide_phase
 from burgerfries.decision.settings import DecisionSettings
-from burgerfries.decision.study import finished_runs
-from burgerfries.jobs.report import analysis_of, read_sweep
+from burgerfries.decision.tables import decision_tables
 from burgerfries.keys import CONFIG_KEY
-from burgerfries.report.tables import study_tables
 from burgerfries.sweep.definition import CARRIED_SUFFIX
+from burgerfries.tracking.reader import analysis_of, read_sweep
 
 INCUMBENT = "incumbent"
 
@@ -172,7 +172,7 @@ def main() -> None:
     study = read_sweep(args.run_id)
     study.prior_runs = None  # what this sweep's own runs give
     analysis, settings = analysis_of(args.run_id)
-    tables = study_tables(study, settings, analysis)
+    tables = decision_tables(study, settings, analysis)
     finished = finished_runs(tables.summaries)
     column = settings.metric.column
     rng = np.random.default_rng(0)

@@ -20,12 +20,12 @@ import optuna
 from optuna.trial import TrialState, create_trial
 
 from burgerfries.decision.phase import chosen
-from burgerfries.jobs.report import analysis_of, read_sweep
+from burgerfries.decision.tables import decision_tables
 from burgerfries.keys import CONFIG_KEY
-from burgerfries.report.tables import study_tables
 from burgerfries.sweep.pruning import ClearlyWorse, curves
 from burgerfries.sweep.storage import ENTRY
 from burgerfries.sweep.trials import INCUMBENT
+from burgerfries.tracking.reader import analysis_of, read_sweep
 
 
 def stopped_at(pruner: ClearlyWorse, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int | None:
@@ -53,7 +53,7 @@ def main() -> None:
     mlflow.set_tracking_uri(args.tracking_uri)
     sweep = read_sweep(args.run_id)
     analysis, settings = analysis_of(args.run_id)
-    before = study_tables(sweep, settings, analysis)
+    before = decision_tables(sweep, settings, analysis)
     summaries = before.summaries
     stopped: dict[str, tuple[int, int]] = {}  # run id → (step stopped at, steps it had)
     for summary in optuna.get_all_study_summaries(args.storage):
@@ -80,7 +80,7 @@ def main() -> None:
                 stopped[trial.user_attrs["mlflow_run_id"]] = (step, steps)
     kept_runs = sweep.runs[~sweep.runs.index.isin(list(stopped))]
     sweep.runs = kept_runs
-    after = study_tables(sweep, settings, analysis)
+    after = decision_tables(sweep, settings, analysis)
     saved = sum(total - step for step, total in stopped.values())
     runs_read = len(set(summaries.index))
     print(f"{len(stopped)} of {runs_read} runs would have stopped early, saving {saved} of their steps")

@@ -10,7 +10,7 @@ import pytest
 import burgerfries
 
 PACKAGE = Path(burgerfries.__file__).parent
-LIBRARY = ("data", "model", "training", "evaluation", "export", "decision", "report", "sweep")
+LIBRARY = ("data", "model", "training", "evaluation", "export", "runs", "decision", "report", "sweep")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -36,8 +36,7 @@ def test_only_the_jobs_and_tracking_import_mlflow():
     offenders = [
         relative(path)
         for path in module_files()
-        if not relative(path).startswith("jobs/")
-        and relative(path) != "tracking.py"
+        if not relative(path).startswith(("jobs/", "tracking/"))
         and any(name == "mlflow" or name.startswith("mlflow.") for name in imported_modules(path))
     ]
     assert offenders == []
@@ -54,10 +53,21 @@ def test_the_library_imports_neither_the_jobs_nor_the_command_line(package):
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
-def test_decisions_do_not_import_the_report():
+def test_only_the_report_job_imports_the_report():
+    """The report renders what `runs/` and `decision/` computed; the sweep decides without it."""
     offenders = {
         relative(path): sorted(name for name in imported_modules(path) if name.startswith("burgerfries.report"))
-        for path in (PACKAGE / "decision").rglob("*.py")
+        for path in module_files()
+        if not relative(path).startswith("report/") and relative(path) != "jobs/report.py"
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_runs_sit_below_the_decisions():
+    """`runs/` summarises runs; `decision/` decides from its tables, never the other way round."""
+    offenders = {
+        relative(path): sorted(name for name in imported_modules(path) if name.startswith("burgerfries.decision"))
+        for path in (PACKAGE / "runs").rglob("*.py")
     }
     assert {path: names for path, names in offenders.items() if names} == {}
 

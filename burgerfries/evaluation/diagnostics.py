@@ -6,10 +6,11 @@ most wrong detections. The report shows them for its finalists and logs them on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from burgerfries.evaluation.coco import coco_evaluation
 from burgerfries.evaluation.ground_truth import GroundTruth
@@ -27,6 +28,14 @@ class Diagnostics:
     f1: pd.DataFrame  # threshold, precision, recall, f1
     best_threshold: float  # the threshold of the highest F1 (the lowest such threshold on a tie)
     wrong: list[int]  # per eval image: spurious detections + missed objects at the score threshold
+
+
+@dataclass
+class FinalistDiagnostics:
+    """A finalist run's diagnostics and the pictures of its images with the most wrong detections."""
+
+    diagnostics: Diagnostics
+    worst: list[Image.Image] = field(default_factory=list)  # ground truth | detections, most wrong first
 
 
 def _match(truth: GroundTruth, boxes: np.ndarray, classes: np.ndarray, same_class: bool) -> list[tuple[int, int]]:

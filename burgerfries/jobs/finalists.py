@@ -11,11 +11,10 @@ from pathlib import Path
 import mlflow
 
 from burgerfries.data.folder import eval_record_in
-from burgerfries.evaluation.diagnostics import diagnose
+from burgerfries.evaluation.diagnostics import FinalistDiagnostics, diagnose
 from burgerfries.evaluation.drawing import side_by_side
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.trained_run import RunError, load_trained_run
-from burgerfries.report.finalists import FinalistDiagnostics
 
 WORST_IMAGES = 3
 ALL_IMAGES = 10**6  # keep every eval image decoded: the worst ones can be anywhere in the split

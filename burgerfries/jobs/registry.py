@@ -8,10 +8,10 @@ from __future__ import annotations
 import mlflow
 from mlflow.entities import LoggedModelOutput
 
+from burgerfries.decision.finalists import finalists
+from burgerfries.decision.tables import DecisionTables
 from burgerfries.keys import SHORT_NAMES, Tag, per_model
 from burgerfries.names import slug
-from burgerfries.report.finalists import finalists
-from burgerfries.report.tables import StudyTables
 
 ALIASES = {"final": "champion", "base": "base"}
 
@@ -30,7 +30,7 @@ def name_mapping(name: str) -> str | None:
     return f"registered model names use {slug(name)!r} for {name!r} (the registry refuses '/' and ':' in names)"
 
 
-def register_finals(computed: StudyTables, name: str, parent_id: str) -> list[str]:
+def register_finals(computed: DecisionTables, name: str, parent_id: str) -> list[str]:
     """Register each model's final and base run's last checkpoint under `name`; one line per
     registered version (or per run that has no logged model to register, trained before there were)."""
     client = mlflow.MlflowClient()

@@ -28,7 +28,7 @@ from burgerfries.keys import CONFIG_KEY, KNOB_TYPES, Tag
 from burgerfries.metrics import EVAL_LOSS_UNWEIGHTED, EVAL_MAP_50
 from burgerfries.model.config import DEFAULT_PROFILE
 from burgerfries.pretrained import NONE
-from burgerfries.report.configurations import config_key
+from burgerfries.runs.configurations import config_key
 from burgerfries.tracking import code_version
 
 REPRODUCES = "reproduces"  # tag of the new run: the source run's id

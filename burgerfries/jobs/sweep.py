@@ -1,11 +1,11 @@
-"""The `sweep` job: the phases of a study in order, each as one Optuna study per model; each
-phase's winner carried into the next; then the final picks and the report.
+"""The `sweep` job: the phases of a sweep definition in order, each as one Optuna study per model;
+each phase's winner carried into the next; then the final picks and the report.
 
 The plan (`sweep/plan.py`) is resolved once here; with `--workers N` this process only starts N
 workers (`local_workers.py`), each of which resolves the same plan and runs `run_worker`. A worker
-trains trials through its `TrialRunner` (`sweep_trials.py`); decisions come from the report's
-tables (`sweep_decisions.py`); MLflow bookkeeping is in `sweep_runs.py`, Optuna's storage and
-recovery in `sweep/storage.py`.
+trains trials through its `TrialRunner` (`sweep_trials.py`); what to train next comes from the
+decisions (`decision/next_step.py`) on the sweep's runs as read back (`tracking/reader.py`);
+MLflow bookkeeping is in `sweep_runs.py`, Optuna's storage and recovery in `sweep/storage.py`.
 """
 
 from __future__ import annotations
@@ -22,18 +22,19 @@ from optuna.storages import RDBStorage
 from tqdm import tqdm
 
 from burgerfries.data.folder import DataFolder
+from burgerfries.decision.next_step import carried_on, confirmation_entries, knob_config
 from burgerfries.decision.settings import CARRIED
+from burgerfries.decision.tables import DecisionTables, decision_tables
 from burgerfries.jobs.data_folder import resolve_data
 from burgerfries.jobs.local_workers import run_local_workers
 from burgerfries.jobs.registry import name_mapping, register_finals
 from burgerfries.jobs.report import write_report
-from burgerfries.jobs.sweep_decisions import carried_on, confirmation_entries, knob_config, sweep_tables
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.sweep_trials import TrialRunner, run_config_key
 from burgerfries.keys import Tag
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import resolve_weights
-from burgerfries.report.tables import StudyTables
+from burgerfries.runs.run_set import RunSet
 from burgerfries.sweep import DEFAULT_STUDY
 from burgerfries.sweep.definition import Phase, load_definition
 from burgerfries.sweep.plan import SweepPlan
@@ -48,11 +49,19 @@ from burgerfries.sweep.storage import (
 )
 from burgerfries.sweep.trials import carried_phase, is_race, point_index, reference_config
 from burgerfries.tracking import configure_tracking, entry_run_as_parent, open_store, resolve_experiment
+from burgerfries.tracking.reader import analysis_of, read_run_set
 from burgerfries.training.assemble import assemble
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
 
 REPORT_STEP = "report"  # the `once` step whose stored value says the sweep is finished
+
+
+def sweep_tables(parent_run_id: str) -> tuple[RunSet, DecisionTables]:
+    """The sweep's runs so far, read back, and their decision tables (decisions, phase tables, finals)."""
+    run_set = read_run_set(run_id=parent_run_id)
+    analysis, decision = analysis_of(parent_run_id)
+    return run_set, decision_tables(run_set, decision, analysis)
 
 
 class SweepReportError(RuntimeError):
@@ -153,9 +162,9 @@ def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
 
 
 def _choose_winner(
-    runs: SweepRuns, tables: Callable[[], StudyTables], phase_id: str, phase: Phase, model: str
+    runs: SweepRuns, tables: Callable[[], DecisionTables], phase_id: str, phase: Phase, model: str
 ) -> dict[str, Any] | None:
-    """The phase's decision for `model` (from the report's tables of the sweep so far, `tables()`),
+    """The phase's decision for `model` (from the decision tables of the sweep so far, `tables()`),
     recorded on the phase run; None (the inherited configuration stays) when no run of the phase
     finished."""
     won = carried_on(tables(), phase.name, model)
@@ -190,15 +199,16 @@ def _run_phase(
 
     # The sweep's tables as this worker read them after each round (a look's index, then "end"): the
     # models' decisions of one round come from one read (nothing trains between them here).
-    read: dict[object, StudyTables] = {}
+    read: dict[object, DecisionTables] = {}
 
-    def tables(after: object) -> StudyTables:
+    def tables(after: object) -> DecisionTables:
         if after not in read:
             read[after] = sweep_tables(parent_id)[1]
         return read[after]
 
     def challengers(model: str, look: int) -> tuple[list[dict[str, Any]], int]:
-        return confirmation_entries(tables(look), phase, model)
+        searched = () if phase.is_grid else tuple(phase.search_space)
+        return confirmation_entries(tables(look), phase.name, model, searched)
 
     runner.run_phase(phase, inherited, phase_id, label, challengers, models)
     decided = {}
@@ -242,7 +252,7 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
     return winners
 
 
-def _register(computed: StudyTables, register: str, parent_id: str) -> None:
+def _register(computed: DecisionTables, register: str, parent_id: str) -> None:
     """Register the final picks; a registry that refuses them costs the registration, not the
     finished sweep or its report (the failure is printed and tagged on the parent run)."""
     mapping = name_mapping(register)
@@ -265,12 +275,12 @@ def _register(computed: StudyTables, register: str, parent_id: str) -> None:
 def _finish(runs: SweepRuns, parent_id: str, register: str) -> dict[str, Any]:
     """The final pick per model, recorded on the parent run and registered, and the report."""
     try:
-        study, computed = sweep_tables(parent_id)
+        run_set, computed = sweep_tables(parent_id)
         finals = {}
         for run_id, row in computed.finals.iterrows():
             finals[row["model"]] = knob_config(row)
             runs.record_final(parent_id, row["model"], run_id, finals[row["model"]], str(row["reason"]))
-        built = write_report(study, computed)
+        built = write_report(run_set, computed)
         _register(computed, register, parent_id)
     except Exception as error:
         mlflow.set_tag(Tag.REPORT_ERROR, f"{type(error).__name__}: {error}"[:5000])

@@ -19,13 +19,11 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from burgerfries.evaluation.evaluator import Evaluation
-from burgerfries.jobs.report import metrics_of
-from burgerfries.jobs.sweep_decisions import run_value
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import SHORT_NAMES, STUDY_KNOBS, SweepRole, Tag
 from burgerfries.pretrained import NONE
-from burgerfries.report.configurations import config_key
+from burgerfries.runs.configurations import config_key
 from burgerfries.sweep.definition import Phase
 from burgerfries.sweep.plan import SweepPlan
 from burgerfries.sweep.pruning import ClearlyWorse, curves
@@ -53,6 +51,7 @@ from burgerfries.sweep.trials import (
     trial_config,
     varied_label,
 )
+from burgerfries.tracking.reader import metrics_of, run_value
 from burgerfries.training.setups import TrainingSetups
 
 
@@ -221,7 +220,7 @@ class TrialRunner:
     ) -> int:
         """Queue (once per look, across workers) more seeds of the configurations that earned
         them: `challengers()` gives their entries with the seeds they have, and the run count to
-        bring them to (`sweep_decisions.confirmation_entries`); the runs it reuses are recorded on
+        bring them to (`decision.next_step.confirmation_entries`); the runs it reuses are recorded on
         the phase run. Returns how many trials it queued."""
 
         def queue() -> dict[str, Any]:

@@ -1,2 +1,2 @@
-"""The report, from data frames: read points and plateaus, each phase's decision (shared with the
-sweep), the study's tables and the offline HTML page. The report job reads the runs from MLflow."""
+"""The report: renders what `runs/` and `decision/` computed (headline, phase tables, curves,
+finalists) as an offline HTML page. Only the report job imports it."""

@@ -9,8 +9,8 @@ import math
 
 import pandas as pd
 
+from burgerfries.decision.tables import BASE_FINAL_COLUMNS as TABLE_COLUMNS
 from burgerfries.metrics import SUMMARY_METRICS, at_read_point, summary_metric
-from burgerfries.report.tables import BASE_FINAL_COLUMNS as TABLE_COLUMNS
 
 # column → its heading on the page; a `<column>_ci` beside it is shown as "value ± ci"
 PHASE_COLUMNS = {

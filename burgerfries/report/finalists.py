@@ -10,55 +10,17 @@ import base64
 import html
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 
-from burgerfries.decision.study import chain
-from burgerfries.evaluation.diagnostics import Diagnostics
-from burgerfries.keys import CONFIG_KEY
+from burgerfries.decision.finalists import finalists
+from burgerfries.decision.tables import DecisionTables
+from burgerfries.evaluation.diagnostics import Diagnostics, FinalistDiagnostics
 from burgerfries.report.display import html_table
-from burgerfries.report.tables import StudyTables, configuration
 
 PANEL_WIDTH = 390  # three side by side fit the page's 1200 px
-
-
-@dataclass
-class Finalist:
-    model: str
-    kinds: list[str]  # "base", "final", or both when they are one run
-    run_id: str
-    configuration: str
-
-
-@dataclass
-class FinalistDiagnostics:
-    diagnostics: Diagnostics
-    worst: list[Image.Image] = field(default_factory=list)  # ground truth | detections, most wrong first
-
-
-def finalists(computed: StudyTables) -> list[Finalist]:
-    """Each model's base run (its representative in the first phase) and final run, once each."""
-    found: list[Finalist] = []
-    for model in dict.fromkeys(computed.finals["model"]) if len(computed.finals) else []:
-        first = next(iter(chain(computed.decisions, model)), None)
-        final = computed.finals[computed.finals["model"] == model].iloc[0]
-        picks = []
-        if first is not None:
-            table = computed.ranked[(first[0], model)]
-            base = table[table[CONFIG_KEY] == first[1].incumbent]
-            if len(base):
-                picks.append(("base", base.iloc[0]))
-        picks.append(("final", final))
-        for kind, row in picks:
-            same = next((f for f in found if f.run_id == row["run_id"]), None)
-            if same is not None:
-                same.kinds.append(kind)
-            else:
-                found.append(Finalist(model, [kind], row["run_id"], configuration(row)))
-    return found
 
 
 def _png(image: Image.Image) -> str:
@@ -105,7 +67,7 @@ def _figures(result: Diagnostics) -> str:
 
 
 def finalists_section(
-    computed: StudyTables, diagnostics_of: Callable[[str], FinalistDiagnostics | None] | None
+    computed: DecisionTables, diagnostics_of: Callable[[str], FinalistDiagnostics | None] | None
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     """The section's HTML and its tables (AP and confusion per finalist, for the CSVs)."""
     tables: dict[str, pd.DataFrame] = {}

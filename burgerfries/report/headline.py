@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
+from burgerfries.decision.chain import chain, final_against_base, finished_runs, model_prior, model_runs
 from burgerfries.decision.phase import chosen
 from burgerfries.decision.settings import KEPT, SWITCHED
-from burgerfries.decision.study import chain, final_against_base, finished_runs, model_prior, model_runs
+from burgerfries.decision.tables import DecisionTables, carried_row
 from burgerfries.keys import CONFIG_KEY
-from burgerfries.report.tables import StudyTables, carried_row, configuration
+from burgerfries.runs.configurations import configuration_in_words
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Headline:
         return "\n".join(lines)
 
 
-def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelHeadline | None:
+def _model_headline(tables: DecisionTables, model: str, final: pd.Series) -> ModelHeadline | None:
     decisions = chain(tables.decisions, model)
     if not decisions:
         return None
@@ -86,8 +87,8 @@ def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelH
     )
     return ModelHeadline(
         model=model,
-        base=configuration(base_runs.iloc[0]) if len(base_runs) else "—",
-        final=configuration(final),
+        base=configuration_in_words(base_runs.iloc[0]) if len(base_runs) else "—",
+        final=configuration_in_words(final),
         base_value=float(base_runs[column].astype(float).mean()) if len(base_runs) else float("nan"),
         final_value=float(final_runs[column].astype(float).mean()),
         base_runs=len(base_runs),
@@ -99,12 +100,12 @@ def _model_headline(tables: StudyTables, model: str, final: pd.Series) -> ModelH
     )
 
 
-def _label(tables: StudyTables, phase: str, model: str) -> str:
+def _label(tables: DecisionTables, phase: str, model: str) -> str:
     row = carried_row(tables, phase, model)
     return "—" if row is None else str(row["varied"])
 
 
-def _overall(tables: StudyTables, models: list[ModelHeadline]) -> str:
+def _overall(tables: DecisionTables, models: list[ModelHeadline]) -> str:
     """The best final model on the decision metric, and whether its lead over the next is beyond noise
     (Welch, one-sided, on the two finals' runs)."""
     objective = tables.settings.metric
@@ -132,7 +133,7 @@ def _overall(tables: StudyTables, models: list[ModelHeadline]) -> str:
     return f"Pick: {top.model} with {top.final} — {lead}."
 
 
-def headline(tables: StudyTables) -> Headline:
+def headline(tables: DecisionTables) -> Headline:
     models = []
     for _, final in tables.finals.iterrows():
         row = _model_headline(tables, final["model"], final)

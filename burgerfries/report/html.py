@@ -1,5 +1,5 @@
 """The offline HTML report: one file, one inline copy of plotly.js, images embedded, every
-user-provided string escaped. Built from data frames (`StudyRuns`); the report job reads them
+user-provided string escaped. Built from data frames (`RunSet`); the report job reads them
 from the tracking store."""
 
 from __future__ import annotations
@@ -15,22 +15,24 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from burgerfries.decision import phase as decision_module
+from burgerfries.decision.chain import finished_runs, phase_order
 from burgerfries.decision.phase import chosen
 from burgerfries.decision.settings import RACING, DecisionSettings
-from burgerfries.decision.study import finished_runs, phase_order
+from burgerfries.decision.tables import DecisionTables, decision_tables
+from burgerfries.evaluation.diagnostics import FinalistDiagnostics
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.metrics import EVAL_LOSS_UNWEIGHTED, EVAL_MAP_50, TRAIN_LOSS_UNWEIGHTED
 from burgerfries.names import slug
-from burgerfries.report import plateau as plateau_module
-from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.configurations import WEIGHT_PAIR, varied_keys
 from burgerfries.report.display import base_final_display, html_table, phase_display
-from burgerfries.report.finalists import FinalistDiagnostics, finalists_section
+from burgerfries.report.finalists import finalists_section
 from burgerfries.report.headline import headline
-from burgerfries.report.plateau import ema
-from burgerfries.report.study import StudyRuns
-from burgerfries.report.summary import series
-from burgerfries.report.tables import PHASE_TABLE_COLUMNS, StudyTables, recall_table, study_tables, unranked_runs
+from burgerfries.report.tables import PHASE_TABLE_COLUMNS, recall_table, unranked_runs
+from burgerfries.runs import plateau as plateau_module
+from burgerfries.runs.analysis_settings import AnalysisSettings
+from burgerfries.runs.configurations import WEIGHT_PAIR, varied_keys
+from burgerfries.runs.plateau import ema
+from burgerfries.runs.run_set import RunSet
+from burgerfries.runs.summary import series
 
 FIGURE_WIDTH = 585  # two side by side fit the page's 1200 px
 PLOT_HEIGHT = 300  # the axes, the title (60 px) and the x axis' title, without the legend
@@ -74,7 +76,7 @@ def _phase_title(phase: str, summaries: pd.DataFrame) -> str:
     return f"{phase or 'runs'}" + (f" — {varied}" if varied else "")
 
 
-def _band(figure: go.Figure, study: StudyRuns, run_ids: list[str], key: str, name: str) -> None:
+def _band(figure: go.Figure, study: RunSet, run_ids: list[str], key: str, name: str) -> None:
     """The span (min to max at each step) of a configuration's runs, shaded."""
     metrics = study.metrics[study.metrics["run_id"].isin(run_ids) & (study.metrics["key"] == key)]
     spread = metrics.groupby("step")["value"].agg(["min", "max"]).sort_index()
@@ -116,7 +118,7 @@ def _layout(figure: go.Figure) -> dict:
     }
 
 
-def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_smoothing: float) -> str:
+def _curves(study: RunSet, ranked: pd.DataFrame, runs: pd.DataFrame, train_smoothing: float) -> str:
     """Unweighted eval and (smoothed) train loss, and mAP@0.5, against step, with each
     configuration's read point (where its eval loss starts to flatten) and mAP plateau marked; a
     configuration's best run as lines, the span of its runs shaded where it has several."""
@@ -170,7 +172,7 @@ def _curves(study: StudyRuns, ranked: pd.DataFrame, runs: pd.DataFrame, train_sm
     return f'<div class="pair">{figures}</div>'
 
 
-def _provenance(study: StudyRuns) -> str:
+def _provenance(study: RunSet) -> str:
     versions = []
     for package in PACKAGES:
         try:
@@ -191,7 +193,7 @@ def _provenance(study: StudyRuns) -> str:
     return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
-def _headline_section(computed: StudyTables) -> str:
+def _headline_section(computed: DecisionTables) -> str:
     """The answer first: per model base → final with its interval and verdict, the overall pick,
     and what each phase did."""
     answer = headline(computed)
@@ -213,8 +215,8 @@ def _headline_section(computed: StudyTables) -> str:
 
 
 def _phases_section(
-    study: StudyRuns,
-    computed: StudyTables,
+    study: RunSet,
+    computed: DecisionTables,
     analysis: AnalysisSettings,
     tables: dict[str, pd.DataFrame],
 ) -> str:
@@ -279,7 +281,7 @@ def _reasons(members: pd.DataFrame) -> str:
     return f"<details><summary>Why, per configuration</summary><ul>{items}</ul></details>"
 
 
-def _recall_section(computed: StudyTables, tables: dict[str, pd.DataFrame]) -> str:
+def _recall_section(computed: DecisionTables, tables: dict[str, pd.DataFrame]) -> str:
     parts = []
     for phase in phase_order(computed.summaries):
         table = recall_table(computed.ranked, phase)
@@ -304,18 +306,18 @@ def _method_section(settings: DecisionSettings, analysis: AnalysisSettings) -> s
 
 
 def build_report(
-    study: StudyRuns,
+    study: RunSet,
     out_dir: Path,
     settings: DecisionSettings = DecisionSettings(),
     analysis: AnalysisSettings = AnalysisSettings(),
     diagnostics_of: Callable[[str], FinalistDiagnostics | None] | None = None,
-    computed: StudyTables | None = None,
+    computed: DecisionTables | None = None,
 ) -> Report:
     """Write `index.html` and one CSV per table into `out_dir`. `diagnostics_of(run_id)` gives a
     finalist's diagnostics on the held-out split (the report job runs its detector), or None;
-    `computed` is `study_tables(study, settings, analysis)` when the caller has it already."""
+    `computed` is `decision_tables(study, settings, analysis)` when the caller has it already."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    computed = computed or study_tables(study, settings, analysis)
+    computed = computed or decision_tables(study, settings, analysis)
     tables: dict[str, pd.DataFrame] = {"base_vs_final": computed.base_final, "summaries": computed.summaries}
     finalists, finalist_tables = finalists_section(computed, diagnostics_of)
     tables.update(finalist_tables)

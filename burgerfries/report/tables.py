@@ -1,38 +1,11 @@
-"""The study's tables, from run summaries: each phase's decision and its configurations ranked on
-the decision metric, the final pick per model, the base-vs-final table and the recall table.
-Pure pandas; the sweep records the same decisions that the report shows.
-"""
+"""The report's own tables, rendered from the decisions (`decision/tables.py`): the columns a phase
+table shows, the runs left out of every decision, and the recall table."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import pandas as pd
 
-from burgerfries.decision.phase import PhaseDecision, chosen
-from burgerfries.decision.settings import INCONCLUSIVE, DecisionSettings
-from burgerfries.decision.study import (
-    FINISHED,
-    NOISE_COLUMNS,
-    best_group,
-    chain,
-    confidence_half_width,
-    decide_study,
-    final_against_base,
-    final_choices,
-    finished_runs,
-    model_prior,
-    model_runs,
-    per_configuration,
-    rank_by_objective,
-)
-from burgerfries.keys import CONFIG_KEY
-from burgerfries.metrics import SUMMARY_METRICS, at_read_point, summary_metric
-from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.configurations import add_configurations
-from burgerfries.report.study import StudyRuns
-from burgerfries.report.summary import summarize_run
+from burgerfries.decision.chain import FINISHED
 
 PHASE_TABLE_COLUMNS = [
     "rank",
@@ -58,188 +31,6 @@ PHASE_TABLE_COLUMNS = [
     "reason",
 ]
 UNRANKED_COLUMNS = ["phase", "model", "varied", "run", "name", "status", "why"]
-# The base-vs-final table's summary columns, each under its label
-BASE_FINAL_COLUMNS = {
-    column: metric.label
-    for column, metric in (
-        ("last_mAP_50", summary_metric("last_mAP_50")),
-        ("mAP_50", at_read_point(SUMMARY_METRICS["mAP_50"])),
-        *((column, SUMMARY_METRICS[column]) for column in ("wrong_detection_rate", "eval_loss_unweighted")),
-        *((column, SUMMARY_METRICS[column]) for column in ("gap_unweighted", "avg_recall", "steps_per_sec")),
-    )
-}
-
-
-def summarize_runs(
-    runs: pd.DataFrame, metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()
-) -> pd.DataFrame:
-    """One row per run: its configuration, label and YAML order, and the quantities at its read point."""
-    rows = {run_id: summarize_run(metrics[metrics["run_id"] == run_id], analysis) for run_id in runs.index}
-    summaries = add_configurations(runs).join(pd.DataFrame.from_dict(rows, orient="index"))
-    summaries["run"] = [str(run_id)[:8] for run_id in summaries.index]
-    # YAML order: the grid point a sweep trial trained (the incumbent, -1, first); runs without one
-    # (not a sweep's) in the order they started.
-    point = pd.to_numeric(summaries["point"], errors="coerce") if "point" in summaries else None
-    started = summaries["start_time"] if "start_time" in summaries else pd.Series(0, index=summaries.index)
-    fallback = 1e6 + started.rank(method="first").fillna(0)
-    summaries["order"] = point.fillna(fallback) if point is not None else fallback
-    return summaries
-
-
-def phase_table(runs: pd.DataFrame, decision: PhaseDecision, settings: DecisionSettings) -> pd.DataFrame:
-    """One phase for one model: a row per configuration, best on the decision metric first, with its
-    role, its difference from the incumbent (`delta` and its interval, `p`, `verdict`) and whether
-    it is in the group not shown worse than the best."""
-    objective = settings.metric
-    per_config = per_configuration(finished_runs(runs), objective.column, objective.higher_is_better)
-    if per_config.empty:
-        return per_config
-    ranked = rank_by_objective(per_config, objective, best_group(runs, per_config, decision, objective))
-    roles, deltas, lows, highs, ps, verdicts, reasons = [], [], [], [], [], [], []
-    for key in ranked[CONFIG_KEY]:
-        comparison = decision.comparisons.get(key)
-        role = ("reference" if decision.race else "incumbent") if key == decision.incumbent else "challenger"
-        if key == chosen(decision, settings) and not (decision.race and key == decision.incumbent):
-            role += ", carried to the incumbent" if decision.race else ", carried on"
-        if key in decision.to_confirm:
-            role += ", confirmed"
-        roles.append(role)
-        deltas.append(comparison.delta if comparison else float("nan"))
-        lows.append(comparison.low if comparison else float("nan"))
-        highs.append(comparison.high if comparison else float("nan"))
-        ps.append(comparison.p_better if comparison else float("nan"))
-        verdicts.append(comparison.verdict if comparison else "")
-        reasons.append(decision.sentence if key == decision.incumbent else _challenger_reason(comparison))
-    return ranked.assign(
-        role=roles, delta=deltas, delta_low=lows, delta_high=highs, p=ps, verdict=verdicts, reason=reasons
-    )
-
-
-def _challenger_reason(comparison) -> str:
-    if comparison is None or math.isnan(comparison.delta):
-        return "no finished run to compare"
-    runs = f"{comparison.runs[0]} vs {comparison.runs[1]} runs"
-    if math.isnan(comparison.p_better):
-        return f"Δ {comparison.delta:+.4f} ({runs}); no noise estimate to test it"
-    what = {INCONCLUSIVE: "not shown different from the incumbent"}.get(comparison.verdict, comparison.verdict)
-    return f"{what}: Δ {comparison.delta:+.4f}, one-sided p {comparison.p_better:.2g} ({runs})"
-
-
-@dataclass
-class StudyTables:
-    """Every decision of a study as tables: what the sweep records and the report shows."""
-
-    summaries: pd.DataFrame  # one row per run, read at its read point
-    settings: DecisionSettings
-    decisions: dict[tuple[str, str], PhaseDecision]  # (phase, model) → decision, phases in order
-    ranked: dict[tuple[str, str], pd.DataFrame]  # (phase, model) → its configurations (`phase_table`)
-    finals: pd.DataFrame  # the final pick per model, indexed by its representative run
-    base_final: pd.DataFrame  # base and final configuration of each model
-    prior: pd.DataFrame | None = None  # summaries of earlier sweeps' runs that the noise estimate pools
-
-
-def carried_row(computed: StudyTables, phase: str, model: str) -> pd.Series | None:
-    """The row of the phase's table that the phase carries on for `model`; None when the phase has
-    no decision, or its table lacks that configuration (a sweep from before racing)."""
-    decision = computed.decisions.get((phase, model))
-    if decision is None:
-        return None
-    table = computed.ranked[(phase, model)]
-    rows = table[table[CONFIG_KEY] == chosen(decision, computed.settings)]
-    return rows.iloc[0] if len(rows) else None
-
-
-def study_tables(
-    study: StudyRuns, settings: DecisionSettings = DecisionSettings(), analysis: AnalysisSettings = AnalysisSettings()
-) -> StudyTables:
-    """A study's runs → its decisions, phase tables, final picks and base-vs-final table."""
-    summaries = summarize_runs(study.runs, study.metrics, analysis)
-    prior = None
-    if study.prior_runs is not None and len(study.prior_runs):
-        prior = summarize_runs(study.prior_runs, study.prior_metrics, analysis)
-    finished = finished_runs(summaries)
-    decisions = decide_study(summaries, settings, prior)
-    ranked = {
-        (phase, model): phase_table(
-            finished[(finished["model"] == model) & (finished["phase"] == phase)], decision, settings
-        )
-        for (phase, model), decision in decisions.items()
-    }
-    finals = final_picks(decisions, ranked, settings)
-    base_final = base_vs_final(finished, decisions, finals, settings, prior)
-    return StudyTables(summaries, settings, decisions, ranked, finals, base_final, prior)
-
-
-def final_picks(
-    decisions: dict[tuple[str, str], PhaseDecision],
-    ranked: dict[tuple[str, str], pd.DataFrame],
-    settings: DecisionSettings,
-) -> pd.DataFrame:
-    """Per model, the configuration its last phase carried on, as that phase's table shows it
-    (indexed by its representative run), with the decision sentence as `reason`."""
-    rows = []
-    for model, (phase, winner, reason) in final_choices(decisions, settings).items():
-        table = ranked[(phase, model)]
-        row = table[table[CONFIG_KEY] == winner]
-        if row.empty:  # carried on from an earlier phase whose configuration this one did not run
-            row = next(
-                (
-                    t[t[CONFIG_KEY] == winner]
-                    for k, t in ranked.items()
-                    if k[1] == model and (t[CONFIG_KEY] == winner).any()
-                ),
-                row,
-            )
-        if row.empty:
-            continue
-        row = row.iloc[:1].copy()
-        row["reason"] = reason
-        rows.append(row.set_index("run_id", drop=False))
-    return pd.concat(rows) if rows else pd.DataFrame()
-
-
-def base_vs_final(
-    finished: pd.DataFrame,
-    decisions: dict[tuple[str, str], PhaseDecision],
-    finals: pd.DataFrame,
-    settings: DecisionSettings,
-    prior: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """The original study's last table: each model's base and final configuration on the headline
-    metrics (means ± 95 % intervals over their runs), with the final's change on the decision
-    metric against the base and its interval and p (σ pooled over all the model's runs)."""
-    objective = settings.metric
-    rows = []
-    if finals.empty:  # (no phase but a race decided yet)
-        return pd.DataFrame()
-    for model, final in finals.groupby("model", sort=False):
-        first = next((decision for _, decision in chain(decisions, model)), None)
-        own = model_runs(finished, model)
-        final_key = final[CONFIG_KEY].iloc[0]
-        for kind, key in (("base", first.incumbent if first else None), ("final", final_key)):
-            members = own[own[CONFIG_KEY] == key]
-            if members.empty:
-                continue
-            entry = {
-                "Model": f"{model} ({kind})",
-                "configuration": configuration(members.iloc[0]),
-                "runs": len(members),
-            }
-            for column, title in BASE_FINAL_COLUMNS.items():
-                entry[title] = float(members[column].astype(float).mean()) if column in members else float("nan")
-                if column in NOISE_COLUMNS:
-                    entry[f"{title} ±"] = confidence_half_width(members[column])
-            if kind == "final" and first is not None:
-                result = final_against_base(own, first.incumbent, final_key, settings, model_prior(prior, model))
-                entry[f"Δ {objective.label} vs base"] = result.delta
-                entry["95 % interval"] = (
-                    "—"
-                    if math.isnan(result.low)
-                    else f"{result.low:+.{objective.digits}f} … {result.high:+.{objective.digits}f}"
-                )
-                entry["p (final better)"] = result.p_better
-            rows.append(entry)
-    return pd.DataFrame(rows)
 
 
 def unranked_runs(summaries: pd.DataFrame) -> pd.DataFrame:
@@ -248,14 +39,6 @@ def unranked_runs(summaries: pd.DataFrame) -> pd.DataFrame:
     if "why" not in unranked:
         unranked = unranked.assign(why="")
     return unranked[UNRANKED_COLUMNS]
-
-
-def configuration(row: pd.Series) -> str:
-    """A run's four study knobs in words, e.g. `batch 10, lr 0.08, weights 1.0:1.0`."""
-    return (
-        f"batch {row['batch_size']}, lr {row['learning_rate']}, "
-        f"weights {row['classification_weight']}:{row['localization_weight']}"
-    )
 
 
 def recall_table(ranked: dict[tuple[str, str], pd.DataFrame], phase: str) -> pd.DataFrame:

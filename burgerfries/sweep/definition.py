@@ -19,7 +19,7 @@ from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
 from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
 from burgerfries.pretrained import default_restore
-from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.runs.analysis_settings import AnalysisSettings
 
 PARAMETERS = KNOB_TYPES  # what a base, grid, fixed or search entry may set
 STUDY_KEYS = {

@@ -26,7 +26,7 @@ from typing import Any
 import optuna
 
 from burgerfries.keys import INTEGER_KNOBS
-from burgerfries.report.configurations import label
+from burgerfries.runs.configurations import label
 from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, StudyDefinition
 from burgerfries.sweep.storage import ENTRY
 

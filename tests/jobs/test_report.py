@@ -128,7 +128,7 @@ def test_report_opens_offline_in_headless_chromium(study, tmp_path):
 
 
 def test_the_prior_is_earlier_sweeps_finished_trials_of_the_same_model_profile_and_data(tracking_uri):
-    from burgerfries.jobs.report import read_prior, read_runs
+    from burgerfries.tracking.reader import read_prior, read_runs
 
     client = mlflow.MlflowClient()
     experiment_id = client.create_experiment("prior")

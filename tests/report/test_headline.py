@@ -2,12 +2,12 @@
 
 from test_tables import MODEL, PLAN, study
 
+from burgerfries.decision.tables import decision_tables
 from burgerfries.report.headline import headline
-from burgerfries.report.tables import study_tables
 
 
 def test_the_headline_gives_the_change_its_interval_the_seeds_and_the_switches():
-    answer = headline(study_tables(study(PLAN)))
+    answer = headline(decision_tables(study(PLAN)))
     (row,) = answer.models
     assert row.model == MODEL and row.base_runs == 3 and row.final_runs == 3
     assert row.delta > 0 and 0 < row.low < row.delta < row.high

@@ -7,13 +7,13 @@ import pytest
 
 from burgerfries.names import slug
 from burgerfries.report.html import build_report
-from burgerfries.report.study import StudyRuns
+from burgerfries.runs.run_set import RunSet
 
 MODELS = ["ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320"]
 ODD_NAMES = ["weights/ratio", "../../escape", 'it\'s "quoted"', "<script>alert(2)</script>", "größe ☃"]
 
 
-def study_runs(phases: list[str], killed: bool = True, title: str = "study", unweighted: bool = False) -> StudyRuns:
+def study_runs(phases: list[str], killed: bool = True, title: str = "study", unweighted: bool = False) -> RunSet:
     """Each phase: weights 1:1 and 0.5:1, and a killed 1:1 run. The 0.5:1 run has the lower weighted
     eval loss; with `unweighted`, its unweighted loss (classification at weight 1) is the higher."""
     runs, metrics = [], []
@@ -64,7 +64,7 @@ def study_runs(phases: list[str], killed: bool = True, title: str = "study", unw
                         (run_id, "eval/loss_total_unweighted", s, fair + 2 * np.exp(-i)) for i, s in enumerate(steps)
                     ]
                     metrics += [(run_id, "train/loss_total_unweighted", s, fair) for s in range(1, steps[-1] + 1, 10)]
-    return StudyRuns(
+    return RunSet(
         title,
         pd.DataFrame(runs).set_index("run_id"),
         pd.DataFrame(metrics, columns=["run_id", "key", "step", "value"]),
@@ -122,9 +122,8 @@ def test_slugs_are_plain_file_names_and_keep_names_apart(name):
 
 
 def test_the_finalists_diagnostics_are_shown_when_the_job_can_compute_them(tmp_path):
-    from burgerfries.evaluation.diagnostics import diagnose
+    from burgerfries.evaluation.diagnostics import FinalistDiagnostics, diagnose
     from burgerfries.evaluation.ground_truth import GroundTruth
-    from burgerfries.report.finalists import FinalistDiagnostics
 
     truth = GroundTruth("a", 10, 10, np.array([[0.1, 0.1, 0.5, 0.5]]), np.array([1]), np.zeros((0, 4)))
     found = {"boxes": np.array([[0.1, 0.1, 0.5, 0.5]]), "classes": np.array([1]), "scores": np.array([0.9])}

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from burgerfries.report.plateau import knee_point, plateau_point
+from burgerfries.runs.plateau import knee_point, plateau_point
 
 STEPS = list(range(100, 1100, 100))
 

@@ -3,16 +3,16 @@
 import numpy as np
 import pandas as pd
 
+from burgerfries.decision.chain import decide_chains
 from burgerfries.decision.settings import DecisionSettings
-from burgerfries.decision.study import decide_study
-from burgerfries.report.study import StudyRuns
-from burgerfries.report.tables import phase_table, study_tables
+from burgerfries.decision.tables import decision_tables, phase_table
+from burgerfries.runs.run_set import RunSet
 
 MODEL = "ssd_mobilenet_v2_320x320"
 STEPS = [50, 100, 150, 200, 250, 300]
 
 
-def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> StudyRuns:
+def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> RunSet:
     """plan: (phase, knobs, final mAP per seed, grid point, is_base)."""
     runs, metrics, trained = [], [], {}
     for phase, knobs, maps, point, is_base in plan:
@@ -45,7 +45,7 @@ def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> StudyRuns:
             for i, step in enumerate(STEPS):
                 metrics.append((run_id, "eval/loss_total_unweighted", step, 0.9 + 1.5 * np.exp(-i)))
                 metrics.append((run_id, "eval/mAP_50", step, final_map * (1 - np.exp(-i - 1))))
-    return StudyRuns(
+    return RunSet(
         "s", pd.DataFrame(runs).set_index("run_id"), pd.DataFrame(metrics, columns=["run_id", "key", "step", "value"])
     )
 
@@ -60,19 +60,19 @@ PLAN = [
 
 
 def test_each_phase_starts_from_the_previous_decision():
-    decisions = decide_study(study_tables(study(PLAN)).summaries, DecisionSettings())
+    decisions = decide_chains(decision_tables(study(PLAN)).summaries, DecisionSettings())
     weights, batch = decisions[("weights", MODEL)], decisions[("batch", MODEL)]
     assert weights.outcome == "switched" and batch.incumbent == weights.winner
     assert batch.outcome == "kept"
 
 
 def test_the_same_runs_in_shuffled_order_give_the_same_tables():
-    tables = study_tables(study(PLAN))
+    tables = decision_tables(study(PLAN))
     runs = study(PLAN)
     generator = np.random.default_rng(1)
     order = generator.permutation(len(runs.runs))
-    shuffled = StudyRuns("s", runs.runs.iloc[order], runs.metrics.sample(frac=1.0, random_state=1))
-    again = study_tables(shuffled)
+    shuffled = RunSet("s", runs.runs.iloc[order], runs.metrics.sample(frac=1.0, random_state=1))
+    again = decision_tables(shuffled)
     for key, table in tables.ranked.items():
         assert list(again.ranked[key]["config_key"]) == list(table["config_key"])
         assert again.decisions[key].sentence == tables.decisions[key].sentence
@@ -80,7 +80,7 @@ def test_the_same_runs_in_shuffled_order_give_the_same_tables():
 
 
 def test_the_final_pick_is_never_worse_than_the_base_and_the_table_says_by_how_much():
-    tables = study_tables(study(PLAN))
+    tables = decision_tables(study(PLAN))
     final = tables.base_final[tables.base_final["Model"].str.endswith("(final)")].iloc[0]
     assert final["Δ mAP@0.5 (last evaluation) vs base"] > 0 and final["p (final better)"] < 0.05
     weights_table = tables.ranked[("weights", MODEL)]
@@ -89,15 +89,15 @@ def test_the_final_pick_is_never_worse_than_the_base_and_the_table_says_by_how_m
 
 
 def test_a_phase_table_without_finished_runs_is_empty():
-    tables = study_tables(study(PLAN))
+    tables = decision_tables(study(PLAN))
     decision = tables.decisions[("batch", MODEL)]
     empty = tables.summaries.iloc[:0]
     assert phase_table(empty, decision, DecisionSettings()).empty
 
 
-def _race_study(race_runs: list, carried_runs: list) -> StudyRuns:
+def _race_study(race_runs: list, carried_runs: list) -> RunSet:
     """The weights phase, a reference race at batch 5 (lr phase) and its test at the incumbent."""
-    from burgerfries.report.configurations import config_key
+    from burgerfries.runs.configurations import config_key
 
     plan = [
         ("weights", {}, [0.60, 0.62, 0.58], -1, True),
@@ -124,7 +124,7 @@ def test_a_reference_race_carries_its_leaders_learning_rate_and_only_its_test_at
         ("lr-carried", {}, [0.60, 0.62, 0.58], 1, True),  # the incumbent (batch 10), reused
         ("lr-carried", {"learning_rate": 0.032}, [0.70, 0.71, 0.72], 0, False),
     ]
-    tables = study_tables(_race_study(RACE, carried))
+    tables = decision_tables(_race_study(RACE, carried))
     race, test = tables.decisions[("lr", MODEL)], tables.decisions[("lr-carried", MODEL)]
     assert race.race and race.outcome == "carried" and '"batch_size": 5.0' in race.incumbent
     assert '"learning_rate": 0.032' in race.winner and '"batch_size": 5.0' in race.winner
@@ -147,7 +147,7 @@ def test_a_reference_race_carries_its_leaders_learning_rate_and_only_its_test_at
 
 def test_a_race_with_no_confirmed_point_ahead_carries_nothing_and_the_incumbent_stays():
     behind = [RACE[0], ("lr", {"batch_size": 5, "learning_rate": 0.032}, [0.45, 0.47, 0.46], 0, False)]
-    tables = study_tables(_race_study(behind, []))
+    tables = decision_tables(_race_study(behind, []))
     race = tables.decisions[("lr", MODEL)]
     assert race.outcome == "kept" and race.winner == race.incumbent
     assert race.sentence.startswith("nothing carried")

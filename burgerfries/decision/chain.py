@@ -59,7 +59,7 @@ def models_of(summaries: pd.DataFrame) -> list[str]:
     return sorted(set(summaries["model"]), key=list(summaries["model"]).index)  # in the order they appear
 
 
-def decide_study(
+def decide_chains(
     summaries: pd.DataFrame, settings: DecisionSettings, prior: pd.DataFrame | None = None
 ) -> dict[tuple[str, str], PhaseDecision]:
     """{(phase, model): decision}, phases in the order they ran. The first phase's incumbent is the

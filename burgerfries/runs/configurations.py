@@ -67,3 +67,11 @@ def add_configurations(runs: pd.DataFrame) -> pd.DataFrame:
             if not row["varied"]:
                 runs.loc[run_id, "varied"] = label(row, keys) if keys else str(row.get("name", run_id))
     return runs
+
+
+def configuration_in_words(row: pd.Series) -> str:
+    """A run's four study knobs in words, e.g. `batch 10, lr 0.08, weights 1.0:1.0`."""
+    return (
+        f"batch {row['batch_size']}, lr {row['learning_rate']}, "
+        f"weights {row['classification_weight']}:{row['localization_weight']}"
+    )

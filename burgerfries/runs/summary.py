@@ -19,8 +19,9 @@ from burgerfries.metrics import (
     TRAIN_LOSS_UNWEIGHTED,
     TRAIN_STEPS_PER_SEC,
 )
-from burgerfries.report.analysis_settings import AnalysisSettings
-from burgerfries.report.plateau import ema, knee_point, plateau_point
+from burgerfries.runs.analysis_settings import AnalysisSettings
+from burgerfries.runs.configurations import add_configurations
+from burgerfries.runs.plateau import ema, knee_point, plateau_point
 
 COLUMNS = [
     "eval_loss",
@@ -115,3 +116,19 @@ def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSe
         {f"last_{key}": value for key, value in quantities_at(metrics, last_step, analysis.train_smoothing).items()}
     )
     return summary
+
+
+def summarize_runs(
+    runs: pd.DataFrame, metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()
+) -> pd.DataFrame:
+    """One row per run: its configuration, label and YAML order, and the quantities at its read point."""
+    rows = {run_id: summarize_run(metrics[metrics["run_id"] == run_id], analysis) for run_id in runs.index}
+    summaries = add_configurations(runs).join(pd.DataFrame.from_dict(rows, orient="index"))
+    summaries["run"] = [str(run_id)[:8] for run_id in summaries.index]
+    # YAML order: the grid point a sweep trial trained (the incumbent, -1, first); runs without one
+    # (not a sweep's) in the order they started.
+    point = pd.to_numeric(summaries["point"], errors="coerce") if "point" in summaries else None
+    started = summaries["start_time"] if "start_time" in summaries else pd.Series(0, index=summaries.index)
+    fallback = 1e6 + started.rank(method="first").fillna(0)
+    summaries["order"] = point.fillna(fallback) if point is not None else fallback
+    return summaries

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 
-from burgerfries.report.analysis_settings import AnalysisSettings
+from burgerfries.runs.analysis_settings import AnalysisSettings
 
 DEFAULTS = AnalysisSettings()
 

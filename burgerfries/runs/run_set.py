@@ -1,5 +1,6 @@
-"""What a report is built from: runs and their metric histories as data frames, read by the report
-job from the tracking store (or built by hand in tests)."""
+"""A run set: the runs a sweep or an experiment holds and their metric histories as data frames,
+read from the tracking store by `tracking/reader.py` (or built by hand in tests) — what the
+decisions and the report are computed from."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pandas as pd
 
 
 @dataclass
-class StudyRuns:
+class RunSet:
+    """The runs of one sweep (or one experiment), as read once."""
+
     title: str
     runs: pd.DataFrame  # one row per training run, index run_id: name, status, phase, model, knobs, tags…
     metrics: pd.DataFrame  # long: run_id, key, step, value
