@@ -10,3 +10,13 @@ __version__ = "0.1.0"
 # the variable when it is imported, so it is set here, before any module of ours imports it; a value
 # the user set wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def __getattr__(name: str):
+    """`from burgerfries import train`: the Python API (`burgerfries/api.py`), imported when first
+    asked for, so `import burgerfries` alone does not start TensorFlow."""
+    if name == "train":
+        from burgerfries.api import train
+
+        return train
+    raise AttributeError(f"module 'burgerfries' has no attribute {name!r}")

@@ -10,7 +10,7 @@ import pytest
 import burgerfries
 
 PACKAGE = Path(burgerfries.__file__).parent
-LIBRARY = ("data", "model", "training", "evaluation", "export", "runs", "decision", "report", "sweep")
+LIBRARY = ("data", "scenes", "model", "training", "evaluation", "export", "runs", "decision", "report", "sweep")
 
 
 def imported_modules(path: Path) -> set[str]:

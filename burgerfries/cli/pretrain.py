@@ -25,7 +25,7 @@ provenance.json saying how they were made. Pass the output folder to `train --we
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
+    from burgerfries.scenes.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES
 
     parser.add_argument("--model", type=choice(list(MODEL_NAMES)), default=None, help=f"default {DEFAULT_MODEL}")
     parser.add_argument(

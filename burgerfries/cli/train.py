@@ -112,16 +112,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from burgerfries.evaluation.evaluator import Evaluation
-    from burgerfries.jobs.data_folder import resolve_data
-    from burgerfries.jobs.train import TrainSettings, resolve_train, train
+    from burgerfries.api import train
 
     optional = ("model", "seed", "checkpoint_every", "profile", "weights", "restore")
     given = {key: getattr(args, key) for key in optional if getattr(args, key) is not None}
     try:
-        data = resolve_data(args.data)
-        settings = TrainSettings(
-            data=data,
+        result = train(
+            args.data,
+            run_id=args.run_id,
             **{knob: getattr(args, knob) for knob in KNOB_TYPES},
             epochs=args.epochs,
             eval_every=args.eval_every,
@@ -130,8 +128,6 @@ def run(args: argparse.Namespace) -> int:
             system_metrics=not args.no_system_metrics,
             **given,
         )
-        plan = resolve_train(settings)
-        result = train(plan, evaluator=Evaluation(plan.folder), run_id=args.run_id)
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1

@@ -1,1 +1,2 @@
-"""Data: LabelImg/VOC reading and repair, synthetic scenes, the OD-API TFRecord schema, splits."""
+"""Data: LabelImg/VOC reading and repair, the OD-API TFRecord schema, splits, the tf.data input
+(the drawn scenes are in `scenes/`)."""

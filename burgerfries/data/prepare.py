@@ -16,14 +16,14 @@ from burgerfries.data.contact_sheet import draw_contact_sheet
 from burgerfries.data.folder import DataFolder
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
 from burgerfries.data.label_map import write_label_map
-from burgerfries.data.pretraining_scenes import CLASSES as PRETRAINING_CLASSES
-from burgerfries.data.pretraining_scenes import SCENES_VERSION as PRETRAINING_SCENES_VERSION
-from burgerfries.data.pretraining_scenes import write_pretraining_dataset
 from burgerfries.data.split import split_samples
-from burgerfries.data.synthetic import CLASSES as SYNTHETIC_CLASSES
-from burgerfries.data.synthetic import write_synthetic_dataset
 from burgerfries.data.tfrecord import write_records
 from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, EVAL_RECORD, LABEL_MAP, SKIP_REPORT, TRAIN_RECORD
+from burgerfries.scenes.pretraining_scenes import CLASSES as PRETRAINING_CLASSES
+from burgerfries.scenes.pretraining_scenes import SCENES_VERSION as PRETRAINING_SCENES_VERSION
+from burgerfries.scenes.pretraining_scenes import write_pretraining_dataset
+from burgerfries.scenes.synthetic import CLASSES as SYNTHETIC_CLASSES
+from burgerfries.scenes.synthetic import write_synthetic_dataset
 
 SYNTHETIC = "synthetic"
 PRETRAINING = "pretraining"  # the everyday-object set `burgerfries pretrain` trains on

@@ -18,8 +18,11 @@ MAX_SEEDS = 99  # beyond this many seeds per side the answer is "more than" it
 
 def detectable_effect(noise: Noise, runs: tuple[int, int], alpha: float, power: float = POWER) -> float:
     """The smallest true difference that a one-sided test at level `alpha` finds with probability
-    `power`, given `runs` (challenger, incumbent) and σ on its degrees of freedom."""
+    `power`, given `runs` (challenger, incumbent) and σ on its degrees of freedom; infinite when a
+    side has no run (a configuration a stored sweep names but never finished)."""
     challenger, incumbent = runs
+    if min(challenger, incumbent) < 1:
+        return math.inf
     se = noise.sigma * math.sqrt(1 / challenger + 1 / incumbent)
     return float((stats.t.ppf(1 - alpha, noise.dof) + stats.t.ppf(power, noise.dof)) * se)
 
@@ -36,8 +39,10 @@ def seeds_needed(noise: Noise, effect: float, alpha: float, power: float = POWER
 
 def repeat_chance(noise: Noise, effect: float, runs: tuple[int, int], alpha: float) -> float:
     """If the true difference were `effect`, the probability that a rerun with `runs` per side
-    would again be found better at level `alpha` (its power there)."""
+    would again be found better at level `alpha` (its power there); 0 when a side has no run."""
     challenger, incumbent = runs
+    if min(challenger, incumbent) < 1:
+        return 0.0
     se = noise.sigma * math.sqrt(1 / challenger + 1 / incumbent)
     if se <= 0:
         return 1.0 if effect > 0 else 0.0
@@ -47,6 +52,8 @@ def repeat_chance(noise: Noise, effect: float, runs: tuple[int, int], alpha: flo
 def describe_power(noise: Noise, runs: tuple[int, int], alpha: float, digits: int) -> str:
     """The smallest effect these runs detect, in words."""
     effect = detectable_effect(noise, runs, alpha)
+    if math.isinf(effect):
+        return f"{runs[0]} vs {runs[1]} runs detect no effect: a side has no finished run"
     return f"the smallest effect {runs[0]} vs {runs[1]} runs detect with {POWER:.0%} power is {effect:.{digits}f}"
 
 

@@ -1,5 +1,5 @@
 """The `pretrain` job: train a model on the everyday-object pretraining set (not burger or fries;
-`data/pretraining_scenes.py`), tracked like any run, and write a starting point for fine-tuning:
+`scenes/pretraining_scenes.py`), tracked like any run, and write a starting point for fine-tuning:
 the weights in the OD API's variable layout plus `provenance.json` (command, code version, data
 seed and size, steps, wall time, its own held-out mAP, sha256 of each file).
 
@@ -20,7 +20,6 @@ import mlflow
 
 from burgerfries.data.folder import read_dataset_summary
 from burgerfries.data.prepare import PRETRAINING, prepare_dataset
-from burgerfries.data.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES, SCENES_VERSION
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
 from burgerfries.jobs.train import TrainSettings, train
@@ -30,6 +29,7 @@ from burgerfries.model import DEFAULT_MODEL
 from burgerfries.model.config import DEFAULT_PROFILE
 from burgerfries.model.odapi_weights import save_odapi_checkpoint
 from burgerfries.pretrained import NONE, PROVENANCE, file_sha256
+from burgerfries.scenes.pretraining_scenes import PRETRAINING_EVAL_IMAGES, PRETRAINING_IMAGES, SCENES_VERSION
 from burgerfries.tracking import code_version, configure_tracking, resolve_experiment
 
 EXPERIMENT = "pretrain"

@@ -91,11 +91,6 @@ def load_start_weights(detector: Detector, weights: Path, restore: str = DEFAULT
     ]
     mlflow.log_text("\n".join(lines), "initial_weights_report.txt")
     mlflow.log_metrics({"init/restored_variables": len(report.restored), "init/skipped_variables": len(report.skipped)})
-    shown = 3  # a sweep restores per trial: the whole list is the artifact, not the console's
-    for name, why in report.skipped[:shown]:
-        print(f"  skipped {name}: {why}")
-    if len(report.skipped) > shown:
-        print(f"  … and {len(report.skipped) - shown} more skipped (the run's initial_weights_report.txt lists all)")
     if report.pipeline_config is not None:
         for difference in pipeline_differences(report.pipeline_config, detector.config):
             print(f"warning: {difference} — training with ours")

@@ -1,9 +1,9 @@
 """A training run's settings and its plan. The plan is resolved once from the settings by a pure
 function, as the sweep's plan is: the effective config, the length in steps and passes, the
 evaluation and checkpoint steps, the starting weights and how much of them is restored (with
-the reason), the run's name and tags. Every default of `train` lives here, so
-`train(resolve_train(TrainSettings(data)))` from Python does what `burgerfries train --data`
-does.
+the reason), the run's name and tags. Every default of `train` lives here; `burgerfries.train`
+(`api.py`), which `burgerfries train` calls, prepares a LabelImg folder, resolves this plan and
+trains it with the folder's evaluation.
 
 The knobs of `TrainSettings` default to None, which means "the model YAML's value"
 (`burgerfries/configs/<model>.yaml`); the CLI, MLproject and the sweep pass only what a user set.

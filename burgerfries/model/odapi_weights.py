@@ -20,6 +20,7 @@ What is restored (`RESTORE_MODES`, every restored and skipped variable listed in
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,11 @@ class RestoreReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (variable, why)
 
     def summary(self) -> str:
-        return f"{len(self.restored)} variables restored, {len(self.skipped)} skipped from {self.checkpoint}"
+        """One line: the variables restored, then the new ones counted by why they are new (the
+        run's initial_weights_report.txt lists each)."""
+        reasons = Counter(why.split(":")[0] for _, why in self.skipped)
+        new = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+        return f"{len(self.restored)} variables restored from {self.checkpoint}" + (f"; new: {new}" if new else "")
 
 
 def backbone_layer_names() -> list[str]:
@@ -206,24 +211,20 @@ def load_odapi_checkpoint(model: keras.Model, model_kind: str, path: Path, resto
     head_layers = {"class_predictions", "ClassPredictor"}
     for layer_name, source, variable in _named_variables(model, model_kind):
         if source not in stored:
-            report.skipped.append((variable.path, f"{source} not in the checkpoint"))
+            report.skipped.append((variable.path, f"not in the checkpoint: {source}"))
             continue
         value = reader.get_tensor(source + SUFFIX)
         is_class_head = any(layer_name.startswith(head) for head in head_layers)
         if tuple(value.shape) != tuple(variable.shape):
-            report.skipped.append(
-                (
-                    variable.path,
-                    f"shape {tuple(value.shape)} in the checkpoint, "
-                    f"{tuple(variable.shape)} here (num_classes differs?)",
-                )
-            )
+            shapes = f"shape {tuple(value.shape)} in the checkpoint, {tuple(variable.shape)} here"
+            what = "class head for this label map's classes" if is_class_head else "shape differs from the checkpoint's"
+            report.skipped.append((variable.path, f"{what}: {shapes}"))
             continue
         if restore == DETECTION and not source.startswith(FEATURE):
-            report.skipped.append((variable.path, "box predictor (restore detection: feature extractor only)"))
+            report.skipped.append((variable.path, "box predictor (restore detection): the feature extractor only"))
             continue
         if is_class_head and restore != "full":
-            report.skipped.append((variable.path, f"class head (restore {restore})"))
+            report.skipped.append((variable.path, f"class head (restore {restore}): learnt for this label map"))
             continue
         variable.assign(value)
         report.restored.append(variable.path)

@@ -11,9 +11,9 @@ from voc_files import write_image, write_xml
 from burgerfries.cli import main
 from burgerfries.data.label_map import read_label_map
 from burgerfries.data.prepare import StrictModeError, prepare_dataset
-from burgerfries.data.scene_drawing import MIN_FILL
-from burgerfries.data.synthetic import render_scene
 from burgerfries.data.tfrecord import parse_example
+from burgerfries.scenes.scene_drawing import MIN_FILL
+from burgerfries.scenes.synthetic import render_scene
 from burgerfries.tracking import MAX_DIGEST_LENGTH
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from burgerfries.data import scene_drawing as drawing
-from burgerfries.data.pretraining_sprites import SPRITES, clutter
-from burgerfries.data.sample_photos import photo_crop
-from burgerfries.data.scene_drawing import Scene
 from burgerfries.data.voc import PixelBox
+from burgerfries.scenes import scene_drawing as drawing
+from burgerfries.scenes.pretraining_sprites import SPRITES, clutter
+from burgerfries.scenes.sample_photos import photo_crop
+from burgerfries.scenes.scene_drawing import Scene
 
 CLASSES = [
     "ball",

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from burgerfries.data import scene_drawing as drawing
-from burgerfries.data.scene_drawing import Scene
 from burgerfries.data.voc import PixelBox
+from burgerfries.scenes import scene_drawing as drawing
+from burgerfries.scenes.scene_drawing import Scene
 
 CLASSES = ["burger", "fries"]
 DISTRACTORS = ["cup", "plate", "empty_carton"]

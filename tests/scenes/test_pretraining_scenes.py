@@ -5,8 +5,8 @@ import hashlib
 
 import numpy as np
 
-from burgerfries.data import synthetic
-from burgerfries.data.pretraining_scenes import CLASSES, render_pretraining_scene
+from burgerfries.scenes import synthetic
+from burgerfries.scenes.pretraining_scenes import CLASSES, render_pretraining_scene
 
 
 def test_scenes_are_deterministic_and_differ_by_index_and_seed():

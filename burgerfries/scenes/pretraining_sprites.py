@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from burgerfries.data import scene_drawing as drawing
-from burgerfries.data.sample_photos import photo_crop
+from burgerfries.scenes import scene_drawing as drawing
+from burgerfries.scenes.sample_photos import photo_crop
 
 PALETTE = [(220, 40, 40), (40, 110, 210), (250, 200, 40), (60, 160, 80), (150, 70, 180), (240, 240, 240), (40, 40, 40)]
 

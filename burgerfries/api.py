@@ -1,0 +1,36 @@
+"""The Python API: what the `burgerfries` commands do, callable from a script or a notebook.
+
+`from burgerfries import train` gives `train` below; `burgerfries train` parses its flags and calls
+the same function, so a run started either way has the same plan, parameters, artefacts and
+metrics (tests/jobs/test_api.py trains both on one folder and compares them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from burgerfries.tf_startup import start_tensorflow
+
+
+def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
+    """Train one detector on `data` — a data_prep folder, or a LabelImg folder (prepared once into
+    `data/prepared-<content hash>`, a data_prep run) — evaluating it on the folder's eval split at
+    the plan's evaluation steps, tracked in one MLflow run; `run_id` resumes that run from its
+    last checkpoint. Returns the `TrainResult` (run id, steps, losses, eval metrics, detector,
+    last checkpoint).
+
+    `settings` are `TrainSettings`' fields (`model`, `batch_size`, `learning_rate`,
+    `classification_weight`, `localization_weight`, `num_steps`, `epochs`, `profile`, `seed`,
+    `weights`, `restore`, `checkpoint_every`, `eval_every`, `overrides`, `experiment`,
+    `system_metrics`, …); each left out keeps its default (`jobs/train_plan.py`): the model YAML's
+    value, the smoke profile, the shipped weights.
+    """
+    start_tensorflow()
+    from burgerfries.evaluation.evaluator import Evaluation
+    from burgerfries.jobs.data_folder import resolve_data
+    from burgerfries.jobs.train import TrainSettings, resolve_train
+    from burgerfries.jobs.train import train as train_plan
+
+    plan = resolve_train(TrainSettings(data=resolve_data(Path(data)), **settings))
+    return train_plan(plan, evaluator=Evaluation(plan.folder), run_id=run_id)
