@@ -1,6 +1,6 @@
-"""The two layers of ARCHITECTURE.md, checked on the source: only the jobs and `tracking.py` talk
-to MLflow; the library never imports the jobs or the command line; decisions never import the
-report that renders them."""
+"""The import rules of the repo's ARCHITECTURE.md (at its root), checked on the source: only the jobs
+and `tracking/` talk to MLflow; the library never imports the jobs or the command line; `runs/`
+sits below `decision/`; only the report job imports the report that renders the decisions."""
 
 import ast
 from pathlib import Path
@@ -10,6 +10,7 @@ import pytest
 import burgerfries
 
 PACKAGE = Path(burgerfries.__file__).parent
+ARCHITECTURE = PACKAGE.parent / "ARCHITECTURE.md"
 LIBRARY = ("data", "scenes", "model", "training", "evaluation", "export", "runs", "decision", "report", "sweep")
 
 
@@ -94,3 +95,13 @@ def test_no_module_class_or_function_outgrows_its_size_target():
                 if length > LIMITS[kind]:
                     too_long.append(f"{relative(path)}: {kind} {node.name} {length} lines")
     assert too_long == []
+
+
+def test_the_architecture_note_names_every_package():
+    """The note the rules above come from is in the repo and lists each package of the source."""
+    note = ARCHITECTURE.read_text(encoding="utf-8")
+    packages = sorted(path.parent.name for path in PACKAGE.glob("*/__init__.py"))
+    missing = [
+        name for name in packages if f"`{name}/`" not in note and name not in ("configs", "studies", "pretrained")
+    ]
+    assert missing == []
