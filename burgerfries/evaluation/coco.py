@@ -2,8 +2,8 @@
 
 faster-coco-eval is pycocotools' COCOeval with its per-image matching and accumulation in C++:
 the same numbers (tests/evaluation/test_metrics.py checks every metric against pycocotools' on
-40 varied images) in about a tenth of the time. pycocotools' Python matching took 0.4–1.1 s of
-each evaluation of 90 images, and a sweep trial evaluates six times (bench/RESULTS.md).
+40 varied images) in a fraction of the time: pycocotools' Python matching was a large part of each
+evaluation, and a sweep trial evaluates six times (bench/RESULTS.md).
 
 MLflow keys cannot hold '@', hence `eval/mAP_50` for mAP@0.5; `ODAPI_NAMES` maps each name to
 the OD API's. A metric that COCO leaves undefined (−1: no ground truth in its area range, or a

@@ -3,9 +3,9 @@
 Each worker is an ordinary sweep worker (`sweep/storage.py`: they share each phase's queued
 trials through the sweep's Optuna storage, sqlite by default); this process starts them, passes
 their output on with a `[worker i]` prefix, and waits for them. Each gets an equal share of the
-cores as TensorFlow's intra-op threads (TF_NUM_INTRAOP_THREADS): on a 2-core AVX2 machine, two
-one-thread processes ran 1.42× (SSD) and 1.26× (FPNLite) as many smoke training steps per second as
-one two-thread process (bench/RESULTS.md, "Two worker processes on one machine").
+cores as TensorFlow's intra-op threads (TF_NUM_INTRAOP_THREADS): on 2 cores, two one-thread
+processes ran more smoke training steps per second than one two-thread process (bench/RESULTS.md,
+"Two worker processes on one machine").
 """
 
 from __future__ import annotations

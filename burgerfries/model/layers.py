@@ -96,7 +96,7 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
     """Keras 3's BatchNormalization computed with TensorFlow's fused kernel.
 
     Keras 3 normalises with separate moments/normalise ops; on a 2-core CPU the fused kernel
-    (what Keras 2 and so the OD API used) makes a whole SSD training step 1.7x faster
+    (what Keras 2 and so the OD API used) makes a whole SSD training step faster
     (bench/RESULTS.md). Inference keeps Keras' path (cheap, and foldable by the TFLite converter).
     It also updates the moving variance with the unbiased batch variance, as
     Keras 2 did. Same variables, same names: checkpoints are interchangeable with the plain layer.

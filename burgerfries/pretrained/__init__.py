@@ -21,10 +21,9 @@ PROVENANCE = "provenance.json"
 
 
 # What each model restores from the shipped weights unless `--restore` says otherwise, as measured
-# (bench/RESULTS.md, "Pretrained starting points", 300 smoke steps, 3 seeds): FPNLite's weight-shared
-# box predictor tower must come too (mAP@0.5 0.840 against 0.110 with `detection` alone); SSD's
-# single-convolution heads gain nothing from it (0.566 against 0.633, one seed), so SSD keeps the
-# OD API's `detection`.
+# (bench/RESULTS.md, "Pretrained starting points" and "The shipped SSD weights"): FPNLite's
+# weight-shared box predictor tower must come too (`detection` alone left it near chance); SSD's
+# single-convolution heads gain nothing from it, so SSD keeps the OD API's `detection`.
 SHIPPED_RESTORE = {
     "ssd_mobilenet_v2_320x320": "detection",
     "ssd_mobilenet_v2_fpnlite_320x320": "detection_and_box_predictor",

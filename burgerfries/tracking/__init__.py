@@ -2,7 +2,7 @@
 tracking-URI default and its reachability check, the experiment a job logs into, run start/finish
 (with system metrics), a data folder's splits as dataset inputs, and buffered metrics.
 
-One `log_metric` call costs milliseconds on the sqlite store (2.3 ms in bench/RESULTS.md) — a large
+One `log_metric` call costs milliseconds on the sqlite store (bench/RESULTS.md) — a large
 share of a CPU training step of a small model — so every per-step metric goes through
 `MetricBuffer`, which sends `log_batch` calls.
 """

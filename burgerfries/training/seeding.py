@@ -2,8 +2,8 @@
 
 `keras.utils.set_random_seed` also calls `tf.random.set_seed`, and TensorFlow clears its kernel
 cache whenever the global seed is set: every traced function then optimises its graph again on its
-next call. In a sweep that re-optimisation cost 3.8–5.6 s for the reused training step and
-2.8–3.7 s for the eval step of every trial (bench/RESULTS.md). Keras draws initial weights from
+next call. In a sweep that re-optimisation cost seconds for the reused training step and the eval
+step of every trial (bench/RESULTS.md). Keras draws initial weights from
 Python's `random` and its own global seed generator, so those are seeded here, as
 `set_random_seed` seeds them, and TensorFlow's global seed is left alone: the input pipeline
 passes its own seeds to its random ops.
