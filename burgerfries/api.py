@@ -28,9 +28,9 @@ def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     """
     start_tensorflow()
     from burgerfries.evaluation.evaluator import Evaluation
+    from burgerfries.jobs import train as train_job
     from burgerfries.jobs.data_folder import resolve_data
-    from burgerfries.jobs.train import TrainSettings, resolve_train
-    from burgerfries.jobs.train import train as train_plan
+    from burgerfries.jobs.train_plan import TrainSettings, resolve_train
 
     plan = resolve_train(TrainSettings(data=resolve_data(Path(data)), **settings))
-    return train_plan(plan, evaluator=Evaluation(plan.folder), run_id=run_id)
+    return train_job.train(plan, evaluator=Evaluation(plan.folder), run_id=run_id)

@@ -78,6 +78,6 @@ class DataFolder:
             return int(counted)
         if not self.train_record.is_file():
             raise FileNotFoundError(f"{self.train_record}: not found — is {self.path} a data_prep output folder?")
-        import tensorflow as tf
+        from burgerfries.data.pipeline import record_facts
 
-        return sum(1 for _ in tf.data.TFRecordDataset(str(self.train_record)))
+        return record_facts(self.train_record).examples

@@ -12,12 +12,14 @@ a two-worker main job (bench/RESULTS.md, "The end-of-trial stall").
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 
 from burgerfries.data.augment import augment
-from burgerfries.data.tfrecord import count_records, parse_example
+from burgerfries.data.tfrecord import parse_example
 from burgerfries.model.preprocessing import resize_and_scale
 
 CACHE_SCALE = 2  # cached images are shrunk to at most twice the model input: crops stay sharp
@@ -39,20 +41,44 @@ class DataError(ValueError):
     """A record file that cannot feed training; the message names it."""
 
 
-def max_boxes_in(record: Path) -> int:
-    """The most objects any example has — read from the labels alone, no image is decoded."""
+@dataclass(frozen=True)
+class RecordFacts:
+    """What training needs to know of a record file before it reads its images."""
+
+    examples: int
+    max_boxes: int  # the most objects any example has
+
+
+def record_facts(record: Path) -> RecordFacts:
+    """`record`'s example count and largest object count, from its labels alone (no image is
+    decoded), read once per process while the file is unchanged: a run checks its record and
+    sizes its batches from this one pass, and a sweep's trials share it."""
+    path = Path(record)
+    if not path.is_file():
+        raise DataError(f"{record}: not found — run data_prep first (burgerfries data-prep --out DIR)")
+    stat = path.stat()
+    return _read_facts(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_facts(path: str, mtime_ns: int, size: int) -> RecordFacts:
     spec = {"image/object/class/label": tf.io.VarLenFeature(tf.int64)}
-    count = 0
-    for raw in tf.data.TFRecordDataset(str(record)):
+    examples = max_boxes = 0
+    for raw in tf.data.TFRecordDataset(path):
         labels = tf.io.parse_single_example(raw, spec)["image/object/class/label"]
-        count = max(count, int(labels.dense_shape[0]))
-    return count
+        examples += 1
+        max_boxes = max(max_boxes, int(labels.dense_shape[0]))
+    return RecordFacts(examples, max_boxes)
+
+
+def max_boxes_in(record: Path) -> int:
+    """The most objects any example has (`record_facts`)."""
+    return record_facts(record).max_boxes
 
 
 def check_record(record: Path) -> int:
-    if not Path(record).is_file():
-        raise DataError(f"{record}: not found — run data_prep first (burgerfries data-prep --out DIR)")
-    count = count_records(record)
+    """`record`'s example count; a missing or empty record is an error naming it."""
+    count = record_facts(record).examples
     if count == 0:
         raise DataError(f"{record}: 0 examples — did data_prep skip everything? see skip_report.csv")
     return count

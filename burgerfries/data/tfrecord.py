@@ -96,7 +96,3 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         "difficult": tf.cast(dense["image/object/difficult"], tf.bool),
         "distractor_boxes": tf.reshape(boxes("image/distractor"), [-1, 4]),
     }
-
-
-def count_records(path: Path) -> int:
-    return sum(1 for _ in tf.data.TFRecordDataset(str(path)))

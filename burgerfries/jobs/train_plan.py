@@ -20,7 +20,27 @@ from burgerfries.model import DEFAULT_MODEL, DEFAULT_RESTORE
 from burgerfries.model.config import DEFAULT_PROFILE, build_config
 from burgerfries.pretrained import NONE, PRETRAINED, default_restore, has_shipped_weights, resolve_weights
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
-from burgerfries.training.loop import checkpoint_steps, default_eval_every, eval_steps
+
+EVALUATIONS_PER_RUN = 6  # the plateau analysis needs several points per run
+
+
+def default_eval_every(num_steps: int) -> int:
+    """Evaluate `EVALUATIONS_PER_RUN` times over a run, so every run has a curve to read."""
+    return max(1, num_steps // EVALUATIONS_PER_RUN)
+
+
+def eval_steps(num_steps: int, eval_every: int) -> set[int]:
+    """The steps that evaluate: every `eval_every`-th, and always the last."""
+    steps = set(range(eval_every, num_steps + 1, eval_every)) if eval_every > 0 else set()
+    return steps | {num_steps}
+
+
+def checkpoint_steps(num_steps: int, evaluation_steps: set[int], checkpoint_every: int, resumable: bool) -> set[int]:
+    """The steps that save a checkpoint: the last; every `checkpoint_every`-th (0: none); and the
+    evaluation steps when the run may be resumed (a sweep's trials are not: a dead trial is retried
+    from its start, and each save costs time in a short trial)."""
+    every = eval_steps(num_steps, checkpoint_every)  # the same rule: every N-th step and the last
+    return every | evaluation_steps if resumable else every
 
 
 @dataclass

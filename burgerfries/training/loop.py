@@ -20,8 +20,6 @@ from burgerfries.model.ssd import Detector
 from burgerfries.training.assemble import TrainingSetup
 from burgerfries.training.step import LOSS_KEYS
 
-EVALUATIONS_PER_RUN = 6  # the plateau analysis needs several points per run
-
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or Inf."""
@@ -33,25 +31,6 @@ class StepResult:
     losses: dict[str, float]
     learning_rate: float  # the schedule's rate at this step
     seconds: float  # this step alone: its batch and its update
-
-
-def default_eval_every(num_steps: int) -> int:
-    """Evaluate `EVALUATIONS_PER_RUN` times over a run, so every run has a curve to read."""
-    return max(1, num_steps // EVALUATIONS_PER_RUN)
-
-
-def eval_steps(num_steps: int, eval_every: int) -> set[int]:
-    """The steps that evaluate: every `eval_every`-th, and always the last."""
-    steps = set(range(eval_every, num_steps + 1, eval_every)) if eval_every > 0 else set()
-    return steps | {num_steps}
-
-
-def checkpoint_steps(num_steps: int, evaluation_steps: set[int], checkpoint_every: int, resumable: bool) -> set[int]:
-    """The steps that save a checkpoint: the last; every `checkpoint_every`-th (0: none); and the
-    evaluation steps when the run may be resumed (a sweep's trials are not: a dead trial is retried
-    from its start, and each save took ≈ 0.4–0.7 s of a smoke trial)."""
-    every = eval_steps(num_steps, checkpoint_every)  # the same rule: every N-th step and the last
-    return every | evaluation_steps if resumable else every
 
 
 def run_steps(setup: TrainingSetup, start: int, num_steps: int) -> Iterator[StepResult]:

@@ -3,9 +3,10 @@
 import subprocess
 import sys
 
+from burgerfries.jobs.train_plan import checkpoint_steps, eval_steps
 from burgerfries.model.config import build_config
 from burgerfries.training.assemble import assemble
-from burgerfries.training.loop import Hooks, checkpoint_steps, eval_steps, train_loop
+from burgerfries.training.loop import Hooks, train_loop
 
 
 class Recorder(Hooks):
