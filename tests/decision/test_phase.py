@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from burgerfries.decision.noise import pooled_noise
 from burgerfries.decision.phase import chosen, compare, decide_phase
@@ -181,10 +182,26 @@ def test_a_close_call_gets_more_seeds_on_both_sides_until_the_looks_are_spent():
     close = {INCUMBENT: {"mAP_50": [0.800, 0.812, 0.790]}, "1:0.5": {"mAP_50": [0.815, 0.806, 0.826]}}
     first = decide_phase(phase_runs(close), INCUMBENT, phase_runs(close), READ_POINT)
     assert first.outcome == KEPT and first.extend == ["1:0.5", INCUMBENT] and first.extend_to == 6
-    six = {key: {"mAP_50": values["mAP_50"] * 2} for key, values in close.items()}
-    assert decide_phase(phase_runs(six), INCUMBENT, phase_runs(six), READ_POINT).extend_to in (0, 9)
-    nine = {key: {"mAP_50": values["mAP_50"] * 3} for key, values in close.items()}
-    assert decide_phase(phase_runs(nine), INCUMBENT, phase_runs(nine), READ_POINT).extend == []  # 3 looks spent
+    # A lead of 0.008 at σ ≈ 0.007: at 6 runs a side p 0.039 > α/3 (one challenger, three looks),
+    # so the second look brings both to 9; at 9, p 0.019 is still above α/3 and the cap (3 looks ×
+    # 3 seeds) is what ends the looks: kept, no more seeds.
+    offsets = [-0.01, 0.01, 0.0, -0.005, 0.005, 0.0, -0.01, 0.01, 0.0]
+
+    def lead(runs: int) -> pd.DataFrame:
+        return phase_runs(
+            {
+                INCUMBENT: {"mAP_50": [0.8 + o for o in offsets[:runs]]},
+                "1:0.5": {"mAP_50": [0.808 + o for o in offsets[:runs]]},
+            }
+        )
+
+    six = decide_phase(lead(6), INCUMBENT, lead(6), READ_POINT)
+    assert six.comparisons["1:0.5"].p_better > six.alpha and (six.extend, six.extend_to) == (["1:0.5", INCUMBENT], 9)
+    nine = decide_phase(lead(9), INCUMBENT, lead(9), READ_POINT)
+    assert nine.comparisons["1:0.5"].p_better > nine.alpha and nine.outcome == KEPT
+    assert (nine.extend, nine.extend_to) == ([], 0)
+    more_looks = replace(READ_POINT, looks=4)  # with a fourth look allowed, the same runs earn it
+    assert decide_phase(lead(9), INCUMBENT, lead(9), more_looks).extend_to == 12
     # a lead far below what even the last look could detect is futile: no more seeds
     futile = {INCUMBENT: {"mAP_50": [0.80, 0.84, 0.76]}, "1:0.5": {"mAP_50": [0.801, 0.841, 0.761]}}
     assert decide_phase(phase_runs(futile), INCUMBENT, phase_runs(futile), READ_POINT).extend == []
@@ -192,6 +209,63 @@ def test_a_close_call_gets_more_seeds_on_both_sides_until_the_looks_are_spent():
     single = {INCUMBENT: {"mAP_50": [0.80, 0.81, 0.79]}, "1:0.5": {"mAP_50": [0.83]}}
     decision = decide_phase(phase_runs(single), INCUMBENT, phase_runs(single), READ_POINT)
     assert decision.to_confirm == ["1:0.5"] and decision.extend == []
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss")
+def test_welchs_test_vetoes_a_switch_that_rests_on_a_sigma_pooled_from_quieter_configurations():
+    # Sixty quiet runs of another configuration pull the pooled σ down to 0.026: the pooled test
+    # says better (p 0.0012 < α/3), but the challenger's own spread does not back it (Welch p 0.25).
+    phase = phase_runs({INCUMBENT: {"mAP_50": [0.80, 0.80, 0.80]}, "1:0.5": {"mAP_50": [0.70, 0.95, 0.95]}})
+    quiet = phase_runs({"0.5:1": {"mAP_50": [0.5, 0.5001] * 30}}, order=["0.5:1"]).assign(order=1)
+    decision = decide_phase(phase, INCUMBENT, pd.concat([phase, quiet]), READ_POINT)
+    comparison = decision.comparisons["1:0.5"]
+    welch = stats.ttest_ind([0.70, 0.95, 0.95], [0.80] * 3, equal_var=False, alternative="greater").pvalue
+    assert comparison.p_better < decision.alpha < comparison.p_welch == pytest.approx(welch)
+    assert comparison.verdict == "inconclusive" and decision.outcome == KEPT
+
+
+def test_with_no_spread_at_all_any_gain_is_decisive():
+    # Every replicated configuration repeated its value exactly (σ = 0, binary-exact values)
+    runs = phase_runs(
+        {INCUMBENT: {"mAP_50": [0.5] * 3}, "1:0.5": {"mAP_50": [0.75] * 3}, "0.5:1": {"mAP_50": [0.25] * 3}}
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
+    assert decision.noise.sigma == 0.0
+    up, down = decision.comparisons["1:0.5"], decision.comparisons["0.5:1"]
+    assert (up.verdict, up.p_better, up.low, up.high) == ("better", 0.0, 0.25, 0.25)
+    assert (down.verdict, down.p_better) == ("worse", 1.0)
+    assert (decision.outcome, decision.winner) == (SWITCHED, "1:0.5")
+
+
+def test_a_race_carries_the_confirmed_point_furthest_ahead_and_confirms_the_best_unconfirmed():
+    runs = phase_runs(
+        {
+            "ref": {"mAP_50": [0.80, 0.81, 0.79]},
+            "a": {"mAP_50": [0.83, 0.84, 0.82]},
+            "b": {"mAP_50": [0.86, 0.87, 0.85]},  # confirmed and furthest ahead: carried
+            "c": {"mAP_50": [0.90]},  # further ahead on one run: earns the reference's seed count
+            "e": {"mAP_50": [0.82]},  # ahead, one run, but not among the RACE_CONFIRM best
+        }
+    )
+    decision = decide_phase(runs, "ref", runs, READ_POINT, race=True)
+    assert decision.race and (decision.outcome, decision.winner) == ("carried", "b")
+    assert decision.to_confirm == ["c"]
+    behind = phase_runs({"ref": {"mAP_50": [0.80, 0.81, 0.79]}, "a": {"mAP_50": [0.70, 0.71, 0.69]}})
+    nothing = decide_phase(behind, "ref", behind, READ_POINT, race=True)
+    assert (nothing.outcome, nothing.winner, nothing.to_confirm) == (KEPT, "ref", [])
+
+
+def test_earlier_sweeps_runs_join_the_noise_estimate_of_a_phase():
+    runs = phase_runs({INCUMBENT: {"mAP_50": [0.80, 0.81, 0.79]}, "1:0.5": {"mAP_50": [0.83]}})
+    prior = phase_runs(
+        {"p1": {"mAP_50": [0.70 + 0.01 * i for i in range(6)]}, "p2": {"mAP_50": [0.60 + 0.01 * i for i in range(6)]}}
+    )
+    alone = decide_phase(runs, INCUMBENT, runs, READ_POINT).noise
+    pooled = decide_phase(runs, INCUMBENT, runs, READ_POINT, prior=prior).noise
+    assert (alone.dof, pooled.dof) == (2, 12)
+    squares = 2 * 0.01**2 + 2 * float(np.var([0.01 * i for i in range(6)], ddof=1) * 5)
+    assert pooled.sigma == pytest.approx((squares / 12) ** 0.5) and pooled.raised_from is None
+    assert "earlier sweeps" in pooled.source
 
 
 def test_screening_judges_with_the_pooled_sigma_the_tests_with_the_floored_one():
