@@ -169,7 +169,7 @@ def _log_inputs(plan: TrainPlan) -> tuple[dict[str, object], MetaDataset | None]
 def _checkpoints(setup: TrainingSetup, folder: Path) -> tuple[tf.Variable, tf.train.CheckpointManager]:
     """The run's step counter and its checkpoint manager in `folder` (the newest two kept, for resuming)."""
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    checkpoint = make_checkpoint(setup.detector.model, setup.optimizer, step_var)
+    checkpoint = make_checkpoint(setup.detector.model, setup.optimizer, step_var, setup.average)
     mlflow.set_tag(Tag.CHECKPOINT_DIR, str(folder))
     return step_var, tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=2)
 

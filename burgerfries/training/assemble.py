@@ -16,6 +16,7 @@ from burgerfries.model.ssd import Detector, build_detector
 from burgerfries.training.schedule import CosineDecayWithWarmup, schedule_from_config
 from burgerfries.training.seeding import seed_weight_draws
 from burgerfries.training.step import make_train_step
+from burgerfries.training.weight_average import WeightAverage, average_of
 
 
 @dataclass
@@ -28,6 +29,7 @@ class TrainingSetup:
     record: Path
     seed: int
     reused: bool = False  # True once training/setups.py has reset it for another trial
+    average: WeightAverage | None = None  # the weights' moving average, where the config asks for one
 
     def batches(self, start_step: int = 0) -> tf.data.Dataset:
         """Endless training batches; a resumed run reseeds with its start step so it does not
@@ -56,5 +58,6 @@ def assemble(config: dict, train_record: Path, seed: int = 0) -> TrainingSetup:
     # Its slots made now, eagerly: made inside the step, they cost a second trace and were the
     # larger part of tracing it (measured in bench/RESULTS.md).
     optimizer.build(detector.model.trainable_variables)
-    train_step = make_train_step(detector, optimizer)
-    return TrainingSetup(config, detector, optimizer, schedule, train_step, Path(train_record), seed)
+    average = average_of(config, detector.model.trainable_variables)
+    train_step = make_train_step(detector, optimizer, average)
+    return TrainingSetup(config, detector, optimizer, schedule, train_step, Path(train_record), seed, average=average)

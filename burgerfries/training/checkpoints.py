@@ -14,6 +14,8 @@ import keras
 import tensorflow as tf
 
 from burgerfries.training.loop import Hooks
+from burgerfries.training.weight_average import CHECKPOINT_NAME as WEIGHT_AVERAGE
+from burgerfries.training.weight_average import WeightAverage
 
 DEFAULT_CHECKPOINT_ROOT = Path("checkpoints")
 NOT_WEIGHTS = (
@@ -23,6 +25,7 @@ NOT_WEIGHTS = (
     "save_counter",
     "step/",
     "_CHECKPOINTABLE_OBJECT_GRAPH",
+    f"{WEIGHT_AVERAGE}/",
 )
 
 
@@ -31,11 +34,18 @@ class WeightsError(ValueError):
 
 
 def make_checkpoint(
-    model: keras.Model, optimizer: keras.optimizers.Optimizer | None, step: tf.Variable
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer | None,
+    step: tf.Variable,
+    average: WeightAverage | None = None,
 ) -> tf.train.Checkpoint:
+    """What a run saves: the model (the averaged weights, where the run averages them), the
+    optimizer, the step and the average's own state (to resume it)."""
     parts = {"model": model, "step": step}
     if optimizer is not None:
         parts["optimizer"] = optimizer
+    if average is not None:
+        parts[WEIGHT_AVERAGE] = average.trackable()
     return tf.train.Checkpoint(**parts)
 
 

@@ -90,8 +90,16 @@ def train_loop(
     checkpoint_at: set[int] | frozenset[int] = frozenset(),
 ) -> LoopResult:
     """Train steps `start + 1 … num_steps`, calling `hooks`; `evaluate(detector)` runs at
-    `evaluation_steps` (its wall time added as `eval/seconds`)."""
+    `evaluation_steps` (its wall time added as `eval/seconds`). Where the setup averages its
+    weights, checkpoints and evaluations see the averaged detector, and so does the caller after
+    the loop (`training/weight_average.py`)."""
     result = LoopResult(start, {})
+    average = setup.average
+    if average is not None:
+        if start == 0:
+            average.reset()  # from the start's weights, whatever was loaded into the model since the build
+        else:
+            average.swap_out()  # a resumed run's checkpoint holds the averages in the model's variables
     for step_result in run_steps(setup, start, num_steps):
         step = step_result.step
         result.step, result.losses = step, step_result.losses
@@ -99,16 +107,23 @@ def train_loop(
         result.train_seconds += step_result.seconds
         for hook in hooks:
             hook.after_step(step_result)
+        evaluating = evaluate is not None and step in evaluation_steps
+        if average is not None and (evaluating or step in checkpoint_at):
+            average.swap_in()
         if step in checkpoint_at:
             for hook in hooks:
                 hook.at_checkpoint(step)
-        if evaluate is not None and step in evaluation_steps:
+        if evaluating:
             started = time.perf_counter()
             metrics = evaluate(setup.detector)
             metrics[EVAL_SECONDS] = time.perf_counter() - started
             result.eval_metrics[step] = metrics
             for hook in hooks:
                 hook.after_evaluation(step, metrics)
+        if average is not None and step < num_steps:
+            average.swap_out()
+    if average is not None:
+        average.swap_in()
     for hook in hooks:
         hook.at_end(result.step)
     return result

@@ -24,6 +24,7 @@ from burgerfries.model.ssd import LOSS_WEIGHTS, build_detector
 from burgerfries.training.assemble import TrainingSetup, assemble
 from burgerfries.training.schedule import SCHEDULE_FIELDS, schedule_values
 from burgerfries.training.seeding import seed_weight_draws
+from burgerfries.training.weight_average import decay_of
 
 # The fields a traced step reads from variables (or not at all: num_steps); everything else in a
 # config is part of its shape.
@@ -31,6 +32,7 @@ PER_TRIAL_FIELDS = (
     *(f"model.ssd.loss.{name}" for name in LOSS_WEIGHTS),
     *(f"{SCHEDULE}.{name}" for name in SCHEDULE_FIELDS),
     "train_config.num_steps",
+    "train_config.optimizer.moving_average_decay",
 )
 # The default study trains three batch sizes per model, two models: six shapes.
 KEPT_SETUPS = 6
@@ -63,6 +65,8 @@ def reset(setup: TrainingSetup, config: dict, train_record: Path, seed: int, wei
         variable.assign(tf.zeros_like(variable))
     setup.schedule.assign(**schedule_values(config))
     setup.detector.use_config(config)
+    if setup.average is not None:
+        setup.average.reset(decay_of(config))
     setup.config, setup.record, setup.seed, setup.reused = config, Path(train_record), seed, True
 
 

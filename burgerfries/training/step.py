@@ -10,6 +10,7 @@ import tensorflow as tf
 from burgerfries.model.losses import ssd_losses
 from burgerfries.model.matcher import assign_targets
 from burgerfries.model.ssd import Detector
+from burgerfries.training.weight_average import WeightAverage
 
 LOSS_KEYS = (
     "loss_classification",
@@ -64,8 +65,12 @@ def batch_losses(
 
 
 def make_train_step(
-    detector: Detector, optimizer: keras.optimizers.Optimizer, jit_compile: bool = False
+    detector: Detector,
+    optimizer: keras.optimizers.Optimizer,
+    average: WeightAverage | None = None,
+    jit_compile: bool = False,
 ) -> Callable[..., dict[str, tf.Tensor]]:
+    """The traced step: losses, gradients, the optimizer's update, then `average`'s (if any)."""
     variables = detector.model.trainable_variables
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
@@ -74,6 +79,8 @@ def make_train_step(
             losses, _, _ = batch_losses(detector, images, boxes, labels, valid, training=True)
         gradients = tape.gradient(losses["loss_total"], variables)
         optimizer.apply_gradients(zip(gradients, variables))
+        if average is not None:
+            average.update(optimizer.iterations)
         return losses
 
     return train_step
