@@ -53,6 +53,20 @@ def test_saved_model_signature_is_the_od_apis(export_folder):
     assert set(classes) <= {1.0, 2.0}  # 1-based label-map ids
 
 
+def test_the_saved_model_answers_as_the_checkpoint_it_was_exported_from(export_folder, store):
+    """Raw outputs, not a metric: a near-chance model's mAP cannot tell a broken export from a good one."""
+    from burgerfries.jobs.trained_run import load_trained_run
+
+    detector = load_trained_run(store["run_id"]).detector  # the run's last checkpoint, rebuilt
+    serve = tf.saved_model.load(str(export_folder / "saved_model")).signatures["serving_default"]
+    for truth in read_ground_truth(store["data"] / "eval.record", keep_images=2)[:2]:
+        image = tf.constant(truth.image.numpy()[None] if hasattr(truth.image, "numpy") else truth.image[None])
+        reference, exported = detector.detect(image), serve(input_tensor=image)
+        for key in ("raw_detection_boxes", "raw_detection_scores", "detection_boxes", "detection_scores"):
+            np.testing.assert_allclose(exported[key].numpy(), reference[key].numpy(), atol=1e-5, err_msg=key)
+        assert reference["raw_detection_scores"].numpy().std() > 0  # the comparison is of real outputs
+
+
 def test_tflite_agrees_with_the_saved_model(export_folder, store):
     serve = tf.saved_model.load(str(export_folder / "saved_model")).signatures["serving_default"]
     for truth in read_ground_truth(store["data"] / "eval.record", keep_images=2)[:2]:

@@ -22,8 +22,13 @@ def test_pretrain_writes_weights_and_provenance_that_train_fine_tunes_from(track
     assert mlflow.get_experiment(run.info.experiment_id).name == "pretrain"
     logged = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "pretrained")}
     assert {f"pretrained/{name}" for name in provenance["sha256"]} | {f"pretrained/{PROVENANCE}"} == logged
-    # the drawn set is reused while its seed and sizes match
+    # the drawn set is reused while its seed and sizes match: its records are not written again
+    records = sorted((tmp_path / "set").glob("*.record"))
+    written = [record.stat().st_mtime_ns for record in records]
     assert main([*argv, "--data", str(tmp_path / "set"), "--out", str(out), "--batch-size", "2"]) == 0
+    assert records and [record.stat().st_mtime_ns for record in records] == written
+    runs = mlflow.search_runs(experiment_names=["pretrain"], output_format="list")
+    assert len({r.data.tags["dataset_hash"] for r in runs}) == 1 and len(runs) == 2
     # fine-tune the two-class task from it: feature extractor restored, box predictor left
     train = ["train", "--data", str(synthetic_data), "--profile", "tiny", "--num-steps", "1", "--batch-size", "2"]
     assert main([*train, "--weights", str(out)]) == 0
@@ -46,6 +51,7 @@ def test_resume_finds_the_newest_unfinished_pretraining_of_this_model_profile_an
     killed = client.create_run(experiment_id, tags=tags, start_time=2).info.run_id
     client.set_terminated(killed, "KILLED")
     other_data = client.create_run(experiment_id, tags={**tags, "dataset_hash": "xyz"}, start_time=3).info.run_id
-    assert run_to_resume(settings, "abc") == killed and other_data != killed
+    assert run_to_resume(settings, "abc") == killed  # the newer unfinished run is of other data
+    assert run_to_resume(settings, "xyz") == other_data
     running = client.create_run(experiment_id, tags=tags, start_time=4).info.run_id  # its process was killed -9
     assert run_to_resume(settings, "abc") == running

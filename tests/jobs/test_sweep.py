@@ -101,6 +101,45 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
     assert written and all(path.parent == result.report_path.resolve().parent for path in written)
 
 
+@pytest.mark.slow
+def test_a_real_switch_is_chained_into_the_next_phase(synthetic_data, tracking_uri, tmp_path, monkeypatch):
+    """A base that barely learns (lr 1e-6) against lr 0.04 on the unweighted eval loss, two seeds
+    each: the lr phase must switch, and the weights phase must then train at lr 0.04 — a sweep that
+    always chained the base would train it at 1e-6."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "switch.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "switch",
+                "models": ["ssd_mobilenet_v2_320x320"],
+                "base": {**BASE, "learning_rate": 1.0e-6},
+                "num_steps": 12,
+                "noise_seeds": 2,
+                "objective": "eval_loss",
+                "phases": [
+                    {"name": "lr", "grid": {"learning_rate": [0.04]}},
+                    {"name": "weights", "grid": [{"classification_weight": 1.0, "localization_weight": 0.5}]},
+                ],
+            }
+        )
+    )
+    result = run_sweep(SweepSettings(study=path, data=synthetic_data, profile="tiny", progress=False))
+    trials = finished_runs("switch")
+    phases = mlflow.search_runs(
+        experiment_names=["switch"],
+        filter_string=f"tags.mlflow.parentRunId = '{result.parent_run_id}'",
+        output_format="list",
+    )
+    lr_phase = next(r for r in phases if r.data.tags["phase"] == "lr")
+    assert lr_phase.data.tags["outcome/ssd_mobilenet_v2_320x320"] == "switched", lr_phase.data.tags.get(
+        "mlflow.note.content"
+    )
+    weights_trials = [r for r in trials if r.data.tags["phase"] == "weights"]
+    assert weights_trials and all(float(r.data.params["learning_rate"]) == 0.04 for r in weights_trials)
+    assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04
+
+
 def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic_data, tracking_uri, tmp_path):
     models = ("ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320")
     phases = [{"name": "batch", "grid": {"batch_size": [2]}}]  # the killed run and its re-run share the label "2"
@@ -122,7 +161,7 @@ def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = mlflow.MlflowClient()
-    deadline = time.time() + 240
+    deadline = time.time() + 1800  # a safety net only: the kill waits for the event below
     try:  # kill once the second trial has logged training steps
         while time.time() < deadline:
             runs = finished_runs("resume") if mlflow.get_experiment_by_name("resume") else []  # one snapshot
