@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from burgerfries.data.box_sizes import describe as describe_box_sizes
     from burgerfries.data.prepare import StrictModeError
     from burgerfries.jobs.data_prep import run_data_prep
 
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if len(lines) > 20:
         print(f"  … {len(lines) - 20} more in skip_report.csv")
+    print(describe_box_sizes(summary.get("box_sizes")))
     print(f"dataset hash: {summary['hash']}")
     print(prepared.out)
     return 0

@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the profile's: smoke 47.6; full: the YAML's steps)",
     )
     parser.add_argument(
+        "--input-size",
+        type=POSITIVE_INT,
+        default=None,
+        help="the square input's side in pixels (default: the profile's: smoke 160; full: the YAML's)",
+    )
+    parser.add_argument(
         "--profile",
         type=choice(list(PROFILES)),
         default=None,

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from burgerfries.data.box_sizes import box_sizes
 from burgerfries.data.contact_sheet import draw_contact_sheet
 from burgerfries.data.folder import DataFolder
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
@@ -86,6 +87,9 @@ def _describe(
         "num_skipped": len(ingest.report.skipped_files),
         "num_problems": len(ingest.report),
         "hash": dataset_hash(splits, ingest.classes),
+        "box_sizes": box_sizes(
+            (b.name, b.xmin, b.ymin, b.xmax, b.ymax) for s in splits["train"] for b in s.objects
+        ).as_dict(),
         "files": [
             {
                 "file": s.rel_path,

@@ -19,7 +19,10 @@ from burgerfries.keys import CONFIG_KEY, KNOB_TYPES, STUDY_KNOBS
 
 def knob_config(row: pd.Series) -> dict[str, Any]:
     """The study's knobs of a summary row, typed as a study YAML types them."""
-    return {knob: KNOB_TYPES[knob](row[knob]) for knob in STUDY_KNOBS}
+    config = {knob: KNOB_TYPES[knob](row[knob]) for knob in STUDY_KNOBS}
+    if str(row.get("input_size", "")) not in ("", "nan"):  # (runs from before the input-size knob lack it)
+        config["input_size"] = int(float(row["input_size"]))
+    return config
 
 
 def carried_on(tables: DecisionTables, phase: str, model: str) -> dict[str, Any] | None:

@@ -79,6 +79,10 @@ def run_data_prep(
             }
         )
         metrics.update({"num_skipped": summary["num_skipped"], "num_problems": summary["num_problems"]})
+        sizes = summary["box_sizes"]
+        if sizes["objects"].get("all"):  # the smallest tenth of the training objects, in pixels per input size
+            metrics.update({f"box_p10_pixels_at_{size}": pixels for size, pixels in sizes["p10_pixels"].items()})
+            metrics["box_p10_side_share"] = sizes["side_share"]["all"]["p10"]
         mlflow.log_metrics(metrics)
         mlflow.set_tag("dataset_hash", summary["hash"])
         log_split_inputs(out, summary["hash"], {"train": "training", "eval": "evaluation"})

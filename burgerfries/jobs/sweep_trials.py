@@ -104,7 +104,8 @@ def trial_steps(plan: SweepPlan, model: str, config: dict[str, Any]) -> int:
 def run_config_key(plan: SweepPlan, model: str, config: dict[str, Any]) -> str:
     """The configuration key the report gives a trial of `config` (`report.configurations`): its
     knobs as the run logs them, the steps it trains included."""
-    return config_key({**config, "num_steps": trial_steps(plan, model, config), "model": model})
+    size = config.get("input_size") or plan.input_size(model)
+    return config_key({**config, "num_steps": trial_steps(plan, model, config), "input_size": size, "model": model})
 
 
 def trial_settings(
@@ -119,6 +120,7 @@ def trial_settings(
         model=model,
         **{knob: config[knob] for knob in STUDY_KNOBS},
         num_steps=trial_steps(plan, model, config),
+        input_size=config.get("input_size"),
         profile=plan.profile,
         seed=config["seed"],
         weights=Path(definition.weights[model]) if model in definition.weights else NONE,

@@ -53,6 +53,7 @@ class TrainSettings:
     localization_weight: float | None = None
     num_steps: int | None = None  # None: from `epochs`, else the profile's length, else the YAML's
     epochs: float | None = None  # passes over the training split (resolved to steps at the run's batch size)
+    input_size: int | None = None  # the square input's side in pixels; None: the profile's (or the YAML's)
     profile: str = DEFAULT_PROFILE
     seed: int = 0
     # None: the shipped weights of the profile and model where there are some, else from scratch;

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from burgerfries.keys import KNOB_FIELDS, LEARNING_RATE_SCHEDULE
+from burgerfries.keys import INPUT_WIDTH, KNOB_FIELDS, LEARNING_RATE_SCHEDULE
 from burgerfries.model import MODEL_NAMES
 
 # A profile changes sizes and the run's length only — never the structure or the losses. A length
@@ -143,11 +143,12 @@ def build_config(
         raise ValueError(f"unknown knobs {sorted(unknown)}; known: {', '.join(KNOB_FIELDS)}")
     overrides = dict(overrides or {})
     for knob in knobs:
-        if KNOB_FIELDS[knob] in overrides:
-            raise ConfigConflictError(
-                f"{knob} is given twice: as --{knob.replace('_', '-')} {knobs[knob]} and as "
-                f"--set {KNOB_FIELDS[knob]}={overrides[KNOB_FIELDS[knob]]}; keep one"
-            )
+        for dotted in (KNOB_FIELDS[knob], INPUT_WIDTH) if knob == "input_size" else (KNOB_FIELDS[knob],):
+            if dotted in overrides:
+                raise ConfigConflictError(
+                    f"{knob} is given twice: as --{knob.replace('_', '-')} {knobs[knob]} and as "
+                    f"--set {dotted}={overrides[dotted]}; keep one"
+                )
     config = copy.deepcopy(load_config(model))
     ssd = config["model"]["ssd"]
     ssd["num_classes"] = int(num_classes)
@@ -167,6 +168,8 @@ def build_config(
     for knob, value in knobs.items():
         if knob != "num_steps":
             set_value(config, KNOB_FIELDS[knob], value)
+        if knob == "input_size":
+            set_value(config, INPUT_WIDTH, value)
     for dotted, value in overrides.items():
         set_value(config, dotted, value)
     if KNOB_FIELDS["num_steps"] not in overrides:

@@ -100,6 +100,13 @@ class SweepPlan:
         config = build_config(model, self.profile, knobs=knobs, num_train_images=self.num_train_images)
         return config["train_config"]["num_steps"]
 
+    def input_size(self, model: str) -> int:
+        """The input side every trial trains at unless its phase varies it: the profile's (or the
+        model YAML's), or the study's base `input_size`."""
+        knobs = {"input_size": self.definition.base.get("input_size"), "num_steps": 1}  # (the length is not asked)
+        config = build_config(model, self.profile, knobs=knobs)
+        return config["model"]["ssd"]["image_resizer"]["fixed_shape_resizer"]["height"]
+
     def worker_arguments(self) -> list[str]:
         """`burgerfries sweep` flags that make a worker process resolve this same plan."""
         return [

@@ -17,6 +17,7 @@ from burgerfries.decision.settings import DecisionSettings
 from burgerfries.keys import KNOB_TYPES, SweepRole, Tag, per_model
 from burgerfries.metrics import SUMMARY_KEYS
 from burgerfries.runs.analysis_settings import AnalysisSettings
+from burgerfries.runs.configurations import config_key
 from burgerfries.runs.run_set import RunSet
 from burgerfries.runs.summary import summarize_runs
 
@@ -143,7 +144,9 @@ def read_sweep(parent_run_id: str) -> RunSet:
         rows.extend({**_run_row(run), "reused_from": ""} for run in trials)
         for key, value in phase.data.tags.items():
             if key.startswith(per_model(Tag.REFERENCE, "")):
-                references[(phase.data.tags[Tag.PHASE], key.removeprefix(per_model(Tag.REFERENCE, "")))] = value
+                # re-keyed with today's knobs: a key recorded before a knob existed lacks it
+                reference = config_key(json.loads(value))
+                references[(phase.data.tags[Tag.PHASE], key.removeprefix(per_model(Tag.REFERENCE, "")))] = reference
             if key.startswith(per_model(Tag.REUSED, "")):  # runs of earlier phases this phase counted as its own
                 reused.extend(
                     (run_id, phase.data.tags[Tag.PHASE], label) for run_id, label in json.loads(value).items()

@@ -248,3 +248,17 @@ def test_fpnlite_separable_convs_get_hyperparams_where_the_odapi_gives_them():
     layers = {layer.name: layer for layer in build_detector(both).model.layers}
     assert layers["ClassPredictor"].pointwise_regularizer is not None
     assert layers["PredictionTower_0"].pointwise_regularizer is not None
+
+
+def test_the_input_size_knob_sets_a_square_input_and_refuses_a_second_setting():
+    from burgerfries.model.config import ConfigConflictError, build_config, knob_values
+
+    config = build_config("ssd_mobilenet_v2_fpnlite_320x320", "smoke", knobs={"input_size": 224, "num_steps": 10})
+    resizer = config["model"]["ssd"]["image_resizer"]["fixed_shape_resizer"]
+    assert (resizer["height"], resizer["width"]) == (224, 224) and knob_values(config)["input_size"] == 224
+    assert build_config("ssd_mobilenet_v2_320x320", "smoke", knobs={"num_steps": 10})["model"]["ssd"]["image_resizer"][
+        "fixed_shape_resizer"
+    ] == {"height": 160, "width": 160}  # the profile's, when the knob is not set
+    width = "model.ssd.image_resizer.fixed_shape_resizer.width"
+    with pytest.raises(ConfigConflictError, match="input_size is given twice"):
+        build_config("ssd_mobilenet_v2_320x320", "smoke", knobs={"input_size": 224}, overrides={width: 256})
