@@ -28,8 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
 from scipy import stats
+
+from burgerfries.machine import describe_machine
 
 
 def train_one(data: Path, seed: int, decay: float, extra: list[str], work: Path, threads: int) -> dict:

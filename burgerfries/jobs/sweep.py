@@ -32,6 +32,7 @@ from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep_runs import SweepRuns
 from burgerfries.jobs.sweep_trials import TrialRunner, run_config_key
 from burgerfries.keys import Tag
+from burgerfries.machine import describe_machine
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import resolve_weights
 from burgerfries.runs.run_set import RunSet
@@ -350,7 +351,7 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
     configure_tracking()
     plan = resolve_plan(settings)
     if settings.dry_run:
-        text = plan.describe(measure_seconds_per_step(plan))
+        text = plan.describe(measure_seconds_per_step(plan)) + "\n" + describe_machine().lstrip("# ")
         print(text)
         return SweepResult(None, plan=text)
     if settings.progress:  # (local workers run without: the command that started them printed it)

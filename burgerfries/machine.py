@@ -1,9 +1,9 @@
-"""The machine a benchmark ran on, measured: the date, cores and CPU flags, and a calibration figure
-— the GFLOP/s TensorFlow achieves here on a dense matmul and on a depthwise convolution at our
-smoke shapes, with the threads one worker gets — so that a timing can be read against what this
-CPU can do, not against another machine's number.
+"""The machine a timing ran on, measured: the date, cores and CPU flags, and a calibration figure —
+the GFLOP/s TensorFlow achieves here on a dense matmul and on a depthwise convolution at our smoke
+shapes, with this process's threads — so that a timing (a benchmark's, `sweep --dry-run`'s
+estimate) can be read against what this CPU can do, not against another machine's number.
 
-    python bench/machine.py [--threads N]
+    python -m burgerfries.machine [--threads N]
 """
 
 from __future__ import annotations
