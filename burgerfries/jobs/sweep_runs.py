@@ -12,12 +12,12 @@ from typing import Any
 import mlflow
 
 from burgerfries.keys import SweepRole, Tag, per_model
-from burgerfries.sweep.definition import Phase, StudyDefinition
+from burgerfries.sweep.definition import Phase, SweepDefinition
 from burgerfries.tracking import USER_EXPERIMENT_ENV, activate_experiment, log_params
 
 
 class SweepRuns:
-    def __init__(self, definition: StudyDefinition, key: str, experiment: str | None):
+    def __init__(self, definition: SweepDefinition, key: str, experiment: str | None):
         self.definition = definition
         self.key = key  # the same study, data, profile and repeats → the same key → the same parent run
         self.experiment = experiment  # None: MLFLOW_EXPERIMENT_ID's (SweepPlan.experiment)

@@ -77,7 +77,9 @@ class Phase:
 
 
 @dataclass
-class StudyDefinition:
+class SweepDefinition:
+    """A sweep definition: a sweep YAML, parsed and checked (the glossary's word, ARCHITECTURE.md)."""
+
     name: str
     models: list[str]
     base: dict[str, Any]
@@ -217,7 +219,7 @@ def _carry(spec: dict, phase: Phase, at: str) -> str:
     return carry
 
 
-def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition:
+def parse_definition(data: Any, source: Path, text: str = "") -> SweepDefinition:
     where = str(source)
     if not isinstance(data, dict):
         raise DefinitionError(f"{where}: expected a mapping at the top level")
@@ -263,7 +265,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> StudyDefinition
         decision = DecisionSettings.from_study(data, where)
     except ValueError as error:
         raise DefinitionError(str(error)) from error
-    return StudyDefinition(
+    return SweepDefinition(
         str(data["name"]),
         list(models),
         base,
@@ -289,7 +291,7 @@ def _restore_modes(restore: dict[str, Any], weights: dict[str, Any], models: lis
     }
 
 
-def load_definition(path: Path) -> StudyDefinition:
+def load_definition(path: Path) -> SweepDefinition:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.decision.phase import RACE_CONFIRM
 from burgerfries.model.config import PROFILES, build_config
 from burgerfries.pretrained import NONE
-from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, StudyDefinition
+from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, SweepDefinition
 from burgerfries.sweep.trials import (
     INCUMBENT,
     config_of,
@@ -44,7 +44,7 @@ STORAGE_LAYOUT = "racing-claims"
 class SweepPlan:
     """Everything a sweep's processes must agree on, with every default already applied."""
 
-    definition: StudyDefinition
+    definition: SweepDefinition
     study_path: Path  # the YAML the definition was read from
     data: Path  # a data_prep folder (absolute)
     dataset_hash: str  # from its dataset.json ("" when it has none)

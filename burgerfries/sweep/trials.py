@@ -27,7 +27,7 @@ import optuna
 
 from burgerfries.keys import INTEGER_KNOBS
 from burgerfries.runs.configurations import label
-from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, StudyDefinition
+from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, SweepDefinition
 from burgerfries.sweep.storage import ENTRY
 
 INCUMBENT = -1  # the "point" of the phase's reference (its incumbent) when it is not one of its points
@@ -45,19 +45,19 @@ def varied_label(phase: Phase, config: dict[str, Any]) -> str:
     return label(config, varied + sorted(key for key in phase.fixed if key not in varied))
 
 
-def incumbent_config(definition: StudyDefinition, inherited: dict[str, Any]) -> dict[str, Any]:
+def incumbent_config(definition: SweepDefinition, inherited: dict[str, Any]) -> dict[str, Any]:
     """What the phase starts from: the base, then the previous phases' decisions (`inherited`)."""
     return {**definition.base, **inherited}
 
 
-def reference_config(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, Any]:
+def reference_config(definition: SweepDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, Any]:
     """What the phase's points are compared with: its incumbent, or in a reference race the
     incumbent with the phase's `fixed` values."""
     incumbent = incumbent_config(definition, inherited)
     return {**incumbent, **phase.fixed} if phase.carry == "varied" else incumbent
 
 
-def is_race(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> bool:
+def is_race(definition: SweepDefinition, phase: Phase, inherited: dict[str, Any]) -> bool:
     """Whether the phase is a reference race: `carry: varied` and a reference that differs from
     the incumbent (when the incumbent already has the fixed values, it is an ordinary phase)."""
     return not same_config(reference_config(definition, phase, inherited), incumbent_config(definition, inherited))
@@ -78,7 +78,7 @@ def point_index(phase: Phase, config: dict[str, Any]) -> int:
 
 
 def point_config(
-    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], point: dict[str, Any]
+    definition: SweepDefinition, phase: Phase, inherited: dict[str, Any], point: dict[str, Any]
 ) -> dict[str, Any]:
     """A challenger: the incumbent with the phase's `fixed` values and the point applied."""
     return {**incumbent_config(definition, inherited), **phase.fixed, **point}
@@ -95,7 +95,7 @@ def same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
 
 
-def incumbent_point(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> int:
+def incumbent_point(definition: SweepDefinition, phase: Phase, inherited: dict[str, Any]) -> int:
     """The index of the grid point that is the phase's reference (`reference_config`), else INCUMBENT."""
     reference = reference_config(definition, phase, inherited)
     for index, point in enumerate(phase.points):
@@ -105,7 +105,7 @@ def incumbent_point(definition: StudyDefinition, phase: Phase, inherited: dict[s
 
 
 def phase_trials(
-    definition: StudyDefinition,
+    definition: SweepDefinition,
     phase: Phase,
     inherited: dict[str, Any],
     repeats: int,
@@ -138,7 +138,7 @@ def confirmation_trials(entry: dict[str, Any], trained_seeds: set[int], target: 
 
 
 def config_of(
-    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], entry: dict[str, Any]
+    definition: SweepDefinition, phase: Phase, inherited: dict[str, Any], entry: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The configuration (with seed) that an entry stands for; None for a search entry whose
     ranges are not chosen yet."""
@@ -159,7 +159,7 @@ def config_of(
     return config
 
 
-def grid_choices(definition: StudyDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, list[Any]]:
+def grid_choices(definition: SweepDefinition, phase: Phase, inherited: dict[str, Any]) -> dict[str, list[Any]]:
     """Each knob a grid phase varies, with every value it takes in the phase (its points and its
     incumbent), in increasing order: the Optuna distribution the trials record it with."""
     configs = [point_config(definition, phase, inherited, point) for point in phase.points]
@@ -168,7 +168,7 @@ def grid_choices(definition: StudyDefinition, phase: Phase, inherited: dict[str,
 
 
 def fixed_params(
-    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], entry: dict[str, Any]
+    definition: SweepDefinition, phase: Phase, inherited: dict[str, Any], entry: dict[str, Any]
 ) -> dict[str, Any]:
     """The Optuna parameters an entry is queued with: its point and the values of the knobs the
     phase varies (so a grid trial records them, not only an index), or the search values it has."""
@@ -180,7 +180,7 @@ def fixed_params(
 
 
 def trial_config(
-    definition: StudyDefinition, phase: Phase, inherited: dict[str, Any], trial: optuna.Trial
+    definition: SweepDefinition, phase: Phase, inherited: dict[str, Any], trial: optuna.Trial
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The trial's (configuration, complete entry): its queued entry, with TPE's choice within the
     ranges where a search entry left them open."""
