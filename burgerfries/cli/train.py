@@ -117,6 +117,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     experiment_argument(parser, "'train'")
 
 
+def describe_evaluation(metrics: dict[str, float]) -> str:
+    """The last evaluation in one line: mAP@0.5, COCO's mAP, and COCO's mAP by object size (areas
+    under 32² / 96² pixels of the stored image are small / medium; "none" where the split has no
+    such object, as COCO leaves it undefined)."""
+
+    def value(key: str) -> str:
+        return f"{metrics[key]:.3f}" if key in metrics else "none"
+
+    sizes = ", ".join(f"{size} {value(f'eval/mAP_{size}')}" for size in ("small", "medium", "large"))
+    return f"eval split: mAP@0.5 {value('eval/mAP_50')}, mAP@[.5:.95] {value('eval/mAP')} (by object size: {sizes})"
+
+
 def run(args: argparse.Namespace) -> int:
     from burgerfries.api import train
 
@@ -139,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
     print(f"step {result.step}: {losses}")
+    if result.eval_metrics:
+        print(describe_evaluation(result.eval_metrics[max(result.eval_metrics)]))
     from burgerfries.tracking import ui_hint
 
     print(ui_hint(result.experiment_id))

@@ -78,9 +78,13 @@ def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri,
         ]
     )
     assert code == 0
-    run_id = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = capsys.readouterr().out.strip().splitlines()
+    run_id = printed[-1]
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
+    last = run.data.metrics  # the last value of each metric: the last evaluation's
+    said = next(line for line in printed if line.startswith("eval split: "))
+    assert f"mAP@0.5 {last['eval/mAP_50']:.3f}" in said and "by object size: small " in said
     assert run.info.status == "FINISHED"
     assert run.data.tags["model"] == "ssd_mobilenet_v2_fpnlite_320x320" and run.data.tags["profile"] == "tiny"
     assert run.data.params["batch_size"] == "2"
