@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from burgerfries.data.prepare import prepare_dataset
-from burgerfries.jobs.local_workers import threads_per_worker, usable_cores
+from burgerfries.jobs.sweep.workers import threads_per_worker, usable_cores
 
 WARM_UP_STEPS = 8
 

@@ -13,7 +13,7 @@ from burgerfries.cli.arguments import (
     optional_text,
     switch,
 )
-from burgerfries.jobs.local_workers import CPU_WORKERS, default_workers
+from burgerfries.jobs.sweep.workers import CPU_WORKERS, default_workers
 from burgerfries.model.config import PROFILES
 
 SUMMARY = "the chained phases of a study YAML, for every model, then the report"

@@ -61,12 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the run's length in passes over the training split, at the run's batch size "
         "(default: the profile's: smoke 47.6; full: the YAML's steps)",
     )
-    parser.add_argument(
-        "--input-size",
-        type=POSITIVE_INT,
-        default=None,
-        help="the square input's side in pixels (default: the profile's: smoke 160; full: the YAML's)",
-    )
+    size_help = "the square input's side in pixels (default: the profile's: smoke 160; full: the YAML's)"
+    parser.add_argument("--input-size", type=POSITIVE_INT, default=None, help=size_help)
     parser.add_argument(
         "--profile",
         type=choice(list(PROFILES)),

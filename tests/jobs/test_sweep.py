@@ -405,7 +405,7 @@ def test_under_mlflow_run_the_entry_run_is_the_sweeps_parent_and_a_hostile_name_
 def test_a_registry_that_refuses_the_picks_costs_the_registration_not_the_sweep(tracking_uri, monkeypatch, capsys):
     from mlflow.exceptions import MlflowException
 
-    from burgerfries.jobs import sweep as sweep_job
+    from burgerfries.jobs.sweep import job as sweep_job
 
     def refuse(*_):
         raise MlflowException("the registry is read-only")

@@ -19,7 +19,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from burgerfries.evaluation.evaluator import Evaluation
-from burgerfries.jobs.sweep_runs import SweepRuns
+from burgerfries.jobs.sweep.runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import SHORT_NAMES, STUDY_KNOBS, SweepRole, Tag
 from burgerfries.pretrained import NONE

@@ -2,10 +2,10 @@
 each phase's winner carried into the next; then the final picks and the report.
 
 The plan (`sweep/plan.py`) is resolved once here; with `--workers N` this process only starts N
-workers (`local_workers.py`), each of which resolves the same plan and runs `run_worker`. A worker
-trains trials through its `TrialRunner` (`sweep_trials.py`); what to train next comes from the
+workers (`workers.py`), each of which resolves the same plan and runs `run_worker`. A worker
+trains trials through its `TrialRunner` (`trials.py`); what to train next comes from the
 decisions (`decision/next_step.py`) on the sweep's runs as read back (`tracking/reader.py`);
-MLflow bookkeeping is in `sweep_runs.py`, Optuna's storage and recovery in `sweep/storage.py`.
+MLflow bookkeeping is in `runs.py`, Optuna's storage and recovery in `sweep/storage.py`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from burgerfries.decision.next_step import carried_on, confirmation_entries, kno
 from burgerfries.decision.settings import CARRIED
 from burgerfries.decision.tables import DecisionTables, decision_tables
 from burgerfries.jobs.data_folder import resolve_data
-from burgerfries.jobs.local_workers import run_local_workers
-from burgerfries.jobs.registry import name_mapping, register_finals
 from burgerfries.jobs.report import write_report
-from burgerfries.jobs.sweep_runs import SweepRuns
-from burgerfries.jobs.sweep_trials import TrialRunner, run_config_key
+from burgerfries.jobs.sweep.registry import name_mapping, register_finals
+from burgerfries.jobs.sweep.runs import SweepRuns
+from burgerfries.jobs.sweep.trials import TrialRunner, run_config_key
+from burgerfries.jobs.sweep.workers import run_local_workers
 from burgerfries.keys import Tag
 from burgerfries.machine import describe_machine
 from burgerfries.model.config import build_config
@@ -86,7 +86,7 @@ class SweepSettings:
     dry_run: bool = False
     checkpoint_root: Path = DEFAULT_CHECKPOINT_ROOT
     progress: bool = True
-    workers: int = 1  # >1: start that many worker processes here (jobs/local_workers.py)
+    workers: int = 1  # >1: start that many worker processes here (jobs/sweep/workers.py)
     experiment: str | None = None  # None: MLFLOW_EXPERIMENT_NAME/ID when set, else the study's name
     register: str | None = None  # None: the study's name
     system_metrics: bool = True
