@@ -87,3 +87,31 @@ def test_what_a_phase_carries_on_comes_from_its_decision():
     kept = tables_of([("inc", INCUMBENT, [0.80, 0.81, 0.79], True), ("down", 0, [0.70, 0.71, 0.69], False)])
     kept.ranked[("lr", MODEL)] = phase_table(kept.summaries, kept.decisions[("lr", MODEL)], kept.settings)
     assert carried_on(kept, "lr", MODEL)["outcome"] == KEPT
+
+
+def test_a_rows_knobs_typed_with_the_input_size_where_the_run_logged_one():
+    from burgerfries.decision.next_step import knob_config
+
+    row = pd.Series({"batch_size": "5", "learning_rate": "0.04", "classification_weight": "1.0"})
+    row["localization_weight"] = "0.5"
+    assert knob_config(row) == {
+        "batch_size": 5,
+        "learning_rate": 0.04,
+        "classification_weight": 1.0,
+        "localization_weight": 0.5,
+    }
+    assert knob_config(pd.concat([row, pd.Series({"input_size": "224"})]))["input_size"] == 224
+    for missing in ("", float("nan")):  # a run from before the knob
+        assert "input_size" not in knob_config(pd.concat([row, pd.Series({"input_size": missing})]))
+
+
+def test_a_race_carries_its_outcome_and_every_decision_says_why():
+    from burgerfries.decision.tables import phase_table
+
+    decided = tables_of([("inc", INCUMBENT, [0.80, 0.81, 0.79], True), ("up", 0, [0.90, 0.91, 0.89], False)])
+    decision = decided.decisions[("lr", MODEL)]
+    decided.ranked[("lr", MODEL)] = phase_table(decided.summaries, decision, decided.settings)
+    assert carried_on(decided, "lr", MODEL)["reason"] == decision.sentence
+    decision.race = True  # the same runs as a reference race: it carries the point, it does not switch
+    decision.outcome = "carried"
+    assert carried_on(decided, "lr", MODEL)["outcome"] == "carried"

@@ -275,3 +275,41 @@ def test_screening_judges_with_the_pooled_sigma_the_tests_with_the_floored_one()
     decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
     assert decision.noise.raised_from is not None and decision.noise.sigma > 2 * decision.noise.raised_from
     assert decision.to_confirm == ["1:0.5"] and decision.outcome == KEPT
+
+
+def test_a_race_states_what_it_carried_and_keeps_the_same_answer_for_the_study_rule():
+    runs = phase_runs(
+        {
+            "ref": {"mAP_50": [0.80, 0.81, 0.79]},
+            "two": {"mAP_50": [0.84, 0.85]},  # two runs: confirmed, ahead
+            "tie": {"mAP_50": [0.80, 0.80, 0.80]},  # exactly level with the reference: not ahead
+        }
+    )
+    decision = decide_phase(runs, "ref", runs, READ_POINT, labels={"two": "lr 0.05"}, race=True)
+    assert (decision.outcome, decision.winner) == ("carried", "two")
+    assert decision.sentence == (
+        "carried lr 0.05 to the incumbent: ahead of the reference ref (mAP@0.5 (at the read point) +0.045, "
+        f"2 vs 3 runs; {decision.noise.describe(3)}); the next phase tests its varied values at the incumbent"
+    )
+    assert (decision.study_rule_winner, decision.study_rule_sentence) == ("two", decision.sentence)
+    assert decision.noise is not None and set(decision.comparisons) == {"two", "tie"}
+    level = phase_runs({"ref": {"mAP_50": [0.80, 0.81, 0.79]}, "tie": {"mAP_50": [0.80, 0.81, 0.79]}})
+    nothing = decide_phase(level, "ref", level, READ_POINT, race=True)
+    assert (nothing.outcome, nothing.winner, nothing.study_rule_winner) == (KEPT, "ref", "ref")
+    assert nothing.sentence == (
+        "nothing carried: no point with two or more runs is ahead of the reference ref "
+        "(mAP@0.5 (at the read point)); the incumbent stays"
+    )
+
+
+def test_a_race_without_a_noise_estimate_says_so_by_leaving_sigma_out():
+    runs = phase_runs({"ref": {"mAP_50": [0.80]}, "up": {"mAP_50": [0.85]}})
+    decision = decide_phase(runs, "ref", runs, READ_POINT, race=True)
+    assert decision.noise is None and decision.outcome == KEPT  # one run each: nothing confirmed
+    two = phase_runs({"ref": {"mAP_50": [0.80]}, "up": {"mAP_50": [0.85, 0.85]}})
+    quiet = decide_phase(two, "ref", two.iloc[:1], READ_POINT, race=True)  # σ from nothing replicated
+    assert quiet.noise is None and quiet.winner == "up"
+    assert quiet.sentence == (
+        "carried up to the incumbent: ahead of the reference ref (mAP@0.5 (at the read point) +0.050, "
+        "2 vs 1 runs); the next phase tests its varied values at the incumbent"
+    )

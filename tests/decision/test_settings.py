@@ -51,3 +51,31 @@ def test_a_bad_key_or_value_is_refused_naming_where_it_came_from(data, message):
     with pytest.raises(ValueError) as error:
         DecisionSettings.from_study(data, WHERE)
     assert str(error.value).startswith(message)
+
+
+def test_the_messages_list_every_choice_and_the_top_level_keys_stay_top_level():
+    def message(data):
+        with pytest.raises(ValueError) as error:
+            DecisionSettings.from_study(data, WHERE)
+        return str(error.value)
+
+    assert message({"objective": "speed"}) == (
+        f"{WHERE}.objective: unknown 'speed'; known: mAP_50, eval_loss, wrong_detections, avg_recall, gap"
+    )
+    assert message({"decision": "vote"}) == f"{WHERE}.decision: unknown mode 'vote'; known: racing, study_rule"
+    assert message({"decision_settings": {"read_at": "knee"}}) == (
+        f"{WHERE}.decision_settings.read_at: expected one of last, read_point"
+    )
+    for key in ("objective", "mode"):  # set at the top of the definition, not in decision_settings
+        assert message({"decision_settings": {key: "mAP_50"}}).startswith(f"{WHERE}.decision_settings: expected")
+    assert DecisionSettings.from_study({"decision_settings": {"looks": 1}}, WHERE).looks == 1
+    assert DecisionSettings().as_dict() == {
+        "objective": "mAP_50",
+        "mode": "racing",
+        "alpha": 0.05,
+        "confirm": 1,
+        "looks": 3,
+        "look_seeds": 3,
+        "stop_early": True,
+        "read_at": "last",
+    }

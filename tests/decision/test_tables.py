@@ -156,3 +156,29 @@ def test_a_race_with_no_confirmed_point_ahead_carries_nothing_and_the_incumbent_
     from burgerfries.report.headline import headline
 
     assert headline(tables).models[0].verdict.startswith("Kept the base")
+
+
+def test_the_analysis_settings_and_earlier_runs_reach_the_decisions():
+    from burgerfries.runs.analysis_settings import AnalysisSettings
+
+    runs = study(PLAN)
+    strict = decision_tables(runs, analysis=AnalysisSettings(min_points=7))  # six evaluations: too short
+    assert set(strict.summaries["flatten_status"]) == {"too short"}
+    assert set(decision_tables(runs).summaries["flatten_status"]) != {"too short"}
+    earlier = study([("old", {}, [0.60, 0.70, 0.50, 0.65], -1, True)])
+    with_prior = RunSet("s", runs.runs, runs.metrics, prior_runs=earlier.runs, prior_metrics=earlier.metrics)
+    pooled = decision_tables(with_prior)
+    alone = decision_tables(runs)
+    weights = ("weights", MODEL)
+    assert pooled.decisions[weights].noise.dof == alone.decisions[weights].noise.dof + 3
+    assert "earlier sweeps" in pooled.decisions[weights].noise.source
+
+
+def test_a_phase_whose_table_lacks_the_carried_configuration_has_no_carried_row():
+    from burgerfries.decision.tables import carried_row
+
+    tables = decision_tables(study(PLAN))
+    weights = ("weights", MODEL)
+    tables.ranked[weights] = tables.ranked[weights].iloc[:0]
+    assert carried_row(tables, "weights", MODEL) is None
+    assert carried_row(tables, "no such phase", MODEL) is None

@@ -95,7 +95,10 @@ def test_the_rule_starts_at_two_thirds_of_the_run_and_a_tie_with_the_threshold_i
     assert pruner.gap(study, trial(1, 0, {199: 0.0}, TrialState.PRUNED)) is None  # before 2/3 of 300
     assert pruner.gap(study, trial(1, 1, {200: 0.0}, TrialState.PRUNED)) is not None  # seed 1 < repeats 2
     assert pruner.gap(study, trial(1, 2, {200: 0.0}, TrialState.PRUNED)) is None  # a confirmation seed
-    assert not pruner.prune(study, trial(1, 0, {200: 0.4}, TrialState.PRUNED))  # exactly the margin behind
+    tie = optuna.create_study(direction="maximize")
+    for seed in range(2):
+        tie.add_trial(trial(INCUMBENT, seed, {200: MARGIN}))  # mean − 0.0 is exactly the margin
+    assert not pruner.prune(tie, trial(1, 0, {200: 0.0}, TrialState.PRUNED))
     assert pruner.prune(study, trial(1, 0, {200: 0.39}, TrialState.PRUNED))
 
 
@@ -105,6 +108,7 @@ def test_only_finished_incumbent_runs_with_the_step_count_and_a_trial_without_an
     study.add_trial(trial(INCUMBENT, 0, {200: 0.8}))
     study.add_trial(trial(INCUMBENT, 1, {200: 0.9}, TrialState.PRUNED))  # not finished: not counted
     study.add_trial(trial(INCUMBENT, 2, {100: 0.9}))  # no evaluation at the step: not counted
+    study.add_trial(trial(1, 0, {200: 0.1}))  # a finished challenger: never the incumbent
     assert pruner.gap(study, trial(1, 0, {200: 0.1}, TrialState.PRUNED)) is None  # one incumbent run
     study.add_trial(trial(INCUMBENT, 3, {200: 0.8}))
     bare = create_trial(
