@@ -185,3 +185,14 @@ def test_model_prior_keeps_one_models_finished_runs():
     assert list(model_prior(prior, SSD).index) == ["ssd-old-base-0"]
     assert model_prior(prior, "other") is None
     assert model_prior(None, SSD) is None and model_prior(pd.DataFrame(), SSD) is None
+
+
+def test_the_final_against_the_base_pools_earlier_runs_too():
+    frame = summaries(
+        [(SSD, "weights", "base", around(0.50), True, -1), (SSD, "weights", "w2", around(0.52), False, 0)]
+    )
+    prior = summaries([(SSD, "old", "x", [0.40, 0.60, 0.50, 0.45, 0.55], True, -1)])
+    own = model_runs(frame, SSD)
+    alone = final_against_base(own, "base", "w2", DecisionSettings())
+    pooled = final_against_base(own, "base", "w2", DecisionSettings(), prior)
+    assert pooled.p_better != alone.p_better and (pooled.high - pooled.low) > (alone.high - alone.low)

@@ -115,3 +115,22 @@ def test_a_race_carries_its_outcome_and_every_decision_says_why():
     decision.race = True  # the same runs as a reference race: it carries the point, it does not switch
     decision.outcome = "carried"
     assert carried_on(decided, "lr", MODEL)["outcome"] == "carried"
+
+
+def test_in_study_rule_mode_what_is_carried_on_is_the_rules_pick_and_says_switched():
+    from dataclasses import replace
+
+    from burgerfries.decision.tables import phase_table
+
+    tables = tables_of([("inc", INCUMBENT, [0.80, 0.81, 0.79], True), ("tidy", 0, [0.80, 0.81, 0.79], False)])
+    summaries = tables.summaries.assign(  # the same mAP; far fewer wrong detections (the rule's first criterion)
+        wrong_detection_rate=[0.90, 0.91, 0.89, 0.10, 0.11, 0.09]
+    )
+    settings = replace(DecisionSettings(), mode="study_rule")
+    decisions = decide_chains(summaries, settings)
+    decision = decisions[("lr", MODEL)]
+    assert decision.outcome == KEPT and decision.study_rule_winner == "tidy"  # racing keeps, the rule switches
+    ranked = {("lr", MODEL): phase_table(summaries, decision, settings)}
+    rule = DecisionTables(summaries, settings, decisions, ranked, pd.DataFrame(), pd.DataFrame())
+    won = carried_on(rule, "lr", MODEL)
+    assert (won["outcome"], won["reason"]) == (SWITCHED, decision.study_rule_sentence)

@@ -1,9 +1,12 @@
 """A study's decisions chain phase to phase from the base, whatever order the runs come in."""
 
+import math
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from burgerfries.decision.chain import decide_chains
+from burgerfries.decision.chain import confidence_half_width, decide_chains
 from burgerfries.decision.settings import DecisionSettings
 from burgerfries.decision.tables import decision_tables, phase_table
 from burgerfries.runs.run_set import RunSet
@@ -182,3 +185,69 @@ def test_a_phase_whose_table_lacks_the_carried_configuration_has_no_carried_row(
     tables.ranked[weights] = tables.ranked[weights].iloc[:0]
     assert carried_row(tables, "weights", MODEL) is None
     assert carried_row(tables, "no such phase", MODEL) is None
+
+
+def test_the_base_vs_final_table_row_by_row():
+    from burgerfries.decision.tables import BASE_FINAL_COLUMNS
+
+    tables = decision_tables(study(PLAN))
+    table = tables.base_final
+    assert list(table["Model"]) == [f"{MODEL} (base)", f"{MODEL} (final)"]
+    assert list(table["configuration"]) == [
+        "batch 10, lr 0.04, weights 1.0:1.0",
+        "batch 10, lr 0.04, weights 0.5:1.0",
+    ]
+    assert list(table["runs"]) == [3, 3]
+    last = BASE_FINAL_COLUMNS["last_mAP_50"]
+    finished = tables.summaries[tables.summaries["status"] == "FINISHED"]
+    base_runs = finished[(finished["phase"] == "weights") & (finished["is_base"])]
+    assert table[last].iloc[0] == pytest.approx(base_runs["last_mAP_50"].astype(float).mean())
+    assert table[f"{last} ±"].iloc[0] == pytest.approx(
+        confidence_half_width(base_runs["last_mAP_50"].drop_duplicates())
+    )
+    final = tables.decisions[("weights", MODEL)].comparisons[tables.decisions[("weights", MODEL)].winner]
+    delta_column = next(column for column in table.columns if column.startswith("Δ "))
+    assert table[delta_column].iloc[1] == pytest.approx(final.delta)
+    assert table["95 % interval"].iloc[1] != "—" and 0 <= table["p (final better)"].iloc[1] < 0.05
+    assert math.isnan(table[delta_column].iloc[0])  # the base row has no change of its own
+
+
+def test_models_keep_the_order_they_ran_in_and_earlier_runs_reach_the_final_comparison():
+    from burgerfries.runs.analysis_settings import AnalysisSettings
+
+    other = "ssd_mobilenet_v2_fpnlite_320x320"  # sorts after MODEL: put it first
+    first, second = study(PLAN), study(PLAN)
+    second.runs["model"] = MODEL
+    first.runs["model"] = other
+    first.runs.index = [f"f{i}" for i in first.runs.index]
+    first.metrics["run_id"] = "f" + first.metrics["run_id"]
+    both = RunSet("s", pd.concat([first.runs, second.runs]), pd.concat([first.metrics, second.metrics]))
+    table = decision_tables(both).base_final
+    assert list(table["Model"]) == [f"{other} (base)", f"{other} (final)", f"{MODEL} (base)", f"{MODEL} (final)"]
+    earlier = study([("old", {}, [0.60, 0.70, 0.50, 0.65], -1, True)])
+    earlier.runs.index = [f"old{i}" for i in earlier.runs.index]
+    earlier.metrics["run_id"] = "old" + earlier.metrics["run_id"]
+    runs = study(PLAN)
+    with_prior = RunSet("s", runs.runs, runs.metrics, prior_runs=earlier.runs, prior_metrics=earlier.metrics)
+    pooled, alone = decision_tables(with_prior), decision_tables(runs)
+    assert pooled.prior is not None and len(pooled.prior) == 4 and alone.prior is None
+    assert pooled.base_final["p (final better)"].iloc[1] != alone.base_final["p (final better)"].iloc[1]
+    short = decision_tables(with_prior, analysis=AnalysisSettings(min_points=7))
+    assert set(short.prior["flatten_status"]) == {"too short"}  # the analysis reads the prior runs too
+
+
+def test_the_final_pick_comes_from_an_earlier_phases_table_when_the_last_one_lacks_it():
+    from burgerfries.decision.tables import final_picks
+
+    tables = decision_tables(study(PLAN))
+    decisions, settings = tables.decisions, tables.settings
+    winner = decisions[("batch", MODEL)].winner
+    ranked = dict(tables.ranked)
+    ranked[("batch", MODEL)] = ranked[("batch", MODEL)][ranked[("batch", MODEL)]["config_key"] != winner]
+    finals = final_picks(decisions, ranked, settings)
+    assert list(finals["config_key"]) == [winner] and len(finals) == 1
+    assert finals["reason"].iloc[0] == decisions[("batch", MODEL)].sentence
+    weights_row = tables.ranked[("weights", MODEL)]
+    assert finals.index[0] == weights_row[weights_row["config_key"] == winner]["run_id"].iloc[0]
+    nowhere = {key: table[table["config_key"] != winner] for key, table in ranked.items()}
+    assert final_picks(decisions, nowhere, settings).empty
