@@ -14,7 +14,7 @@ import argparse
 import mlflow
 import pandas as pd
 
-from burgerfries.jobs.sweep import sweep_tables
+from burgerfries.jobs.sweep.job import sweep_tables
 from burgerfries.keys import SweepRole, Tag
 
 

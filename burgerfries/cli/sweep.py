@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from burgerfries.jobs.sweep import SweepReportError, SweepSettings, SweepWorkersError, run_sweep
+    from burgerfries.jobs.sweep.job import SweepReportError, SweepSettings, SweepWorkersError, run_sweep
     from burgerfries.sweep.definition import DefinitionError
     from burgerfries.sweep.storage import StorageError
 

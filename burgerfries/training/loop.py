@@ -94,7 +94,7 @@ def train_loop(
     weights, checkpoints and evaluations see the averaged detector, and so does the caller after
     the loop (`training/weight_average.py`)."""
     result = LoopResult(start, {})
-    average = setup.average
+    average = setup.average if setup is not None else None  # (a resumed run with no step left has no setup)
     if average is not None:
         if start == 0:
             average.reset()  # from the start's weights, whatever was loaded into the model since the build

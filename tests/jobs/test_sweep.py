@@ -14,7 +14,7 @@ import mlflow
 import pytest
 import yaml
 
-from burgerfries.jobs.sweep import SweepSettings, run_sweep
+from burgerfries.jobs.sweep.job import SweepSettings, run_sweep
 
 BASE = {"batch_size": 2, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
 
@@ -103,9 +103,9 @@ def test_phases_chain_winners_and_a_failing_trial_does_not_stop_the_sweep(
 
 @pytest.mark.slow
 def test_a_real_switch_is_chained_into_the_next_phase(synthetic_data, tracking_uri, tmp_path, monkeypatch):
-    """A base that barely learns (lr 1e-6) against lr 0.04 on the unweighted eval loss, two seeds
-    each: the lr phase must switch, and the weights phase must then train at lr 0.04 — a sweep that
-    always chained the base would train it at 1e-6."""
+    """A base that barely learns (lr 1e-6) against lr 0.004 on the unweighted eval loss, three seeds
+    each: the lr phase must switch, and the weights phase must then train at lr 0.004 — a sweep that
+    always chained the base would train it at 1e-6. (At lr 0.04 this tiny model's eval loss rose.)"""
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "switch.yaml"
     path.write_text(
@@ -114,11 +114,11 @@ def test_a_real_switch_is_chained_into_the_next_phase(synthetic_data, tracking_u
                 "name": "switch",
                 "models": ["ssd_mobilenet_v2_320x320"],
                 "base": {**BASE, "learning_rate": 1.0e-6},
-                "num_steps": 12,
-                "noise_seeds": 2,
+                "num_steps": 30,
+                "noise_seeds": 3,
                 "objective": "eval_loss",
                 "phases": [
-                    {"name": "lr", "grid": {"learning_rate": [0.04]}},
+                    {"name": "lr", "grid": {"learning_rate": [0.004]}},
                     {"name": "weights", "grid": [{"classification_weight": 1.0, "localization_weight": 0.5}]},
                 ],
             }
@@ -136,8 +136,8 @@ def test_a_real_switch_is_chained_into_the_next_phase(synthetic_data, tracking_u
         "mlflow.note.content"
     )
     weights_trials = [r for r in trials if r.data.tags["phase"] == "weights"]
-    assert weights_trials and all(float(r.data.params["learning_rate"]) == 0.04 for r in weights_trials)
-    assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.04
+    assert weights_trials and all(float(r.data.params["learning_rate"]) == 0.004 for r in weights_trials)
+    assert result.phase_winners["ssd_mobilenet_v2_320x320"]["learning_rate"] == 0.004
 
 
 def test_resume_after_sigkill_gives_one_finished_run_per_configuration(synthetic_data, tracking_uri, tmp_path):

@@ -76,7 +76,7 @@ def test_smoke_trials_take_the_profiles_length_in_epochs_unless_the_study_sets_s
 
 def test_worker_arguments_resolve_the_same_plan(tmp_path):
     from burgerfries.cli import build_parser
-    from burgerfries.jobs.sweep import SweepSettings, resolve_plan
+    from burgerfries.jobs.sweep.job import SweepSettings, resolve_plan
 
     (tmp_path / "dataset.json").write_text('{"num_images": {"train": 63}}')  # a folder without a hash
     (tmp_path / "label_map.pbtxt").write_text("item {\n  id: 1\n  name: 'burger'\n}\n")

@@ -163,12 +163,20 @@ def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
 
 
 def _choose_winner(
-    runs: SweepRuns, tables: Callable[[], DecisionTables], phase_id: str, phase: Phase, model: str
+    runs: SweepRuns,
+    tables: Callable[[], DecisionTables],
+    phase_id: str,
+    phase: Phase,
+    model: str,
+    default_size: int,
 ) -> dict[str, Any] | None:
     """The phase's decision for `model` (from the decision tables of the sweep so far, `tables()`),
     recorded on the phase run; None (the inherited configuration stays) when no run of the phase
-    finished."""
+    finished. The configuration carried on names its input size only where it is not the one every
+    trial trains at (`default_size`), so that it equals the configurations the phases queued."""
     won = carried_on(tables(), phase.name, model)
+    if won is not None and won["config"].get("input_size") == default_size:
+        del won["config"]["input_size"]
     if won is None:
         print(f"phase {phase.name} · {model}: no trial finished; keeping the inherited configuration")
     else:
@@ -214,7 +222,7 @@ def _run_phase(
     runner.run_phase(phase, inherited, phase_id, label, challengers, models)
     decided = {}
     for model in models:
-        choose = partial(_choose_winner, runs, partial(tables, "end"), phase_id, phase, model)
+        choose = partial(_choose_winner, runs, partial(tables, "end"), phase_id, phase, model, plan.input_size(model))
         what = f"choose the winner of phase {phase.name} for {model}"
         won = once(storage, plan.once_name(f"{phase.name}:{model}:winner"), choose, what)
         if won is not None:
