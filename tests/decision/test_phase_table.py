@@ -107,3 +107,29 @@ def test_per_configuration_keeps_each_configurations_yaml_order_and_best_run_by_
     assert table.loc["x", "order"] == 3 and table.loc["x", "run_id"] == "x-1"  # 0.9 twice: the lower seed
     assert table.loc["x", "rank"] == 99  # (not averaged: not a measurement)
     assert table.loc["y", f"{COLUMN}_ci"] == pytest.approx(12.706204736174707 * 0.1 / 2 * 2**0.5 / 2**0.5)
+
+
+def test_bookkeeping_columns_are_not_averaged_and_a_challenger_without_runs_says_so():
+    runs = runs_of({"x": ([0.7, 0.9], 4), "y": ([0.5, 0.6, 0.55], 2)})
+    runs["seed"] = [5, 7, 0, 1, 2]  # numbers here: still not averaged
+    table = per_configuration(runs, COLUMN, higher_is_better=True)
+    assert table.loc["x", "seed"] == 7 and table.loc["x", "rank"] == 99 and table.loc["x", "order"] == 4
+    assert table.loc["x", "gap"] == pytest.approx(8.0)  # a measurement: averaged
+    assert table.loc["x", "run_id"] == "x-1" and table.loc["y", "run_id"] == "y-1"
+    lower = per_configuration(runs, COLUMN, higher_is_better=False)
+    assert lower.loc["y", "run_id"] == "y-0"
+    from burgerfries.decision.phase import Comparison
+    from burgerfries.decision.tables import _challenger_reason
+
+    nan = float("nan")
+    ghost = Comparison(COLUMN, nan, nan, nan, nan, nan, (0, 2), "inconclusive", False)  # no run of its own
+    assert _challenger_reason(ghost) == "no finished run to compare"
+    assert _challenger_reason(None) == "no finished run to compare"
+
+
+def test_without_a_base_mark_the_first_phase_starts_from_its_first_configuration_in_yaml_order():
+    from burgerfries.decision.chain import decide_chains
+
+    runs = runs_of({"later": ([0.80, 0.81], 1), "first": ([0.80, 0.81], 0)})
+    runs = runs.assign(model="m", phase="p")  # no is_base column at all: a run set of hand-made runs
+    assert decide_chains(runs, SETTINGS)[("p", "m")].incumbent == "first"
