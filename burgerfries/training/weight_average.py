@@ -69,11 +69,11 @@ class WeightAverage:
 
 def average_of(config: dict, variables: Sequence[tf.Variable]) -> WeightAverage | None:
     """The config's weight average (`train_config.optimizer.use_moving_average`), or None."""
-    optimizer = config["train_config"]["optimizer"]
-    if not optimizer.get("use_moving_average", False):
+    if not config["train_config"]["optimizer"].get("use_moving_average", False):
         return None
-    return WeightAverage(variables, float(optimizer["moving_average_decay"]))
+    return WeightAverage(variables, decay_of(config))
 
 
 def decay_of(config: dict) -> float:
-    return float(config["train_config"]["optimizer"].get("moving_average_decay", 0.9999))
+    """The config's `moving_average_decay` (the model YAMLs hold its default)."""
+    return float(config["train_config"]["optimizer"]["moving_average_decay"])
