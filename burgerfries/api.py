@@ -15,10 +15,10 @@ from burgerfries.tf_startup import start_tensorflow
 
 def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     """Train one detector on `data` — a data_prep folder, or a LabelImg folder (prepared once into
-    `data/prepared-<content hash>`, a data_prep run) — evaluating it on the folder's eval split at
-    the plan's evaluation steps, tracked in one MLflow run; `run_id` resumes that run from its
-    last checkpoint. Returns the `TrainResult` (run id, steps, losses, eval metrics, detector,
-    last checkpoint).
+    `data/prepared-<content hash>`, a data_prep run) — evaluating it on the folder's validation
+    photos at the plan's evaluation steps and its final weights once on the test photos, tracked
+    in one MLflow run; `run_id` resumes that run from its last checkpoint. Returns the
+    `TrainResult` (run id, steps, losses, validation metrics, test metrics, detector, last checkpoint).
 
     `settings` are `TrainSettings`' fields (`model`, `batch_size`, `learning_rate`,
     `classification_weight`, `localization_weight`, `num_steps`, `epochs`, `profile`, `seed`,
@@ -27,10 +27,12 @@ def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     value, the smoke profile, the shipped weights.
     """
     start_tensorflow()
+    from burgerfries.data.folder import TEST, VALIDATION
     from burgerfries.evaluation.evaluator import Evaluation
     from burgerfries.jobs import train as train_job
     from burgerfries.jobs.data_folder import resolve_data
     from burgerfries.jobs.train_plan import TrainSettings, resolve_train
 
     plan = resolve_train(TrainSettings(data=resolve_data(Path(data)), **settings))
-    return train_job.train(plan, evaluator=Evaluation(plan.folder), run_id=run_id)
+    evaluator = Evaluation(plan.folder, split=VALIDATION)  # refuses a folder without validation photos
+    return train_job.train(plan, evaluator=evaluator, run_id=run_id, test_evaluator=Evaluation(plan.folder, split=TEST))

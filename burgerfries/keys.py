@@ -102,7 +102,9 @@ def per_model(prefix: str, model: str) -> str:
 
 # The files of a data_prep output folder
 TRAIN_RECORD = "train.record"
-EVAL_RECORD = "eval.record"
+EVAL_RECORD = "eval.record"  # the test photos (the OD API's name for the held-out split)
+VALIDATION_RECORD = "validation.record"  # carved from the training photos: what choices read
+SPLIT_RECORDS = {"train": TRAIN_RECORD, "validation": VALIDATION_RECORD, "eval": EVAL_RECORD}
 LABEL_MAP = "label_map.pbtxt"
 DATASET_SUMMARY = "dataset.json"
 SKIP_REPORT = "skip_report.csv"

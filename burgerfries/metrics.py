@@ -4,13 +4,18 @@ decisions, tables, the report page and the CLI read, each with its label, direct
 MLflow keys cannot hold '@', hence `eval/mAP_50` for mAP@0.5. Losses are logged as the model
 trains them (weighted by the run's loss weights) and unweighted (both weights at 1), so runs
 with different loss weights can be compared on one scale.
+
+`eval/*` is the periodic held-out evaluation a run's read point and a sweep's decisions read: on a
+three-split folder, its validation photos (on a folder prepared before validation splits existed,
+its test photos — the stores those runs are in say so by having no `test/*`). `test/*` is the
+final weights on the test photos.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-# MLflow metric keys: held-out evaluation (one value per evaluated checkpoint)
+# MLflow metric keys: periodic held-out evaluation (one value per evaluated checkpoint)
 EVAL_MAP = "eval/mAP"
 EVAL_MAP_50 = "eval/mAP_50"
 EVAL_MAP_75 = "eval/mAP_75"
@@ -22,6 +27,11 @@ EVAL_LOSS_UNWEIGHTED = "eval/loss_total_unweighted"
 EVAL_WRONG_DETECTIONS = "eval/wrong_detections"
 EVAL_WRONG_DETECTION_RATE = "eval/wrong_detection_rate"
 EVAL_SECONDS = "eval/seconds"
+# … the test photos (eval.record), once, at a run's last step: the same quantities as `eval/*`
+# under `test/`, read by the final tables and nothing that chooses
+TEST_PREFIX = "test/"
+TEST_MAP_50 = "test/mAP_50"
+TEST_SECONDS = "test/seconds"
 # … and training (one value per step)
 TRAIN_LOSS = "train/loss_total"
 TRAIN_LOSS_UNWEIGHTED = "train/loss_total_unweighted"
@@ -52,6 +62,11 @@ PRINTED_EVAL = (
     EVAL_LOSS_UNWEIGHTED,
     EVAL_WRONG_DETECTIONS,
 )
+
+
+def as_test(measured: dict[str, float]) -> dict[str, float]:
+    """An evaluation's `eval/*` metrics renamed `test/*` (what a run logs for its test photos)."""
+    return {TEST_PREFIX + key.split("/", 1)[1]: value for key, value in measured.items() if key.startswith("eval/")}
 
 
 @dataclass(frozen=True)

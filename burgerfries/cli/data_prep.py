@@ -49,7 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="drawn held-out scenes (default 90; 0: split --num-images by --eval-fraction)",
     )
-    parser.add_argument("--eval-fraction", type=FRACTION, default=0.2, help="share of images for eval (default 0.2)")
+    parser.add_argument(
+        "--eval-fraction", type=FRACTION, default=0.2, help="share of images for the test (eval) split (default 0.2)"
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=FRACTION,
+        default=None,
+        help="share of the training images carved out as validation photos, which every choice reads (default 0.2)",
+    )
     switch(parser, "--resplit", "ignore train/ and test|eval|val/ folders and split by --seed instead")
     switch(parser, "--strict", "exit non-zero if anything was repaired or skipped")
     experiment_argument(parser, "'data_prep'")
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     given = {
         key: getattr(args, key)
-        for key in ("seed", "num_images", "eval_fraction", "eval_images")
+        for key in ("seed", "num_images", "eval_fraction", "eval_images", "validation_fraction")
         if getattr(args, key) is not None
     }
     try:
@@ -85,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     report = prepared.ingest.report
     print(f"classes: {', '.join(summary['classes'])}")
     print(
-        f"images: {summary['num_images']['train']} train, {summary['num_images']['eval']} eval "
+        f"images: {summary['num_images']['train']} train, {summary['num_images']['validation']} validation "
+        f"(what choices read), {summary['num_images']['eval']} test (eval.record: read by no choice) "
         f"({sum(summary['num_negative_images'].values())} without objects); {summary['num_skipped']} skipped"
     )
     print(f"problems: {report.summary()}" + (f" — see {prepared.out / SKIP_REPORT}" if len(report) else ""))

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from burgerfries.data.label_map import read_label_map
-from burgerfries.keys import DATASET_SUMMARY, EVAL_RECORD, LABEL_MAP, TRAIN_RECORD
+from burgerfries.keys import DATASET_SUMMARY, EVAL_RECORD, LABEL_MAP, TRAIN_RECORD, VALIDATION_RECORD
+
+VALIDATION = "validation"  # the split choices read (periodic evaluations, read points, decisions)
+TEST = "eval"  # the test photos: eval.record, read at a run's end and by the final tables
 
 
 def read_dataset_summary(folder: Path) -> dict:
@@ -59,7 +62,30 @@ class DataFolder:
 
     @property
     def eval_record(self) -> Path:
+        """The test photos (the OD API's `eval` split): nothing chooses on them."""
         return self.path / EVAL_RECORD
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether the folder has validation photos (folders prepared before there were three
+        splits, and pretraining folders, have none)."""
+        return (self.path / VALIDATION_RECORD).is_file() and self.summary.get("num_images", {}).get(VALIDATION, 1) > 0
+
+    @property
+    def validation_record(self) -> Path:
+        """The validation photos, carved from the training photos; one clear line where there are none."""
+        if not self.has_validation:
+            raise ValueError(
+                f"{self.path}: no validation split (prepared with train and eval splits only, by an older "
+                "burgerfries or with --validation-fraction 0); prepare it again: burgerfries data-prep SOURCE "
+                "--out DIR, or pass the LabelImg folder itself as --data"
+            )
+        return self.path / VALIDATION_RECORD
+
+    def record(self, split: str) -> Path:
+        """The record of `split` ("train", "validation" or "eval")."""
+        records = {"train": self.train_record, TEST: self.eval_record}
+        return records[split] if split in records else self.validation_record
 
     @property
     def label_map(self) -> Path:

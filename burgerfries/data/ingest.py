@@ -22,7 +22,9 @@ from burgerfries.model import MODEL_NAMES
 from burgerfries.model.config import load_config
 
 TRAIN_FOLDER_NAMES = {"train", "training"}
-EVAL_FOLDER_NAMES = {"eval", "test", "val", "valid", "validation"}
+EVAL_FOLDER_NAMES = {"eval", "test"}
+# A val/ folder is the validation split beside a test/ folder, and the held-out (eval) split without one
+VALIDATION_FOLDER_NAMES = {"val", "valid", "validation"}
 # Training pads or cuts each image's boxes to this many (the model configs' max_number_of_boxes).
 MAX_BOXES_PER_IMAGE = min(load_config(model)["train_config"]["max_number_of_boxes"] for model in MODEL_NAMES)
 
@@ -48,7 +50,7 @@ class Sample:
     content_sha256: str
     objects: list[NormalizedBox] = field(default_factory=list)
     distractors: list[NormalizedBox] = field(default_factory=list)
-    split_hint: str | None = None  # "train" / "eval" when the folder layout says so
+    split_hint: str | None = None  # "train" / "validation" / "eval" when the folder layout says so
 
 
 @dataclass
@@ -138,6 +140,8 @@ def _split_hint(rel_path: str) -> str | None:
         return "train"
     if folders & EVAL_FOLDER_NAMES:
         return "eval"
+    if folders & VALIDATION_FOLDER_NAMES:
+        return "validation"
     return None
 
 

@@ -17,9 +17,9 @@ from burgerfries.data.contact_sheet import draw_contact_sheet
 from burgerfries.data.folder import DataFolder
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
 from burgerfries.data.label_map import write_label_map
-from burgerfries.data.split import split_samples
+from burgerfries.data.split import SPLITS, VALIDATION_FRACTION, split_samples
 from burgerfries.data.tfrecord import write_records
-from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, EVAL_RECORD, LABEL_MAP, SKIP_REPORT, TRAIN_RECORD
+from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, LABEL_MAP, SKIP_REPORT, SPLIT_RECORDS
 from burgerfries.scenes.pretraining_scenes import CLASSES as PRETRAINING_CLASSES
 from burgerfries.scenes.pretraining_scenes import SCENES_VERSION as PRETRAINING_SCENES_VERSION
 from burgerfries.scenes.pretraining_scenes import write_pretraining_dataset
@@ -62,7 +62,7 @@ def dataset_hash(splits: dict[str, list[Sample]], classes: list[str]) -> str:
     File names are left out, so renaming a folder does not change the hash; a moved box does.
     """
     digest = hashlib.sha256(json.dumps(classes).encode())
-    for split in ("train", "eval"):
+    for split in SPLITS:
         for sample in sorted(splits[split], key=lambda s: s.content_sha256):
             boxes = [
                 (b.name, round(b.xmin, 6), round(b.ymin, 6), round(b.xmax, 6), round(b.ymax, 6), b.difficult)
@@ -73,13 +73,25 @@ def dataset_hash(splits: dict[str, list[Sample]], classes: list[str]) -> str:
 
 
 def _describe(
-    splits: dict[str, list[Sample]], ingest: IngestResult, source: str, seed: int, eval_fraction: float
+    splits: dict[str, list[Sample]],
+    ingest: IngestResult,
+    source: str,
+    seed: int,
+    eval_fraction: float,
+    validation_fraction: float,
 ) -> dict:
     per_class = {split: Counter(b.name for s in samples for b in s.objects) for split, samples in splits.items()}
     return {
         "source": source,
         "seed": seed,
+        # the layout readers check (`DataFolder.split_layout`): what each split is for
+        "splits": {
+            "train": "training photos",
+            "validation": "what periodic evaluations, read points and sweep decisions read",
+            "eval": "test photos: read at the end of a run and by the final tables, never by a choice",
+        },
         "eval_fraction": eval_fraction,
+        "validation_fraction": validation_fraction,
         "classes": ingest.classes,
         "num_images": {split: len(samples) for split, samples in splits.items()},
         "num_objects": {split: {c: per_class[split].get(c, 0) for c in ingest.classes} for split in splits},
@@ -117,18 +129,23 @@ def prepare_dataset(
     keep_folder_split: bool = True,
     progress: bool = True,
     eval_images: int = SYNTHETIC_EVAL_SCENES,
+    validation_fraction: float = VALIDATION_FRACTION,
+    validation_images: int | None = None,
 ) -> PreparedDataset:
     """Build the training-ready folder; raise StrictModeError (after writing the skip report)
     when `strict` and anything had to be repaired, dropped or skipped.
 
     A drawn source (`synthetic`: burger/fries scenes; `pretraining`: the everyday-object set) draws
-    `num_images` training scenes and `eval_images` held-out scenes (0: `num_images` scenes split by
-    `eval_fraction`, as for a LabelImg folder)."""
+    `num_images` training scenes, `eval_images` held-out scenes and `validation_images` validation
+    scenes (None: as many as `eval_images`; 0: carved from the training scenes by
+    `validation_fraction`); with `eval_images` 0, `num_images` scenes are split by the fractions,
+    as a LabelImg folder is."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if str(source) in DRAWN_SOURCES:
         write_scenes, drawn_classes, _ = DRAWN_SOURCES[str(source)]
-        folder = write_scenes(out / f"{source}_source", num_images, seed, progress, eval_images)
+        drawn_validation = eval_images if validation_images is None else validation_images
+        folder = write_scenes(out / f"{source}_source", num_images, seed, progress, eval_images, drawn_validation)
         classes = classes or list(drawn_classes)
     else:
         folder = Path(source)
@@ -143,14 +160,14 @@ def prepare_dataset(
     if not ingest.classes:
         raise ValueError(f"{folder}: no labelled objects in any XML file — see {out / SKIP_REPORT}")
 
-    splits = split_samples(ingest.samples, eval_fraction, seed, keep_folder_split)
+    splits = split_samples(ingest.samples, eval_fraction, seed, keep_folder_split, validation_fraction)
     class_ids = {name: index for index, name in enumerate(ingest.classes, start=1)}
-    write_records(out / TRAIN_RECORD, splits["train"], class_ids)
-    write_records(out / EVAL_RECORD, splits["eval"], class_ids)
+    for split in SPLITS:
+        write_records(out / SPLIT_RECORDS[split], splits[split], class_ids)
     write_label_map(out / LABEL_MAP, ingest.classes)
-    summary = _describe(splits, ingest, str(source), seed, eval_fraction)
+    summary = _describe(splits, ingest, str(source), seed, eval_fraction, validation_fraction)
     if str(source) in DRAWN_SOURCES:
         summary["scenes_version"] = DRAWN_SOURCES[str(source)][2]
     (out / DATASET_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    draw_contact_sheet(splits["train"] + splits["eval"], ingest.classes, out / CONTACT_SHEET)
+    draw_contact_sheet([s for split in SPLITS for s in splits[split]], ingest.classes, out / CONTACT_SHEET)
     return PreparedDataset(out, summary, ingest)

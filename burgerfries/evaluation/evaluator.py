@@ -1,4 +1,5 @@
-"""`Evaluation`: everything `eval/*` for a detector on one data_prep folder's eval split.
+"""`Evaluation`: everything `eval/*` for a detector on one split of a data_prep folder: its
+validation photos during training (what choices read), its test photos (`eval.record`) elsewhere.
 
 The eval images are decoded and resized once per image size, and the eval step is traced once
 per detector (a sweep reuses detectors across trials), so periodic evaluation during training
@@ -15,7 +16,7 @@ import tensorflow as tf
 from cachetools import LRUCache
 from PIL import Image
 
-from burgerfries.data.folder import DataFolder
+from burgerfries.data.folder import TEST, DataFolder
 from burgerfries.data.pipeline import check_record, eval_dataset
 from burgerfries.evaluation import SCORE_THRESHOLD
 from burgerfries.evaluation.coco import coco_metrics
@@ -39,9 +40,11 @@ class Evaluation:
         score_threshold: float = SCORE_THRESHOLD,
         batch_size: int = 8,
         num_images: int = 6,
+        split: str = TEST,
     ):
         self.folder = DataFolder.open(data)
-        self.record = self.folder.eval_record
+        self.split = split
+        self.record = self.folder.record(split)
         check_record(self.record)
         self.class_names = self.folder.class_names
         self.score_threshold = score_threshold

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from burgerfries.data.folder import is_prepared
+from burgerfries.data.folder import DataFolder, is_prepared
 from burgerfries.data.ingest import scan_folder
 from burgerfries.data.skip_report import SkipReport
 from burgerfries.keys import SKIP_REPORT
@@ -51,9 +51,11 @@ def resolve_data(data: Path, root: Path = PREPARED_ROOT) -> Path:
     if not is_labelimg_folder(data):
         return data
     out = Path(root) / f"prepared-{content_hash(data)[:HASH_CHARACTERS]}"
-    if is_prepared(out):
+    if is_prepared(out) and DataFolder.open(out).has_validation:
         print(f"{data} is a LabelImg folder; using {out}, prepared from it before (no file changed since)")
         return out
+    if is_prepared(out):
+        print(f"{out} was prepared with two splits by an older burgerfries; preparing it again with three")
     from burgerfries.jobs.data_prep import run_data_prep
 
     print(f"{data} is a LabelImg folder; preparing it into {out} (a data_prep run)")
@@ -61,7 +63,8 @@ def resolve_data(data: Path, root: Path = PREPARED_ROOT) -> Path:
         prepared = run_data_prep(str(data), out, nested=nested)
     summary = prepared.summary
     print(
-        f"prepared {summary['num_images']['train']} training and {summary['num_images']['eval']} eval images "
-        f"into {out}; {summary['num_skipped']} skipped (listed in {out / SKIP_REPORT})"
+        f"prepared {summary['num_images']['train']} training, {summary['num_images']['validation']} validation "
+        f"and {summary['num_images']['eval']} test images into {out}; "
+        f"{summary['num_skipped']} skipped (listed in {out / SKIP_REPORT})"
     )
     return out

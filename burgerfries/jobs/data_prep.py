@@ -13,8 +13,16 @@ from burgerfries.data.prepare import (
     StrictModeError,
     prepare_dataset,
 )
+from burgerfries.data.split import VALIDATION_FRACTION
 from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, LABEL_MAP, SKIP_REPORT
-from burgerfries.tracking import log_artifact_files, log_params, log_split_inputs, resolve_experiment, tracked_run
+from burgerfries.tracking import (
+    SPLIT_CONTEXTS,
+    log_artifact_files,
+    log_params,
+    log_split_inputs,
+    resolve_experiment,
+    tracked_run,
+)
 
 EXPERIMENT = "data_prep"
 
@@ -31,6 +39,7 @@ def run_data_prep(
     experiment: str | None = None,
     eval_images: int = SYNTHETIC_EVAL_SCENES,
     nested: bool = False,
+    validation_fraction: float = VALIDATION_FRACTION,
 ) -> PreparedDataset:
     """data_prep in a tracked run: a new one, or the entry point's under `mlflow run -e data_prep`,
     or (`nested`) a child of the active run: another job's first step."""
@@ -50,6 +59,7 @@ def run_data_prep(
                 "num_images": num_images if str(source) in DRAWN_SOURCES else "(all)",
                 "eval_images": eval_images if str(source) in DRAWN_SOURCES else "(split)",
                 "eval_fraction": eval_fraction,
+                "validation_fraction": validation_fraction,
                 "strict": strict,
                 "keep_folder_split": keep_folder_split,
             }
@@ -65,6 +75,7 @@ def run_data_prep(
                 strict,
                 keep_folder_split,
                 eval_images=eval_images,
+                validation_fraction=validation_fraction,
             )
         except StrictModeError:
             log_artifact_files([out / SKIP_REPORT])
@@ -85,6 +96,6 @@ def run_data_prep(
             metrics["box_p10_side_share"] = sizes["side_share"]["all"]["p10"]
         mlflow.log_metrics(metrics)
         mlflow.set_tag("dataset_hash", summary["hash"])
-        log_split_inputs(out, summary["hash"], {"train": "training", "eval": "evaluation"})
+        log_split_inputs(out, summary["hash"], SPLIT_CONTEXTS)
         log_artifact_files([out / SKIP_REPORT, out / DATASET_SUMMARY, out / CONTACT_SHEET, out / LABEL_MAP])
         return prepared

@@ -13,6 +13,7 @@ from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.trained_run import load_trained_run
 from burgerfries.metrics import EVAL_SECONDS
 from burgerfries.tracking import (
+    SPLIT_CONTEXTS,
     MetricBuffer,
     configure_tracking,
     log_pictures,
@@ -39,7 +40,7 @@ def evaluate_run(
 
     def record(target: str) -> None:
         """The metrics at the checkpoint's step, linked to the eval split (logged as the run's input)."""
-        dataset = log_split_inputs(data, digest, {"eval": "evaluation"}, target)["eval"] if digest else None
+        dataset = log_split_inputs(data, digest, {"eval": SPLIT_CONTEXTS["eval"]}, target)["eval"] if digest else None
         with MetricBuffer(target) as buffer:
             buffer.log(metrics, trained.step, dataset=dataset)
 

@@ -79,7 +79,8 @@ def _drawn_set(settings: PretrainSettings, summary: dict) -> dict:
         wanted = {"train": settings.num_images, "eval": settings.eval_images}
         same = summary.get("source") == PRETRAINING and summary.get("seed") == settings.data_seed
         same = same and summary.get("scenes_version", 1) == SCENES_VERSION
-        if same and summary.get("num_images") == wanted:
+        counts = summary.get("num_images", {})
+        if same and {split: counts.get(split) for split in wanted} == wanted:
             print(f"pretraining set: reusing {settings.data} ({wanted['train']} + {wanted['eval']} scenes)")
             return summary
     if settings.data.exists():
@@ -91,6 +92,9 @@ def _drawn_set(settings: PretrainSettings, summary: dict) -> dict:
         num_images=settings.num_images,
         eval_images=settings.eval_images,
         progress=settings.progress,
+        # pretraining chooses nothing on held-out scenes (it evaluates on its eval split)
+        validation_images=0,
+        validation_fraction=0.0,
     )
     return prepared.summary
 

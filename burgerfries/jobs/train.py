@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -15,15 +15,17 @@ import tensorflow as tf
 import yaml
 from mlflow.data.meta_dataset import MetaDataset
 
+from burgerfries.data.folder import TEST, VALIDATION
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.checkpoint_models import CheckpointModels
 from burgerfries.jobs.train_plan import TrainPlan, TrainSettings, resolve_train
 from burgerfries.keys import Tag
-from burgerfries.metrics import TRAIN_LEARNING_RATE, TRAIN_STEPS_PER_SEC
+from burgerfries.metrics import TEST_SECONDS, TRAIN_LEARNING_RATE, TRAIN_STEPS_PER_SEC, as_test
 from burgerfries.model import DEFAULT_RESTORE
 from burgerfries.model.config import flatten, knob_values
 from burgerfries.model.ssd import Detector
 from burgerfries.tracking import (
+    SPLIT_CONTEXTS,
     MetricBuffer,
     log_params,
     log_pictures,
@@ -58,6 +60,7 @@ class TrainResult:
     detector: Detector
     checkpoint: str
     experiment_id: str = ""
+    test_metrics: dict[str, float] = field(default_factory=dict)  # `test/*`: the final weights on the test photos
 
 
 def short_params(plan: TrainPlan) -> dict[str, object]:
@@ -162,8 +165,9 @@ def _log_inputs(plan: TrainPlan) -> tuple[dict[str, object], MetaDataset | None]
     mlflow.log_text(yaml.safe_dump(plan.config, sort_keys=False), "pipeline.yaml")
     if not plan.folder.hash:
         return short, None
-    datasets = log_split_inputs(plan.folder.path, plan.folder.hash, {"train": "training", "eval": "evaluation"})
-    return short, datasets["eval"]
+    splits = ("train", VALIDATION, TEST) if plan.folder.has_validation else ("train", TEST)
+    datasets = log_split_inputs(plan.folder.path, plan.folder.hash, {s: SPLIT_CONTEXTS[s] for s in splits})
+    return short, datasets[splits[1]]
 
 
 def _checkpoints(setup: TrainingSetup, folder: Path) -> tuple[tf.Variable, tf.train.CheckpointManager]:
@@ -200,12 +204,15 @@ def train(
     on_run_start: Callable[[str], None] | None = None,
     setups: TrainingSetups | None = None,
     on_evaluation: Callable[[int, Mapping[str, float]], None] | None = None,
+    test_evaluator: Evaluation | None = None,
 ) -> TrainResult:
     """Train one configuration in one MLflow run (a new one, or `run_id` to resume it), as its
     plan says (`settings` are resolved with `resolve_train` first).
 
-    `evaluator` (the CLI passes an `Evaluation` of the data folder's eval split; None evaluates
-    nothing) runs at the eval steps; its pictures of the last one are logged as `eval_images/step_N/`.
+    `evaluator` (the CLI passes an `Evaluation` of the data folder's validation split; None
+    evaluates nothing) runs at the eval steps; its pictures of the last one are logged as
+    `eval_images/step_N/`. `test_evaluator` (the test photos) evaluates the final weights once,
+    logged as `test/*` at the last step: nothing the run or a sweep chooses reads them.
     `setups` (a sweep's) reuses a traced step of the same shape from an earlier call; the
     returned detector is then reset by the next call of its shape. `on_evaluation(step, metrics)`
     is called after each evaluation (a sweep reports them to Optuna).
@@ -252,6 +259,7 @@ def train(
             finally:
                 bar.close()  # also when stopped (Ctrl-C, an error): the bar's line ends before any message
         _log_loop_totals(loop, metrics, num_steps)
+        test_metrics = _test(test_evaluator, setup.detector, num_steps)
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
         started = time.perf_counter()
         kept = list(manager.checkpoints)
@@ -261,4 +269,17 @@ def train(
         mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
         mlflow.log_artifact(str(label_map))
         experiment_id = run.info.experiment_id
-        return TrainResult(run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final, experiment_id)
+        return TrainResult(
+            run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final, experiment_id, test_metrics
+        )
+
+
+def _test(evaluator: Evaluation | None, detector: Detector, step: int) -> dict[str, float]:
+    """The final weights on the test photos, logged as `test/*` at `step` ({} without an evaluator)."""
+    if evaluator is None:
+        return {}
+    started = time.perf_counter()
+    measured = as_test(evaluator(detector))
+    measured[TEST_SECONDS] = time.perf_counter() - started
+    mlflow.log_metrics(measured, step=step)
+    return measured

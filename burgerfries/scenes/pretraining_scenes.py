@@ -130,9 +130,22 @@ def render_pretraining_scene(seed: int, index: int) -> Scene:
 
 
 def write_pretraining_dataset(
-    folder: Path, num_images: int, seed: int = 0, progress: bool = True, eval_images: int = 0
+    folder: Path,
+    num_images: int,
+    seed: int = 0,
+    progress: bool = True,
+    eval_images: int = 0,
+    validation_images: int = 0,
 ) -> Path:
-    """Write `num_images` training and `eval_images` held-out pretraining scenes as LabelImg pairs."""
+    """Write `num_images` training, `eval_images` held-out and `validation_images` validation
+    pretraining scenes as LabelImg pairs."""
     return drawing.write_scenes(
-        folder, render_pretraining_scene, num_images, seed, eval_images, progress, "pretraining scenes"
+        folder,
+        render_pretraining_scene,
+        num_images,
+        seed,
+        eval_images,
+        progress,
+        "pretraining scenes",
+        validation_images,
     )

@@ -140,16 +140,20 @@ def write_scenes(
     eval_images: int = 0,
     progress: bool = True,
     what: str = "scenes",
+    validation_images: int = 0,
 ) -> Path:
     """Write scenes `render(seed, index)` as LabelImg JPEG + XML pairs into `folder` and return it;
-    with `eval_images`, the first `num_images` go to `train/` and that many more (other scene
-    indices, so no scene is in both) to `eval/`, a split that data_prep keeps."""
+    with `eval_images`, the first `num_images` go to `train/`, the next `eval_images` to `eval/`
+    and the next `validation_images` to `validation/` (other scene indices, so no scene is in two
+    splits; the train and eval scenes are those drawn before validation scenes existed), a split
+    that data_prep keeps."""
     folder.mkdir(parents=True, exist_ok=True)
-    total = num_images + eval_images
+    total = num_images + eval_images + (validation_images if eval_images else 0)
     for index in tqdm(range(total), desc=f"drawing {what}", unit="img", disable=not progress):
         scene = render(seed, index)
         name = f"scene_{index:04d}"
-        where = folder if not eval_images else folder / ("train" if index < num_images else "eval")
+        split = "train" if index < num_images else "eval" if index < num_images + eval_images else "validation"
+        where = folder if not eval_images else folder / split
         where.mkdir(exist_ok=True)
         buffer = io.BytesIO()
         scene.image.save(buffer, format="JPEG", quality=int(np.random.default_rng([seed, index, 1]).integers(80, 96)))

@@ -218,7 +218,15 @@ def render_scene(seed: int, index: int) -> Scene:
 
 
 def write_synthetic_dataset(
-    folder: Path, num_images: int = 63, seed: int = 0, progress: bool = True, eval_images: int = 0
+    folder: Path,
+    num_images: int = 63,
+    seed: int = 0,
+    progress: bool = True,
+    eval_images: int = 0,
+    validation_images: int = 0,
 ) -> Path:
-    """Write `num_images` scenes (and `eval_images` held-out ones) as LabelImg pairs into `folder`."""
-    return drawing.write_scenes(folder, render_scene, num_images, seed, eval_images, progress, "synthetic scenes")
+    """Write `num_images` scenes (and `eval_images` held-out and `validation_images` validation
+    ones) as LabelImg pairs into `folder`."""
+    return drawing.write_scenes(
+        folder, render_scene, num_images, seed, eval_images, progress, "synthetic scenes", validation_images
+    )

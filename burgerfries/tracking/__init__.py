@@ -267,6 +267,10 @@ def split_dataset(folder: Path, split: str, digest: str) -> MetaDataset:
     return MetaDataset(source, name=f"{Path(folder).name}/{split}", digest=digest[:MAX_DIGEST_LENGTH])
 
 
+# Each data_prep split's MLflow dataset context (the runs table's Dataset column)
+SPLIT_CONTEXTS = {"train": "training", "validation": "validation", "eval": "testing"}
+
+
 def log_split_inputs(
     folder: Path, digest: str, splits: Mapping[str, str], run_id: str | None = None
 ) -> dict[str, MetaDataset]:

@@ -2,8 +2,10 @@
 no file changes, prepared again when one does, and tracked as a data_prep run."""
 
 import mlflow
+import pytest
 from voc_files import write_image, write_xml
 
+from burgerfries.data.folder import DataFolder
 from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
 
 
@@ -29,4 +31,22 @@ def test_a_labelimg_folder_is_prepared_once_and_again_when_a_file_changes(tmp_pa
     write_xml(photos / "p0.xml", [("burger", 2, 2, 30, 30)], filename="p0.jpg")  # a box moved
     second = resolve_data(photos)
     assert second != first and (second / "label_map.pbtxt").is_file()
+    assert len(mlflow.search_runs(experiment_names=["data_prep"], output_format="list")) == 2
+
+
+def test_a_folder_prepared_with_two_splits_is_prepared_again_or_refused_in_one_line(
+    tmp_path, tracking_uri, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    photos = labelimg_folder(tmp_path / "photos")
+    prepared = resolve_data(photos)
+    (prepared / "validation.record").unlink()  # as an older burgerfries left it: train and eval only
+    older = DataFolder.open(prepared)
+    assert not older.has_validation
+    with pytest.raises(ValueError, match=r"no validation split .* prepare it again") as refused:
+        older.record("validation")
+    assert str(prepared) in str(refused.value) and "\n" not in str(refused.value)
+    assert older.eval_record.is_file()  # what needs no choice (the test photos) still reads
+    assert resolve_data(photos) == prepared  # the LabelImg folder itself: prepared again, in place
+    assert DataFolder.open(prepared).has_validation
     assert len(mlflow.search_runs(experiment_names=["data_prep"], output_format="list")) == 2

@@ -63,9 +63,10 @@ def test_split_and_hash_are_deterministic(tmp_path):
 
     assert splits(one) == splits(two) and one.summary["hash"] == two.summary["hash"]
     assert other.summary["hash"] != one.summary["hash"]
-    assert one.summary["num_images"] == {"train": 16, "eval": 4}
-    # stratified: each class appears on both sides
-    for split in ("train", "eval"):
+    # 20 % of 20 held out for the test photos, then 20 % of the other 16 as validation photos
+    assert one.summary["num_images"] == {"train": 13, "validation": 3, "eval": 4}
+    # stratified: each class appears on every side
+    for split in ("train", "validation", "eval"):
         assert all(n > 0 for n in one.summary["num_objects"][split].values()), one.summary["num_objects"]
 
 
@@ -83,12 +84,13 @@ def test_macncheese_ingests_every_image_in_both_layouts(shared_dir, tmp_path):
     prepared = prepare_dataset(shared_dir / "datasets" / "macncheese", tmp_path / "mac", progress=False)
     summary = prepared.summary
     assert summary["num_skipped"] == 0
-    assert summary["num_images"] == {
-        "train": 142,
-        "eval": 12,
-    }  # images/train (Annotations/) and images/test (XML beside)
+    # images/train (Annotations/) and images/test (XML beside); a fifth of train/ carved as validation
+    assert summary["num_images"] == {"train": 114, "validation": 28, "eval": 12}
     assert summary["classes"] == ["macncheese"]
-    assert len(decode_all(prepared.folder.train_record)) == 142 and len(decode_all(prepared.folder.eval_record)) == 12
+    assert len(decode_all(prepared.folder.train_record)) == 114 and len(decode_all(prepared.folder.eval_record)) == 12
+    assert len(decode_all(prepared.folder.validation_record)) == 28
+    test_files = {f["file"] for f in summary["files"] if f["split"] == "eval"}
+    assert all("test" in name.split("/")[:-1] for name in test_files)  # the author's test photos stay the test
     assert any(" " in f["file"] for f in summary["files"])
 
 
@@ -98,13 +100,13 @@ def test_cli_tracks_a_finished_run_with_artifacts(tracking_uri, tmp_path, capsys
     assert main(command) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out.resolve())
     summary = json.loads((out / "dataset.json").read_text())
-    # 12 training scenes, 5 more held out: other scenes, never the same one twice
-    assert summary["num_images"] == {"train": 12, "eval": 5}
+    # 12 training scenes, 5 more held out and 5 validation scenes: other scenes, never one twice
+    assert summary["num_images"] == {"train": 12, "validation": 5, "eval": 5}
     scenes = {
         split: {f["file"].rsplit("/", 1)[-1] for f in summary["files"] if f["split"] == split}
-        for split in ("train", "eval")
+        for split in ("train", "validation", "eval")
     }
-    assert not scenes["train"] & scenes["eval"]
+    assert len(set.union(*scenes.values())) == 22
     run = mlflow.search_runs(experiment_names=["data_prep"], output_format="list")[0]
     assert run.info.status == "FINISHED"
     assert run.data.tags["dataset_hash"] == summary["hash"]

@@ -18,6 +18,7 @@ import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from burgerfries.data.folder import TEST, VALIDATION
 from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.sweep.runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
@@ -154,7 +155,11 @@ class TrialRunner:
         self.storage = storage
         self.runs = runs
         self.progress = progress
-        self.evaluation = Evaluation(plan.data, score_threshold=plan.definition.analysis.score_threshold)
+        threshold = plan.definition.analysis.score_threshold
+        # decisions read the validation photos; each finished trial's final weights are measured
+        # once on the test photos, which only the final tables read
+        self.evaluation = Evaluation(plan.data, score_threshold=threshold, split=VALIDATION)
+        self.test_evaluation = Evaluation(plan.data, score_threshold=threshold, split=TEST)
         self.setups = TrainingSetups()  # one traced step per shape, reused across trials
         # model → {(configuration key, seed): (MLflow run id, configuration)} of finished trials so
         # far, so a later phase reuses a configuration already trained with the same seed
@@ -325,6 +330,7 @@ def trial_objective(runner: TrialRunner, phase: Phase, model: str, inherited: di
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
                 setups=runner.setups,
                 on_evaluation=partial(report_evaluation, trial, metric.eval_key),
+                test_evaluator=runner.test_evaluation,
             )
         except optuna.TrialPruned as stopped:
             runner.runs.mark_stopped_early(trial.user_attrs["mlflow_run_id"], str(stopped))
