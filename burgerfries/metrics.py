@@ -50,6 +50,7 @@ SUMMARY_KEYS = (
     TRAIN_STEPS_PER_SEC,
     EVAL_LOSS_UNWEIGHTED,
     TRAIN_LOSS_UNWEIGHTED,
+    TEST_MAP_50,
 )
 # The eval metrics a command line prints, in this order
 PRINTED_EVAL = (
@@ -115,6 +116,8 @@ SUMMARY_METRICS = {
         Metric("AR_10", "AR@10", True, eval_key=EVAL_AR_10),
         Metric("AR_100", "AR@100", True, eval_key=EVAL_AR_100),
         Metric("steps_per_sec", "steps/s", True, 1),
+        # the final weights on the test photos (NaN for runs on a folder without validation photos)
+        Metric("test_mAP_50", "mAP@0.5 on the test photos", True, eval_key=TEST_MAP_50, heading="test mAP@0.5"),
     )
 }
 # Where a run's curves are read (steps of that run): a configuration of several runs shows its

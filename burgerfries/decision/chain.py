@@ -188,14 +188,20 @@ def model_runs(finished: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 def final_against_base(
-    own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings, prior: pd.DataFrame | None = None
+    own: pd.DataFrame,
+    base_key: str,
+    final_key: str,
+    settings: DecisionSettings,
+    prior: pd.DataFrame | None = None,
+    metric: Metric | None = None,
 ) -> Comparison:
-    """The final configuration against the base on the decision metric, σ from all the model's
-    runs (`own`, from `model_runs`) and its earlier runs (`prior`), as `noise.decision_noise` says."""
-    column = settings.metric.column
-    values = {key: own.loc[own[CONFIG_KEY] == key, column] for key in (base_key, final_key)}
-    noise = decision_noise(own, column, prior)
-    return compare(values[final_key], values[base_key], settings.metric, noise, settings.alpha)
+    """The final configuration against the base on `metric` (default: the decision metric; the
+    final tables also ask for the test photos' mAP@0.5), σ from all the model's runs (`own`, from
+    `model_runs`) and its earlier runs (`prior`), as `noise.decision_noise` says."""
+    metric = metric or settings.metric
+    values = {key: own.loc[own[CONFIG_KEY] == key, metric.column] for key in (base_key, final_key)}
+    noise = decision_noise(own, metric.column, prior)
+    return compare(values[final_key], values[base_key], metric, noise, settings.alpha)
 
 
 def model_prior(prior: pd.DataFrame | None, model: str) -> pd.DataFrame | None:

@@ -24,6 +24,7 @@ from burgerfries.decision.chain import (
     per_configuration,
     rank_by_objective,
 )
+from burgerfries.decision.noise import decision_noise
 from burgerfries.decision.phase import PhaseDecision, chosen
 from burgerfries.decision.settings import INCONCLUSIVE, DecisionSettings
 from burgerfries.keys import CONFIG_KEY
@@ -157,6 +158,32 @@ def final_picks(
     return pd.concat(rows) if rows else pd.DataFrame()
 
 
+TEST_METRIC = SUMMARY_METRICS["test_mAP_50"]
+
+
+def _on_test_photos(
+    own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings, prior: pd.DataFrame | None
+) -> dict[str, object]:
+    """The final against the base on the test photos, which no decision read: the change of mAP@0.5,
+    its 95 % interval, the one-sided p that the final is better, and the σ's degrees of freedom
+    (pooled over the model's configurations, as the decisions pool theirs)."""
+    title = f"Δ {TEST_METRIC.label} vs base"
+    if base_key == final_key or TEST_METRIC.column not in own or own[TEST_METRIC.column].isna().all():
+        reason = "same configuration" if base_key == final_key else "no test photos measured"
+        return {title: float("nan"), "test 95 % interval": reason, "p (final better on test)": float("nan")}
+    result = final_against_base(own, base_key, final_key, settings, prior, TEST_METRIC)
+    noise = decision_noise(own, TEST_METRIC.column, prior)
+    digits = TEST_METRIC.digits
+    interval = "—" if math.isnan(result.low) else f"{result.low:+.{digits}f} … {result.high:+.{digits}f}"
+    return {
+        title: result.delta,
+        "test 95 % interval": f"{interval} (σ on {noise.dof} dof; runs {result.runs[0]} vs {result.runs[1]})"
+        if noise
+        else interval,
+        "p (final better on test)": result.p_better,
+    }
+
+
 def base_vs_final(
     finished: pd.DataFrame,
     decisions: dict[tuple[str, str], PhaseDecision],
@@ -166,7 +193,9 @@ def base_vs_final(
 ) -> pd.DataFrame:
     """The original study's last table: each model's base and final configuration on the headline
     metrics (means ± 95 % intervals over their runs), with the final's change on the decision
-    metric against the base and its interval and p (σ pooled over all the model's runs)."""
+    metric against the base and its interval and p (σ pooled over all the model's runs) — read on
+    the validation photos the decisions chose on — and the same on the test photos, which no
+    decision read: the number to trust for what the final gained."""
     objective = settings.metric
     rows = []
     if finals.empty:  # (no phase but a race decided yet)
@@ -188,6 +217,9 @@ def base_vs_final(
                 entry[title] = float(members[column].astype(float).mean()) if column in members else float("nan")
                 if column in NOISE_COLUMNS:
                     entry[f"{title} ±"] = confidence_half_width(members[column])
+            tested = members[TEST_METRIC.column].astype(float) if TEST_METRIC.column in members else pd.Series()
+            entry[TEST_METRIC.label] = float(tested.mean()) if len(tested) else float("nan")
+            entry[f"{TEST_METRIC.label} ±"] = confidence_half_width(tested)
             if kind == "final" and first is not None:
                 result = final_against_base(own, first.incumbent, final_key, settings, model_prior(prior, model))
                 entry[f"Δ {objective.label} vs base"] = result.delta
@@ -197,5 +229,6 @@ def base_vs_final(
                     else f"{result.low:+.{objective.digits}f} … {result.high:+.{objective.digits}f}"
                 )
                 entry["p (final better)"] = result.p_better
+                entry.update(_on_test_photos(own, first.incumbent, final_key, settings, model_prior(prior, model)))
             rows.append(entry)
     return pd.DataFrame(rows)

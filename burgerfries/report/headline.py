@@ -14,7 +14,7 @@ from scipy import stats
 from burgerfries.decision.chain import chain, final_against_base, finished_runs, model_prior, model_runs
 from burgerfries.decision.phase import chosen
 from burgerfries.decision.settings import KEPT, SWITCHED
-from burgerfries.decision.tables import DecisionTables, carried_row
+from burgerfries.decision.tables import TEST_METRIC, DecisionTables, carried_row
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.runs.configurations import configuration_in_words
 
@@ -32,13 +32,15 @@ class ModelHeadline:
     low: float  # its 95 % interval
     high: float
     verdict: str  # one sentence
+    on_test: str = ""  # the same change on the test photos, which no decision read ("" without them)
 
     def change(self, metric: str) -> str:
-        """Base → final on the decision metric, with the seeds behind each and the interval."""
+        """Base → final on the decision metric, with the seeds behind each and the interval; then
+        on the test photos."""
         interval = "" if math.isnan(self.low) else f", 95 % interval {self.low:+.3f} … {self.high:+.3f}"
         return (
             f"{metric} {self.base_value:.3f} ({self.base_runs} seeds) → {self.final_value:.3f} "
-            f"({self.final_runs} seeds), Δ {self.delta:+.3f}{interval}"
+            f"({self.final_runs} seeds), Δ {self.delta:+.3f}{interval}" + (f"; {self.on_test}" if self.on_test else "")
         )
 
 
@@ -86,6 +88,7 @@ def _model_headline(tables: DecisionTables, model: str, final: pd.Series) -> Mod
         else f"Switched in {len(switched)} phase(s) ({'; '.join(switched)}), each on a test against its incumbent"
     )
     return ModelHeadline(
+        on_test=_on_test_photos(own, base_key, final_key, base_runs, final_runs, tables, model),
         model=model,
         base=configuration_in_words(base_runs.iloc[0]) if len(base_runs) else "—",
         final=configuration_in_words(final),
@@ -97,6 +100,33 @@ def _model_headline(tables: DecisionTables, model: str, final: pd.Series) -> Mod
         low=result.low,
         high=result.high,
         verdict=verdict,
+    )
+
+
+def _on_test_photos(
+    own: pd.DataFrame,
+    base_key: str,
+    final_key: str,
+    base_runs: pd.DataFrame,
+    final_runs: pd.DataFrame,
+    tables: DecisionTables,
+    model: str,
+) -> str:
+    """The final against the base on the test photos, in words ("" where the runs measured none)."""
+    column = TEST_METRIC.column
+    if column not in own or own[column].isna().all() or final_runs[column].isna().all():
+        return ""
+    final_value = float(final_runs[column].astype(float).mean())
+    if base_key == final_key:
+        return f"{TEST_METRIC.label} (read by no decision) {final_value:.3f}"
+    result = final_against_base(
+        own, base_key, final_key, tables.settings, model_prior(tables.prior, model), TEST_METRIC
+    )
+    interval = "" if math.isnan(result.low) else f", 95 % interval {result.low:+.3f} … {result.high:+.3f}"
+    p_value = "" if math.isnan(result.p_better) else f", one-sided p {result.p_better:.3f}"
+    return (
+        f"{TEST_METRIC.label} (read by no decision) {float(base_runs[column].astype(float).mean()):.3f} → "
+        f"{final_value:.3f}, Δ {result.delta:+.3f}{interval}{p_value}"
     )
 
 

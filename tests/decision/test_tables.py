@@ -15,8 +15,9 @@ MODEL = "ssd_mobilenet_v2_320x320"
 STEPS = [50, 100, 150, 200, 250, 300]
 
 
-def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> RunSet:
-    """plan: (phase, knobs, final mAP per seed, grid point, is_base)."""
+def study(plan: list[tuple[str, dict, list[float], int, bool]], test_shift: dict | None = None) -> RunSet:
+    """plan: (phase, knobs, final mAP per seed, grid point, is_base); `test_shift` {knobs as a
+    sorted tuple: shift, default 0}: each run also logs its test photos' mAP@0.5, its final mAP plus the shift."""
     runs, metrics, trained = [], [], {}
     for phase, knobs, maps, point, is_base in plan:
         for seed, final_map in enumerate(maps):
@@ -48,6 +49,9 @@ def study(plan: list[tuple[str, dict, list[float], int, bool]]) -> RunSet:
             for i, step in enumerate(STEPS):
                 metrics.append((run_id, "eval/loss_total_unweighted", step, 0.9 + 1.5 * np.exp(-i)))
                 metrics.append((run_id, "eval/mAP_50", step, final_map * (1 - np.exp(-i - 1))))
+            if test_shift is not None:
+                shift = test_shift.get(tuple(sorted(knobs.items())), 0.0)
+                metrics.append((run_id, "test/mAP_50", STEPS[-1], final_map + shift + 0.01 * seed))
     return RunSet(
         "s", pd.DataFrame(runs).set_index("run_id"), pd.DataFrame(metrics, columns=["run_id", "key", "step", "value"])
     )
@@ -210,6 +214,26 @@ def test_the_base_vs_final_table_row_by_row():
     assert table[delta_column].iloc[1] == pytest.approx(final.delta)
     assert table["95 % interval"].iloc[1] != "—" and 0 <= table["p (final better)"].iloc[1] < 0.05
     assert math.isnan(table[delta_column].iloc[0])  # the base row has no change of its own
+
+
+def test_the_final_table_also_compares_on_the_test_photos_which_may_disagree_with_validation():
+    final_knobs = (("classification_weight", 0.5),)
+    shifts = {}  # every configuration's test photos read as its validation photos
+    agreeing = decision_tables(study(PLAN, shifts)).base_final
+    base_tests = np.array([0.60, 0.62, 0.58]) + 0.01 * np.arange(3)
+    final_tests = np.array([0.80, 0.82, 0.79]) + 0.01 * np.arange(3)
+    delta = "Δ mAP@0.5 on the test photos vs base"
+    assert agreeing[delta].iloc[1] == pytest.approx(final_tests.mean() - base_tests.mean())
+    assert agreeing["mAP@0.5 on the test photos"].tolist() == pytest.approx([base_tests.mean(), final_tests.mean()])
+    assert agreeing["p (final better on test)"].iloc[1] < 0.05
+    low, high = (float(x) for x in agreeing["test 95 % interval"].iloc[1].split(" (")[0].split(" … "))
+    assert low < agreeing[delta].iloc[1] < high and "dof" in agreeing["test 95 % interval"].iloc[1]
+    # the validation photos chose the final; on the test photos it is worse: the table says so
+    disagreeing = decision_tables(study(PLAN, {**shifts, final_knobs: -0.35})).base_final
+    assert disagreeing["p (final better)"].iloc[1] < 0.05 < 0.5 < disagreeing["p (final better on test)"].iloc[1]
+    assert disagreeing[delta].iloc[1] == pytest.approx(final_tests.mean() - 0.35 - base_tests.mean())
+    # runs without test photos (older stores): the table says so instead of a number
+    assert decision_tables(study(PLAN)).base_final["test 95 % interval"].iloc[1] == "no test photos measured"
 
 
 def test_models_keep_the_order_they_ran_in_and_earlier_runs_reach_the_final_comparison():
