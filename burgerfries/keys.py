@@ -24,14 +24,17 @@ class Knob:
 
 
 # The original study's four knobs, in its order (loss weights → batch size → learning rate is the
-# order of its phases; this is the order of its tables), then the run length and the input size
-# (a square input: the knob sets the resizer's height and its width).
+# order of its phases; this is the order of its tables), then the run length — in steps, or in
+# passes over the training photos (`epochs`, resolved to steps at the run's batch size; steps win
+# where both are given) — and the input size (a square input: the knob sets the resizer's height
+# and its width).
 KNOBS = (
     Knob("batch_size", int, "train_config.batch_size", "batch"),
     Knob("learning_rate", float, f"{LEARNING_RATE_SCHEDULE}.learning_rate_base", "lr"),
     Knob("classification_weight", float, "model.ssd.loss.classification_weight", "cls weight"),
     Knob("localization_weight", float, "model.ssd.loss.localization_weight", "loc weight"),
     Knob("num_steps", int, "train_config.num_steps", "steps"),
+    Knob("epochs", float, "train_config.num_epochs", "passes"),
     Knob("input_size", int, "model.ssd.image_resizer.fixed_shape_resizer.height", "size"),
 )
 INPUT_WIDTH = "model.ssd.image_resizer.fixed_shape_resizer.width"  # set with `input_size`'s height

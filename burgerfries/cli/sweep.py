@@ -18,9 +18,12 @@ from burgerfries.model.config import PROFILES
 
 SUMMARY = "the chained phases of a study YAML, for every model, then the report"
 DESCRIPTION = """\
-Tune detectors in chained phases, as a study YAML lists them; the default is the original study:
-both models, loss weights, then batch size, then learning rate, each phase starting from the
-previous phase's winner. Then the final pick per model and the HTML report. --dry-run prints the
+Tune detectors in chained phases, as a study YAML lists them. On your own photos (--data DIR) the
+default is the photos study: the default model, length in passes then batch size, its base exactly
+what `burgerfries train --data DIR` trains. Without --data it is the original study on the
+synthetic set: both models, loss weights, then batch size, then learning rate. Each phase starts
+from the previous phase's winner and decides on the validation photos; then the final pick per
+model, measured on the test photos no decision read, and the HTML report. --dry-run prints the
 plan and an estimated duration and trains nothing. Run the same command again to continue a
 sweep that was stopped; workers on several machines share one sweep through one --storage.
 """
@@ -31,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--study",
         type=optional_path,
         default=None,
-        help="sweep YAML (default: the original study, burgerfries/studies/original_study.yaml)",
+        help="sweep YAML, or a shipped study's name: original_study, photos_study (default: photos_study "
+        "with --data, else the original study on the synthetic set)",
     )
     parser.add_argument(
         "--data",

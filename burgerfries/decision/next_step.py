@@ -22,6 +22,8 @@ def knob_config(row: pd.Series) -> dict[str, Any]:
     config = {knob: KNOB_TYPES[knob](row[knob]) for knob in STUDY_KNOBS}
     if str(row.get("input_size", "")) not in ("", "nan"):  # (runs from before the input-size knob lack it)
         config["input_size"] = int(float(row["input_size"]))
+    if str(row.get("epochs", "")) not in ("", "nan", "None"):  # a length in passes (runs given steps have none)
+        config["epochs"] = float(row["epochs"])
     return config
 
 

@@ -115,8 +115,14 @@ class ConfigConflictError(ValueError):
 
 
 def knob_values(config: dict) -> dict[str, Any]:
-    """The study's knobs as this config has them."""
-    return {knob: get(config, dotted) for knob, dotted in KNOB_FIELDS.items()}
+    """The study's knobs as this config has them (`epochs`: None for a run whose length was given in steps)."""
+    values = {}
+    for knob, dotted in KNOB_FIELDS.items():
+        try:
+            values[knob] = get(config, dotted)
+        except KeyError:
+            values[knob] = None
+    return values
 
 
 def build_config(
@@ -166,7 +172,7 @@ def build_config(
     if "depth_multiplier" in settings:
         ssd["feature_extractor"]["depth_multiplier"] = settings["depth_multiplier"]
     for knob, value in knobs.items():
-        if knob != "num_steps":
+        if knob not in ("num_steps", "epochs") and value is not None:
             set_value(config, KNOB_FIELDS[knob], value)
         if knob == "input_size":
             set_value(config, INPUT_WIDTH, value)
@@ -174,7 +180,8 @@ def build_config(
         set_value(config, dotted, value)
     if KNOB_FIELDS["num_steps"] not in overrides:
         length = {"num_steps": knobs.get("num_steps"), "batch_size": train["batch_size"]}
-        train["num_steps"], resolved = run_length(profile, length, epochs, num_train_images, train["num_steps"])
+        passes = knobs["epochs"] if knobs.get("epochs") is not None else epochs
+        train["num_steps"], resolved = run_length(profile, length, passes, num_train_images, train["num_steps"])
         if resolved is not None:
             train["num_epochs"] = resolved
     # The OD API refuses a base below the warm-up rate (FPNLite warms up from 0.026666, and the

@@ -17,6 +17,11 @@ WEIGHT_PAIR = list(LOSS_WEIGHT_KNOBS)
 
 
 def _number(value: Any) -> float | str:
+    """A knob's value as one comparable thing: a number, or "" where the run has none (a knob a
+    run does not set, e.g. `epochs` of a run whose length was given in steps, reads as missing,
+    NaN or "None" depending on where it comes from)."""
+    if value is None or str(value) in ("", "None", "nan"):
+        return ""
     try:
         return float(value)
     except (TypeError, ValueError):

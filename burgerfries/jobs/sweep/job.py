@@ -36,7 +36,7 @@ from burgerfries.machine import describe_machine
 from burgerfries.model.config import build_config
 from burgerfries.pretrained import resolve_weights
 from burgerfries.runs.run_set import RunSet
-from burgerfries.sweep import DEFAULT_STUDY
+from burgerfries.sweep import study_path
 from burgerfries.sweep.definition import Phase, load_definition
 from burgerfries.sweep.plan import SweepPlan
 from burgerfries.sweep.storage import (
@@ -77,7 +77,7 @@ class SweepWorkersError(RuntimeError):
 class SweepSettings:
     """What a user gave `burgerfries sweep`; None means the study's (or the default) value."""
 
-    study: Path = DEFAULT_STUDY
+    study: Path | None = None  # None: the photos study with `data`, else the original study
     data: Path | None = None  # None: the synthetic set, prepared into data/synthetic
     profile: str | None = None  # None: the study's
     storage: str | None = None  # None: sqlite next to the tracking database
@@ -105,7 +105,8 @@ class SweepResult:
 def resolve_plan(settings: SweepSettings) -> SweepPlan:
     """Every default applied once: the study, its profile and weights (checked before any trial),
     the data folder (the synthetic set prepared when none is given), noise seeds and storage."""
-    definition = load_definition(settings.study)
+    study = study_path(settings.study, settings.data is not None)
+    definition = load_definition(study)
     profile = settings.profile or definition.profile
     for model, weights in definition.weights.items():  # before any trial: e.g. no shipped weights for the profile
         resolve_weights(weights, profile, model)
@@ -122,7 +123,7 @@ def resolve_plan(settings: SweepSettings) -> SweepPlan:
     definition = replace(definition, decision=replace(definition.decision, look_seeds=noise_seeds))
     return SweepPlan(
         definition=definition,
-        study_path=Path(settings.study),
+        study_path=study,
         data=folder.path,
         dataset_hash=folder.hash,
         num_train_images=folder.num_train_images,

@@ -1,0 +1,80 @@
+"""The photos study: what `sweep --data DIR` runs, its base exactly `train --data DIR`'s run, its
+length phase in passes over the training photos."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from burgerfries.jobs.sweep.trials import run_config_key, trial_settings, trial_steps
+from burgerfries.jobs.train_plan import TrainSettings, resolve_train
+from burgerfries.model.config import PROFILES, knob_values
+from burgerfries.sweep import ORIGINAL_STUDY, PHOTOS_STUDY, study_path
+from burgerfries.sweep.definition import load_definition
+from burgerfries.sweep.plan import SweepPlan
+from burgerfries.sweep.trials import config_of
+
+
+def photos_plan(data: Path, num_train_images: int) -> SweepPlan:
+    return SweepPlan(
+        definition=load_definition(PHOTOS_STUDY),
+        study_path=PHOTOS_STUDY,
+        data=data,
+        dataset_hash="abc",
+        profile="smoke",
+        repeats=1,
+        noise_seeds=3,
+        storage_url="sqlite:///optuna.db",
+        workers=2,
+        checkpoint_root=Path("checkpoints"),
+        num_train_images=num_train_images,
+        experiment="photos_study",
+        register="photos_study",
+    )
+
+
+def test_which_study_runs():
+    assert study_path(None, data_given=True) == PHOTOS_STUDY
+    assert study_path(None, data_given=False) == ORIGINAL_STUDY
+    assert study_path("original_study", data_given=True) == ORIGINAL_STUDY  # by name, on any folder
+    assert study_path("photos_study", data_given=False) == PHOTOS_STUDY
+    assert study_path("sweeps/mine.yaml", data_given=True) == Path("sweeps/mine.yaml")
+
+
+def test_the_base_trains_exactly_what_train_data_trains(synthetic_data):
+    definition = load_definition(PHOTOS_STUDY)
+    (model,) = definition.models
+    trained = resolve_train(TrainSettings(data=synthetic_data))  # `burgerfries train --data DIR`'s defaults
+    assert trained.settings.model == model
+    plan = photos_plan(synthetic_data, trained.folder.num_train_images)
+    base = config_of(definition, definition.phases[0], {}, {"point": -1, "seed": 0})
+    trial = resolve_train(replace(trial_settings(plan, definition.phases[0], model, base, {}, "t", 0), nested=False))
+    assert trial.num_steps == trained.num_steps == trial_steps(plan, model, base)
+    assert knob_values(trial.config) == knob_values(trained.config)
+    assert trained.config["train_config"]["num_epochs"] == PROFILES["smoke"]["epochs"] == definition.base["epochs"]
+    assert (trial.weights, trial.restore) == (trained.weights, trained.restore)
+    assert trial.config == trained.config
+
+
+@pytest.mark.parametrize("point, batch, passes", [(0, 10, 71.4), (1, 10, 95.2)])
+def test_the_length_phase_trains_passes_over_the_training_photos(synthetic_data, point, batch, passes):
+    definition = load_definition(PHOTOS_STUDY)
+    (model,) = definition.models
+    images = resolve_train(TrainSettings(data=synthetic_data)).folder.num_train_images
+    plan = photos_plan(synthetic_data, images)
+    length = definition.phases[0]
+    config = config_of(definition, length, {}, {"point": point, "seed": 1})
+    trial = resolve_train(replace(trial_settings(plan, length, model, config, {}, "t", 0), nested=False))
+    assert trial.num_steps == trial_steps(plan, model, config) == -(-passes * images // batch)
+    assert trial.config["train_config"]["num_epochs"] == passes
+    # the key a queued trial gets is the one its run's logged knobs give (reuse and decisions group by it)
+    from burgerfries.jobs.train import short_params
+    from burgerfries.runs.configurations import config_key
+
+    assert run_config_key(plan, model, config) == config_key({**short_params(trial), "model": model})
+    # the batch phase keeps the passes: a smaller batch trains more steps
+    batch_phase = definition.phases[1]
+    smaller = config_of(definition, batch_phase, {"epochs": passes}, {"point": 0, "seed": 0})
+    assert trial_steps(plan, model, smaller) == -(-passes * images // 5)
