@@ -81,6 +81,7 @@ class Tag:
     REUSED = "reused"
     REFERENCE = "reference"  # a reference race's reference configuration (its config key, on the phase run)
     FINAL = "final"
+    NOTHING_TO_FIND = "nothing_to_find"  # why a model's tuning stopped early: its base left no detectable gain
     FINAL_CONFIG = "final_config"
     FINAL_REASON = "final_reason"
     REGISTERED = "registered"  # "NAME version N": where a final pick (and its base) was registered

@@ -49,6 +49,9 @@ class DecisionSettings:
     looks: int = 3
     look_seeds: int = 3  # seeds per side added at each look (a sweep sets its incumbent's seed count)
     stop_early: bool = True  # stop clearly-worse challengers' screening trials (sweep/pruning.py)
+    # Stop tuning a model whose base leaves less room to the metric's ceiling than a phase could
+    # detect (decision/headroom.py). Off by default: the original study runs all its phases.
+    stop_when_saturated: bool = False
     # Where racing reads the objective: "last", the last evaluation (the checkpoint a run ends
     # with, the one exported); or "read_point", where the run's eval loss starts to flatten. In the
     # main job's smoke runs mAP@0.5 was still rising at the knee, and its seed-to-seed σ there was
@@ -79,10 +82,11 @@ class DecisionSettings:
             if extra["read_at"] not in READ_AT:
                 raise ValueError(f"{where}.decision_settings.read_at: expected one of {', '.join(READ_AT)}")
             settings = replace(settings, read_at=extra["read_at"])
-        if "stop_early" in extra:
-            if not isinstance(extra["stop_early"], bool):
-                raise ValueError(f"{where}.decision_settings.stop_early: expected true or false")
-            settings = replace(settings, stop_early=extra["stop_early"])
+        for switch in ("stop_early", "stop_when_saturated"):
+            if switch in extra:
+                if not isinstance(extra[switch], bool):
+                    raise ValueError(f"{where}.decision_settings.{switch}: expected true or false")
+                settings = replace(settings, **{switch: extra[switch]})
         if "looks" in extra:
             if not isinstance(extra["looks"], int) or extra["looks"] < 1:
                 raise ValueError(f"{where}.decision_settings.looks: expected a whole number ≥ 1")

@@ -22,6 +22,7 @@ from optuna.storages import RDBStorage
 from tqdm import tqdm
 
 from burgerfries.data.folder import DataFolder
+from burgerfries.decision.headroom import nothing_to_find
 from burgerfries.decision.next_step import carried_on, confirmation_entries, knob_config
 from burgerfries.decision.settings import CARRIED
 from burgerfries.decision.tables import DecisionTables, decision_tables
@@ -236,11 +237,15 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
     """Every phase in order for every model; {model: the last phase's decision}. A reference race
     carries nothing on by itself: the points it carries are tested at each model's incumbent in
     the phase after it (`trials.carried_phase`), which decides."""
-    definition, models = plan.definition, plan.definition.models
+    definition, models = plan.definition, list(plan.definition.models)
     inherited: dict[str, dict[str, Any]] = {model: {} for model in models}
     winners: dict[str, dict[str, Any]] = {}
     phases = definition.phases
     for index, phase in enumerate(tqdm(phases, desc="phases", unit="phase", disable=not runner.progress)):
+        if index and definition.decision.stop_when_saturated:  # a base that leaves nothing to detect: stop
+            models = _still_tuned(plan, storage, runs, parent_id, models, phase.name)
+        if not models:
+            break
         label = f"phase {index + 1}/{len(phases)} {phase.name}"
         racing = {model for model in models if is_race(definition, phase, inherited[model])}
         decided = _run_phase(plan, storage, runs, runner, parent_id, phase, inherited, label, models)
@@ -260,6 +265,30 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
             inherited[model] = won["config"]  # (a leader's: its carried test's decision)
             winners[model] = won
     return winners
+
+
+def _still_tuned(
+    plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, parent_id: str, models: list[str], before: str
+) -> list[str]:
+    """`models` without those whose base, as the sweep's runs so far show it, leaves less room to
+    the metric's ceiling than a phase could detect (`decision/headroom.py`). One worker decides
+    for all (`once`) before phase `before`; each stop is printed and recorded on the sweep run."""
+    kept = []
+    for model in models:
+
+        def decide(model: str = model) -> str:
+            reason = nothing_to_find(sweep_tables(parent_id)[1], model) or ""
+            if reason:
+                runs.record_nothing_to_find(parent_id, model, reason)
+            return reason
+
+        what = f"decide whether {model} is tuned further"
+        reason = once(storage, plan.once_name(f"{before}:{model}:headroom"), decide, what)
+        if reason:
+            print(f"{model}: {reason}; its later phases are not run", flush=True)
+        else:
+            kept.append(model)
+    return kept
 
 
 def _register(computed: DecisionTables, register: str, parent_id: str) -> None:

@@ -140,6 +140,12 @@ class SweepRuns:
         recorded = json.loads(self.client.get_run(phase_id).data.tags.get(tag, "{}"))
         self.client.set_tag(phase_id, tag, json.dumps({**recorded, **reused}))
 
+    def record_nothing_to_find(self, parent_id: str, model: str, reason: str) -> None:
+        """Why the sweep stopped tuning `model` before its last phase (on the sweep run, and in its note)."""
+        self.client.set_tag(parent_id, per_model(Tag.NOTHING_TO_FIND, model), reason[:5000])
+        note = self.client.get_run(parent_id).data.tags.get(Tag.NOTE, "")
+        self.client.set_tag(parent_id, Tag.NOTE, f"{note}\n\n**{model}**: {reason}".strip())
+
     def record_final(self, parent_id: str, model: str, run_id: str, config: dict[str, Any], reason: str) -> None:
         self.client.set_tag(parent_id, per_model(Tag.FINAL, model), run_id)
         self.client.set_tag(parent_id, per_model(Tag.FINAL_CONFIG, model), json.dumps(config))
