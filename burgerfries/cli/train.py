@@ -113,16 +113,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     experiment_argument(parser, "'train'")
 
 
-def describe_evaluation(metrics: dict[str, float]) -> str:
-    """The last evaluation in one line: mAP@0.5, COCO's mAP, and COCO's mAP by object size (areas
+def describe_evaluation(metrics: dict[str, float], what: str = "validation photos", prefix: str = "eval/") -> str:
+    """An evaluation in one line: mAP@0.5, COCO's mAP, and COCO's mAP by object size (areas
     under 32² / 96² pixels of the stored image are small / medium; "none" where the split has no
-    such object, as COCO leaves it undefined)."""
+    such object, as COCO leaves it undefined). `prefix` "test/" reads the test photos' metrics."""
 
     def value(key: str) -> str:
-        return f"{metrics[key]:.3f}" if key in metrics else "none"
+        return f"{metrics[prefix + key]:.3f}" if prefix + key in metrics else "none"
 
-    sizes = ", ".join(f"{size} {value(f'eval/mAP_{size}')}" for size in ("small", "medium", "large"))
-    return f"eval split: mAP@0.5 {value('eval/mAP_50')}, mAP@[.5:.95] {value('eval/mAP')} (by object size: {sizes})"
+    sizes = ", ".join(f"{size} {value(f'mAP_{size}')}" for size in ("small", "medium", "large"))
+    return f"{what}: mAP@0.5 {value('mAP_50')}, mAP@[.5:.95] {value('mAP')} (by object size: {sizes})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,8 +134,7 @@ def run(args: argparse.Namespace) -> int:
         result = train(
             args.data,
             run_id=args.run_id,
-            **{knob: getattr(args, knob) for knob in KNOB_TYPES},
-            epochs=args.epochs,
+            **{knob: getattr(args, knob) for knob in KNOB_TYPES},  # (`epochs` among them)
             eval_every=args.eval_every,
             overrides=overrides(args.overrides),
             experiment=args.experiment,
@@ -148,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
     losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
     print(f"step {result.step}: {losses}")
     if result.eval_metrics:
-        print(describe_evaluation(result.eval_metrics[max(result.eval_metrics)]))
+        print(describe_evaluation(result.eval_metrics[max(result.eval_metrics)], "validation photos, last evaluation"))
+    if result.test_metrics:
+        print(describe_evaluation(result.test_metrics, "test photos (read by no choice), final weights", "test/"))
     from burgerfries.tracking import ui_hint
 
     print(ui_hint(result.experiment_id))

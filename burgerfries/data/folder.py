@@ -82,6 +82,12 @@ class DataFolder:
             )
         return self.path / VALIDATION_RECORD
 
+    @property
+    def choice_split(self) -> str:
+        """The split a run's periodic evaluations read: the validation photos, or on a folder
+        prepared without them, the eval split (as runs on it always did)."""
+        return VALIDATION if self.has_validation else TEST
+
     def record(self, split: str) -> Path:
         """The record of `split` ("train", "validation" or "eval")."""
         records = {"train": self.train_record, TEST: self.eval_record}

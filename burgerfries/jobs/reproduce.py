@@ -164,6 +164,9 @@ def reproduce_run(run_id: str, data: Path | None = None, experiment: str | None 
     logged_code, code = source.data.tags.get(Tag.CODE_VERSION, ""), code_version()
     if logged_code != code:
         print(f"warning: run {run_id} was trained by code {logged_code or 'of unknown version'}, this is {code}")
-    result = train(_settings(source, config, data, experiment), Evaluation(data))
+    # the split the source's evaluations read (its validation photos, on a three-split folder)
+    result = train(
+        _settings(source, config, data, experiment), Evaluation(data, split=DataFolder.open(data).choice_split)
+    )
     last = result.eval_metrics[max(result.eval_metrics)] if result.eval_metrics else {}
     return Reproduction(run_id, result.run_id, compare_to_source(source, last))

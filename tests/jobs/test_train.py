@@ -83,8 +83,12 @@ def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri,
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
     last = run.data.metrics  # the last value of each metric: the last evaluation's
-    said = next(line for line in printed if line.startswith("eval split: "))
+    said = next(line for line in printed if line.startswith("validation photos, last evaluation: "))
     assert f"mAP@0.5 {last['eval/mAP_50']:.3f}" in said and "by object size: small " in said
+    # the final weights, once, on the test photos: logged as test/* at the last step, and printed
+    tested = next(line for line in printed if line.startswith("test photos (read by no choice), final weights: "))
+    assert f"mAP@0.5 {last['test/mAP_50']:.3f}" in tested
+    assert [m.step for m in client.get_metric_history(run_id, "test/mAP_50")] == [6]
     assert run.info.status == "FINISHED"
     assert run.data.tags["model"] == "ssd_mobilenet_v2_fpnlite_320x320" and run.data.tags["profile"] == "tiny"
     assert run.data.params["batch_size"] == "2"
@@ -110,13 +114,14 @@ def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri,
     for model in models:
         linked = {metric.key: metric for metric in model.metrics}
         assert "eval/mAP_50" in linked and linked["eval/mAP_50"].step == int(model.tags["step"])
-        assert linked["eval/mAP_50"].dataset_name == f"{synthetic_data.name}/eval"
+        assert linked["eval/mAP_50"].dataset_name == f"{synthetic_data.name}/validation"
     last = next(m for m in models if m.tags["step"] == "6")
     assert last.tags["checkpoint"] == "stored with this model" and run.data.tags["checkpoint_model_id"] == last.model_id
     assert sum("best_by" in m.tags for m in models) == 1
     assert {(d.dataset.name, d.tags[0].value) for d in run.inputs.dataset_inputs} == {
         (f"{synthetic_data.name}/train", "training"),
-        (f"{synthetic_data.name}/eval", "evaluation"),
+        (f"{synthetic_data.name}/validation", "validation"),
+        (f"{synthetic_data.name}/eval", "testing"),
     }
     # The last checkpoint answers as a pyfunc model, with the signature it was logged with.
     from burgerfries.jobs.pyfunc_model import DETECTION_COLUMNS, input_example
