@@ -77,5 +77,7 @@ def test_the_messages_list_every_choice_and_the_top_level_keys_stay_top_level():
         "looks": 3,
         "look_seeds": 3,
         "stop_early": True,
+        "stop_when_saturated": False,
         "read_at": "last",
     }
+    assert DecisionSettings.from_study({"decision_settings": {"stop_when_saturated": True}}, WHERE).stop_when_saturated

@@ -14,7 +14,7 @@ def test_pretrain_writes_weights_and_provenance_that_train_fine_tunes_from(track
     argv = ["pretrain", "--profile", "tiny", "--num-images", "6", "--eval-images", "3", "--num-steps", "2"]
     assert main([*argv, "--data", str(tmp_path / "set"), "--out", str(out), "--batch-size", "2"]) == 0
     provenance = json.loads((out / PROVENANCE).read_text())
-    assert provenance["data"]["num_images"] == {"train": 6, "eval": 3} and provenance["steps"] == 2
+    assert provenance["data"]["num_images"] == {"train": 6, "validation": 0, "eval": 3} and provenance["steps"] == 2
     assert {"eval/mAP_50", "eval/AR_100"} <= set(provenance["held_out"])
     assert provenance["sha256"] == {p.name: file_sha256(p) for p in out.iterdir() if p.name != PROVENANCE}
     run = mlflow.MlflowClient().get_run(provenance["mlflow_run_id"])

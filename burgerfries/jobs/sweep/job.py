@@ -22,7 +22,6 @@ from optuna.storages import RDBStorage
 from tqdm import tqdm
 
 from burgerfries.data.folder import DataFolder
-from burgerfries.decision.headroom import nothing_to_find
 from burgerfries.decision.next_step import carried_on, confirmation_entries, knob_config
 from burgerfries.decision.settings import CARRIED
 from burgerfries.decision.tables import DecisionTables, decision_tables
@@ -30,6 +29,7 @@ from burgerfries.jobs.data_folder import resolve_data
 from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep.registry import name_mapping, register_finals
 from burgerfries.jobs.sweep.runs import SweepRuns
+from burgerfries.jobs.sweep.saturation import still_tuned
 from burgerfries.jobs.sweep.trials import TrialRunner, run_config_key
 from burgerfries.jobs.sweep.workers import run_local_workers
 from burgerfries.keys import Tag
@@ -57,6 +57,10 @@ from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 from burgerfries.training.loop import run_steps
 
 REPORT_STEP = "report"  # the `once` step whose stored value says the sweep is finished
+
+
+def _decision_tables(parent_run_id: str) -> DecisionTables:
+    return sweep_tables(parent_run_id)[1]
 
 
 def sweep_tables(parent_run_id: str) -> tuple[RunSet, DecisionTables]:
@@ -243,7 +247,8 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
     phases = definition.phases
     for index, phase in enumerate(tqdm(phases, desc="phases", unit="phase", disable=not runner.progress)):
         if index and definition.decision.stop_when_saturated:  # a base that leaves nothing to detect: stop
-            models = _still_tuned(plan, storage, runs, parent_id, models, phase.name)
+            read = partial(_decision_tables, parent_id)
+            models = still_tuned(plan, storage, runs, read, parent_id, models, phase.name)
         if not models:
             break
         label = f"phase {index + 1}/{len(phases)} {phase.name}"
@@ -265,30 +270,6 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
             inherited[model] = won["config"]  # (a leader's: its carried test's decision)
             winners[model] = won
     return winners
-
-
-def _still_tuned(
-    plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, parent_id: str, models: list[str], before: str
-) -> list[str]:
-    """`models` without those whose base, as the sweep's runs so far show it, leaves less room to
-    the metric's ceiling than a phase could detect (`decision/headroom.py`). One worker decides
-    for all (`once`) before phase `before`; each stop is printed and recorded on the sweep run."""
-    kept = []
-    for model in models:
-
-        def decide(model: str = model) -> str:
-            reason = nothing_to_find(sweep_tables(parent_id)[1], model) or ""
-            if reason:
-                runs.record_nothing_to_find(parent_id, model, reason)
-            return reason
-
-        what = f"decide whether {model} is tuned further"
-        reason = once(storage, plan.once_name(f"{before}:{model}:headroom"), decide, what)
-        if reason:
-            print(f"{model}: {reason}; its later phases are not run", flush=True)
-        else:
-            kept.append(model)
-    return kept
 
 
 def _register(computed: DecisionTables, register: str, parent_id: str) -> None:

@@ -154,6 +154,13 @@ def trial_settings(
     )
 
 
+def evaluations(plan: SweepPlan) -> tuple[Evaluation, Evaluation]:
+    """A trial's evaluations: its validation photos, which decisions read, and its test photos,
+    on which a finished trial's final weights are measured once."""
+    threshold = plan.definition.analysis.score_threshold
+    return tuple(Evaluation(plan.data, score_threshold=threshold, split=split) for split in (VALIDATION, TEST))
+
+
 class TrialRunner:
     """Trains a sweep's trials in this process; any number of runners (in other processes or
     machines) may share one plan's storage."""
@@ -163,17 +170,11 @@ class TrialRunner:
         self.storage = storage
         self.runs = runs
         self.progress = progress
-        threshold = plan.definition.analysis.score_threshold
-        # decisions read the validation photos; each finished trial's final weights are measured
-        # once on the test photos, which only the final tables read
-        self.evaluation = Evaluation(plan.data, score_threshold=threshold, split=VALIDATION)
-        self.test_evaluation = Evaluation(plan.data, score_threshold=threshold, split=TEST)
+        self.evaluation, self.test_evaluation = evaluations(plan)
         self.setups = TrainingSetups()  # one traced step per shape, reused across trials
         # model → {(configuration key, seed): (MLflow run id, configuration)} of finished trials so
         # far, so a later phase reuses a configuration already trained with the same seed
-        self.trained: dict[str, dict[tuple[str, int], tuple[str, dict[str, Any]]]] = {
-            model: {} for model in plan.definition.models
-        }
+        self.trained: dict[str, dict[tuple[str, int], tuple[str, dict]]] = {m: {} for m in plan.definition.models}
 
     def remember(self, model: str, study: optuna.Study) -> None:
         """Record the study's finished trials, for later phases to reuse."""
