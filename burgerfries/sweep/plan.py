@@ -12,10 +12,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.decision.phase import RACE_CONFIRM
-from burgerfries.model.config import PROFILES, build_config
+from burgerfries.model.config import PROFILES, build_config, steps_for_epochs
 from burgerfries.pretrained import NONE
 from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, SweepDefinition
 from burgerfries.sweep.trials import (
@@ -99,6 +100,15 @@ class SweepPlan:
         knobs = {"num_steps": self.definition.num_steps, "batch_size": self.definition.base["batch_size"]}
         config = build_config(model, self.profile, knobs=knobs, num_train_images=self.num_train_images)
         return config["train_config"]["num_steps"]
+
+    def trial_steps(self, model: str, config: dict[str, Any]) -> int:
+        """A trial's steps: the plan's (`num_steps`), unless its configuration sets them — in steps,
+        or in passes over the training photos (`epochs`) at the trial's batch size."""
+        if config.get("num_steps"):
+            return int(config["num_steps"])
+        if config.get("epochs"):
+            return steps_for_epochs(float(config["epochs"]), self.num_train_images, int(config["batch_size"]))
+        return self.num_steps(model)
 
     def input_size(self, model: str) -> int:
         """The input side every trial trains at unless its phase varies it: the profile's (or the
@@ -210,13 +220,15 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
         if race:
             lines.append(_race_line(phase, incumbent_seeds, carried))
         for model in definition.models:
-            steps = plan.num_steps(model)
             screening += len(entries)
             confirming += phase_confirmations + carried
             configs = [config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries]
-            for config in configs + [incumbent_config(definition, {})] * (phase_confirmations + carried):
+            # the worst case confirms the phase's longest configuration (most steps × batch size)
+            longest = max(configs, key=lambda c: plan.trial_steps(model, c) * c.get("batch_size", base_batch))
+            for config in configs + [longest] * (phase_confirmations + carried):
                 batch = config.get("batch_size", base_batch)
                 if seconds_per_step and model in seconds_per_step:
+                    steps = plan.trial_steps(model, config)
                     total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL
                     total_seconds += SECONDS_PER_NEW_SHAPE if (model, batch) not in shapes else 0.0
                 shapes.add((model, batch))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from burgerfries.jobs.sweep.trials import run_config_key, trial_settings, trial_steps
+from burgerfries.jobs.sweep.trials import run_config_key, trial_settings
 from burgerfries.jobs.train_plan import TrainSettings, resolve_train
 from burgerfries.model.config import PROFILES, knob_values
 from burgerfries.sweep import ORIGINAL_STUDY, PHOTOS_STUDY, study_path
@@ -51,7 +51,7 @@ def test_the_base_trains_exactly_what_train_data_trains(synthetic_data):
     plan = photos_plan(synthetic_data, trained.folder.num_train_images)
     base = config_of(definition, definition.phases[0], {}, {"point": -1, "seed": 0})
     trial = resolve_train(replace(trial_settings(plan, definition.phases[0], model, base, {}, "t", 0), nested=False))
-    assert trial.num_steps == trained.num_steps == trial_steps(plan, model, base)
+    assert trial.num_steps == trained.num_steps == plan.trial_steps(model, base)
     assert knob_values(trial.config) == knob_values(trained.config)
     assert trained.config["train_config"]["num_epochs"] == PROFILES["smoke"]["epochs"] == definition.base["epochs"]
     assert (trial.weights, trial.restore) == (trained.weights, trained.restore)
@@ -67,7 +67,7 @@ def test_the_length_phase_trains_passes_over_the_training_photos(synthetic_data,
     length = definition.phases[0]
     config = config_of(definition, length, {}, {"point": point, "seed": 1})
     trial = resolve_train(replace(trial_settings(plan, length, model, config, {}, "t", 0), nested=False))
-    assert trial.num_steps == trial_steps(plan, model, config) == -(-passes * images // batch)
+    assert trial.num_steps == plan.trial_steps(model, config) == -(-passes * images // batch)
     assert trial.config["train_config"]["num_epochs"] == passes
     # the key a queued trial gets is the one its run's logged knobs give (reuse and decisions group by it)
     from burgerfries.jobs.train import short_params
@@ -77,4 +77,20 @@ def test_the_length_phase_trains_passes_over_the_training_photos(synthetic_data,
     # the batch phase keeps the passes: a smaller batch trains more steps
     batch_phase = definition.phases[1]
     smaller = config_of(definition, batch_phase, {"epochs": passes}, {"point": 0, "seed": 0})
-    assert trial_steps(plan, model, smaller) == -(-passes * images // 5)
+    assert plan.trial_steps(model, smaller) == -(-passes * images // 5)
+
+
+def test_the_plan_estimates_each_trial_at_its_own_length(synthetic_data):
+    from burgerfries.sweep.plan import SECONDS_PER_NEW_SHAPE, SECONDS_PER_TRIAL
+
+    text = photos_plan(synthetic_data, 100).describe({"ssd_mobilenet_v2_fpnlite_320x320": 1.0})
+    assert "study photos_study" in text and "phase 1 length" in text and "phase 2 batch" in text
+    # 100 training photos, 1 s per step at batch 10 (a step's time taken as proportional to its batch).
+    # Phase 1: the base's 3 seeds (47.6 passes: 476 steps), 71.4 and 95.2 passes (714, 952 steps), and at
+    # worst 2 confirmation seeds and 2 more looks of 3 seeds per side (14 trials) at the longest, 952.
+    # Phase 2 at the base's passes: batch 5 (952 steps, as 476 at batch 10) and 15 (318 steps, as 477),
+    # and 14 worst-case trials at the costlier, batch 15.
+    step_seconds = 3 * 476 + 714 + 952 + 14 * 952 + 476 + 477 + 14 * 477
+    assert "35 trials at most" in text
+    expected = (step_seconds + 35 * SECONDS_PER_TRIAL + 3 * SECONDS_PER_NEW_SHAPE) / 60
+    assert f"at most {expected:.1f} min" in text

@@ -23,7 +23,6 @@ from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.sweep.runs import SweepRuns
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import SHORT_NAMES, STUDY_KNOBS, SweepRole, Tag
-from burgerfries.model.config import steps_for_epochs
 from burgerfries.pretrained import NONE
 from burgerfries.runs.configurations import config_key
 from burgerfries.sweep.definition import Phase
@@ -98,21 +97,11 @@ def reference_runs(runner: TrialRunner, phase: Phase, model: str, inherited: dic
     return [run_id for (trained, _), (run_id, _) in runner.trained[model].items() if trained == key]
 
 
-def trial_steps(plan: SweepPlan, model: str, config: dict[str, Any]) -> int:
-    """A trial's steps: the plan's, unless its phase varies them — in steps, or in passes over the
-    training photos (`epochs`) at the trial's batch size."""
-    if config.get("num_steps"):
-        return int(config["num_steps"])
-    if config.get("epochs"):
-        return steps_for_epochs(float(config["epochs"]), plan.num_train_images, int(config["batch_size"]))
-    return plan.num_steps(model)
-
-
 def run_config_key(plan: SweepPlan, model: str, config: dict[str, Any]) -> str:
     """The configuration key the report gives a trial of `config` (`report.configurations`): its
     knobs as the run logs them, the steps it trains included."""
     size = config.get("input_size") or plan.input_size(model)
-    return config_key({**config, "num_steps": trial_steps(plan, model, config), "input_size": size, "model": model})
+    return config_key({**config, "num_steps": plan.trial_steps(model, config), "input_size": size, "model": model})
 
 
 def trial_settings(
@@ -127,7 +116,7 @@ def trial_settings(
         model=model,
         **{knob: config[knob] for knob in STUDY_KNOBS},
         # a length in passes is resolved by the run itself (the same steps; its num_epochs is logged)
-        num_steps=None if config.get("epochs") and not config.get("num_steps") else trial_steps(plan, model, config),
+        num_steps=None if config.get("epochs") and not config.get("num_steps") else plan.trial_steps(model, config),
         epochs=config.get("epochs"),
         input_size=config.get("input_size"),
         profile=plan.profile,
