@@ -147,6 +147,14 @@ class SweepPlan:
 
 def describe_trial_length(plan: SweepPlan) -> str:
     """Every trial's length in one line, and where it comes from."""
+    base = plan.definition.base
+    if plan.definition.num_steps is None and base.get("epochs") and not base.get("num_steps"):
+        steps = ", ".join(f"{model} {plan.trial_steps(model, base)}" for model in plan.definition.models)
+        return (
+            f"length in passes over the {plan.num_train_images} training images: the base's {base['epochs']:g} "
+            f"passes are {steps} steps at its batch size {base['batch_size']}; a trial at another batch size or "
+            "number of passes trains the steps that make its own passes"
+        )
     steps = ", ".join(f"{model} {plan.num_steps(model)}" for model in plan.definition.models)
     epochs = PROFILES[plan.profile].get("epochs")
     if plan.definition.num_steps is None and epochs is not None:

@@ -94,3 +94,5 @@ def test_the_plan_estimates_each_trial_at_its_own_length(synthetic_data):
     assert "35 trials at most" in text
     expected = (step_seconds + 35 * SECONDS_PER_TRIAL + 3 * SECONDS_PER_NEW_SHAPE) / 60
     assert f"at most {expected:.1f} min" in text
+    assert "length in passes over the 100 training images: the base's 47.6 passes are" in text
+    assert "whatever its batch size" not in text
