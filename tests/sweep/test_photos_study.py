@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from test_plan import original_plan
 
 from burgerfries.jobs.sweep.trials import run_config_key, trial_settings
 from burgerfries.jobs.train_plan import TrainSettings, resolve_train
@@ -18,17 +19,10 @@ from burgerfries.sweep.trials import config_of
 
 
 def photos_plan(data: Path, num_train_images: int) -> SweepPlan:
-    return SweepPlan(
+    return original_plan(
         definition=load_definition(PHOTOS_STUDY),
         study_path=PHOTOS_STUDY,
         data=data,
-        dataset_hash="abc",
-        profile="smoke",
-        repeats=1,
-        noise_seeds=3,
-        storage_url="sqlite:///optuna.db",
-        workers=2,
-        checkpoint_root=Path("checkpoints"),
         num_train_images=num_train_images,
         experiment="photos_study",
         register="photos_study",
