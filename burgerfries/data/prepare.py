@@ -84,7 +84,7 @@ def _describe(
     return {
         "source": source,
         "seed": seed,
-        # the layout readers check (`DataFolder.split_layout`): what each split is for
+        # what each split is for (readers tell a three-split folder by its validation.record)
         "splits": {
             "train": "training photos",
             "validation": "what periodic evaluations, read points and sweep decisions read",
