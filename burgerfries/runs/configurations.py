@@ -75,8 +75,11 @@ def add_configurations(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def configuration_in_words(row: pd.Series) -> str:
-    """A run's four study knobs in words, e.g. `batch 10, lr 0.08, weights 1.0:1.0`."""
-    return (
+    """A run's four study knobs in words, e.g. `batch 10, lr 0.08, weights 1.0:1.0`, and its
+    length in passes where it was given in passes (`…, 95.2 passes`)."""
+    words = (
         f"batch {row['batch_size']}, lr {row['learning_rate']}, "
         f"weights {row['classification_weight']}:{row['localization_weight']}"
     )
+    passes = _number(row.get("epochs", ""))
+    return f"{words}, {passes:g} passes" if isinstance(passes, float) else words
