@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,11 @@ def _race_line(phase: Phase, incumbent_seeds: int, carried: int) -> str:
     )
 
 
+def _step_cost(plan: SweepPlan, model: str, base_batch: int, config: dict[str, Any]) -> float:
+    """A trial's steps in steps at the base batch size (a step's time taken as proportional to its batch)."""
+    return plan.trial_steps(model, config) * config.get("batch_size", base_batch) / base_batch
+
+
 def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = None) -> str:
     """The phases and trials this sweep will run, with an estimated duration when step times
     are known (`--dry-run` measures them).
@@ -228,16 +234,14 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
         if race:
             lines.append(_race_line(phase, incumbent_seeds, carried))
         for model in definition.models:
-            screening += len(entries)
-            confirming += phase_confirmations + carried
+            screening, confirming = screening + len(entries), confirming + phase_confirmations + carried
             configs = [config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries]
-            # the worst case confirms the phase's longest configuration (most steps × batch size)
-            longest = max(configs, key=lambda c: plan.trial_steps(model, c) * c.get("batch_size", base_batch))
+            longest = max(configs, key=partial(_step_cost, plan, model, base_batch))  # the worst case confirms it
             for config in configs + [longest] * (phase_confirmations + carried):
                 batch = config.get("batch_size", base_batch)
                 if seconds_per_step and model in seconds_per_step:
-                    steps = plan.trial_steps(model, config)
-                    total_seconds += steps * seconds_per_step[model] * batch / base_batch + SECONDS_PER_TRIAL
+                    cost = _step_cost(plan, model, base_batch, config) * seconds_per_step[model] + SECONDS_PER_TRIAL
+                    total_seconds += cost
                     total_seconds += SECONDS_PER_NEW_SHAPE if (model, batch) not in shapes else 0.0
                 shapes.add((model, batch))
             if phase.is_grid:
