@@ -15,14 +15,15 @@ from burgerfries.decision.phase import chosen_reason
 from burgerfries.decision.settings import KEPT, SWITCHED
 from burgerfries.decision.tables import DecisionTables, carried_row
 from burgerfries.keys import CONFIG_KEY, KNOB_TYPES, STUDY_KNOBS
+from burgerfries.runs.configurations import is_missing
 
 
 def knob_config(row: pd.Series) -> dict[str, Any]:
     """The study's knobs of a summary row, typed as a study YAML types them."""
     config = {knob: KNOB_TYPES[knob](row[knob]) for knob in STUDY_KNOBS}
-    if str(row.get("input_size", "")) not in ("", "nan"):  # (runs from before the input-size knob lack it)
+    if not is_missing(row.get("input_size")):  # (runs from before the input-size knob lack it)
         config["input_size"] = int(float(row["input_size"]))
-    if str(row.get("epochs", "")) not in ("", "nan", "None"):  # a length in passes (runs given steps have none)
+    if not is_missing(row.get("epochs")):  # a length in passes (runs given steps have none)
         config["epochs"] = float(row["epochs"])
     return config
 

@@ -43,7 +43,6 @@ class Evaluation:
         split: str = TEST,
     ):
         self.folder = DataFolder.open(data)
-        self.split = split
         self.record = self.folder.record(split)
         check_record(self.record)
         self.class_names = self.folder.class_names

@@ -167,7 +167,7 @@ def _log_inputs(plan: TrainPlan) -> tuple[dict[str, object], MetaDataset | None]
         return short, None
     splits = ("train", VALIDATION, TEST) if plan.folder.has_validation else ("train", TEST)
     datasets = log_split_inputs(plan.folder.path, plan.folder.hash, {s: SPLIT_CONTEXTS[s] for s in splits})
-    return short, datasets[splits[1]]
+    return short, datasets[plan.folder.choice_split]
 
 
 def _checkpoints(setup: TrainingSetup, folder: Path) -> tuple[tf.Variable, tf.train.CheckpointManager]:

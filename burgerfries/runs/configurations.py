@@ -16,11 +16,16 @@ KNOBS = tuple(KNOB_TYPES)
 WEIGHT_PAIR = list(LOSS_WEIGHT_KNOBS)
 
 
+def is_missing(value: Any) -> bool:
+    """Whether a knob's value says the run has none (missing, NaN or "None", by where it was read)."""
+    return value is None or str(value) in ("", "None", "nan")
+
+
 def _number(value: Any) -> float | str:
     """A knob's value as one comparable thing: a number, or "" where the run has none (a knob a
     run does not set, e.g. `epochs` of a run whose length was given in steps, reads as missing,
     NaN or "None" depending on where it comes from)."""
-    if value is None or str(value) in ("", "None", "nan"):
+    if is_missing(value):
         return ""
     try:
         return float(value)
