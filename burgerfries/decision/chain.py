@@ -7,6 +7,7 @@ report renders the same answer.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 from scipy import stats
@@ -15,7 +16,7 @@ from burgerfries.decision.noise import decision_noise
 from burgerfries.decision.phase import Comparison, PhaseDecision, chosen, chosen_reason, compare, decide_phase
 from burgerfries.decision.settings import WORSE, DecisionSettings
 from burgerfries.keys import CONFIG_KEY
-from burgerfries.metrics import STEP_COLUMNS, Metric
+from burgerfries.metrics import STEP_COLUMNS, SUMMARY_METRICS, Metric
 
 FINISHED = "FINISHED"
 # Quantities averaged per configuration with a confidence interval: the decision metrics and the
@@ -202,6 +203,43 @@ def final_against_base(
     values = {key: own.loc[own[CONFIG_KEY] == key, metric.column] for key in (base_key, final_key)}
     noise = decision_noise(own, metric.column, prior)
     return compare(values[final_key], values[base_key], metric, noise, settings.alpha)
+
+
+TEST_METRIC = SUMMARY_METRICS["test_mAP_50"]
+
+
+@dataclass(frozen=True)
+class OnTestPhotos:
+    """The base and the final on the test photos, which no decision read: the number to trust for
+    what the final gained. `comparison` is None when the final is the base's configuration."""
+
+    base: float  # mean test mAP@0.5 of the base's runs (NaN when none measured it)
+    final: float  # the same for the final's runs
+    comparison: Comparison | None  # final − base, σ pooled as the decisions pool theirs
+    dof: int | None  # degrees of freedom of that σ (None without a noise estimate)
+
+
+def on_test_photos(
+    own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings, prior: pd.DataFrame | None
+) -> OnTestPhotos | None:
+    """The final against the base on the test photos (None when the final's runs measured none:
+    stores from before the test photos existed). Both final tables, the base-vs-final table and
+    the headline, read this one answer."""
+    column = TEST_METRIC.column
+    if column not in own:
+        return None
+    means = {key: float(own.loc[own[CONFIG_KEY] == key, column].astype(float).mean()) for key in (base_key, final_key)}
+    if math.isnan(means[final_key]):
+        return None
+    if base_key == final_key:
+        return OnTestPhotos(means[base_key], means[final_key], None, None)
+    noise = decision_noise(own, column, prior)
+    return OnTestPhotos(
+        means[base_key],
+        means[final_key],
+        final_against_base(own, base_key, final_key, settings, prior, TEST_METRIC),
+        noise.dof if noise else None,
+    )
 
 
 def model_prior(prior: pd.DataFrame | None, model: str) -> pd.DataFrame | None:

@@ -12,6 +12,8 @@ import pandas as pd
 
 from burgerfries.decision.chain import (
     NOISE_COLUMNS,
+    TEST_METRIC,
+    OnTestPhotos,
     best_group,
     chain,
     confidence_half_width,
@@ -21,10 +23,10 @@ from burgerfries.decision.chain import (
     finished_runs,
     model_prior,
     model_runs,
+    on_test_photos,
     per_configuration,
     rank_by_objective,
 )
-from burgerfries.decision.noise import decision_noise
 from burgerfries.decision.phase import PhaseDecision, chosen
 from burgerfries.decision.settings import INCONCLUSIVE, DecisionSettings
 from burgerfries.keys import CONFIG_KEY
@@ -158,27 +160,18 @@ def final_picks(
     return pd.concat(rows) if rows else pd.DataFrame()
 
 
-TEST_METRIC = SUMMARY_METRICS["test_mAP_50"]
-
-
-def _on_test_photos(
-    own: pd.DataFrame, base_key: str, final_key: str, settings: DecisionSettings, prior: pd.DataFrame | None
-) -> dict[str, object]:
-    """The final against the base on the test photos, which no decision read: the change of mAP@0.5,
-    its 95 % interval, the one-sided p that the final is better, and the σ's degrees of freedom
-    (pooled over the model's configurations, as the decisions pool theirs)."""
+def _test_columns(tested: OnTestPhotos | None) -> dict[str, object]:
+    """The base-vs-final table's columns for the test photos (`chain.on_test_photos`)."""
     title = f"Δ {TEST_METRIC.label} vs base"
-    if base_key == final_key or TEST_METRIC.column not in own or own[TEST_METRIC.column].isna().all():
-        reason = "same configuration" if base_key == final_key else "no test photos measured"
+    if tested is None or tested.comparison is None:
+        reason = "no test photos measured" if tested is None else "same configuration"
         return {title: float("nan"), "test 95 % interval": reason, "p (final better on test)": float("nan")}
-    result = final_against_base(own, base_key, final_key, settings, prior, TEST_METRIC)
-    noise = decision_noise(own, TEST_METRIC.column, prior)
-    digits = TEST_METRIC.digits
+    result, digits = tested.comparison, TEST_METRIC.digits
     interval = "—" if math.isnan(result.low) else f"{result.low:+.{digits}f} … {result.high:+.{digits}f}"
     return {
         title: result.delta,
-        "test 95 % interval": f"{interval} (σ on {noise.dof} dof; runs {result.runs[0]} vs {result.runs[1]})"
-        if noise
+        "test 95 % interval": f"{interval} (σ on {tested.dof} dof; runs {result.runs[0]} vs {result.runs[1]})"
+        if tested.dof is not None
         else interval,
         "p (final better on test)": result.p_better,
     }
@@ -229,6 +222,8 @@ def base_vs_final(
                     else f"{result.low:+.{objective.digits}f} … {result.high:+.{objective.digits}f}"
                 )
                 entry["p (final better)"] = result.p_better
-                entry.update(_on_test_photos(own, first.incumbent, final_key, settings, model_prior(prior, model)))
+                entry.update(
+                    _test_columns(on_test_photos(own, first.incumbent, final_key, settings, model_prior(prior, model)))
+                )
             rows.append(entry)
     return pd.DataFrame(rows)

@@ -11,10 +11,19 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from burgerfries.decision.chain import chain, final_against_base, finished_runs, model_prior, model_runs
+from burgerfries.decision.chain import (
+    TEST_METRIC,
+    OnTestPhotos,
+    chain,
+    final_against_base,
+    finished_runs,
+    model_prior,
+    model_runs,
+    on_test_photos,
+)
 from burgerfries.decision.phase import chosen
 from burgerfries.decision.settings import KEPT, SWITCHED
-from burgerfries.decision.tables import TEST_METRIC, DecisionTables, carried_row
+from burgerfries.decision.tables import DecisionTables, carried_row
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.runs.configurations import configuration_in_words
 
@@ -88,7 +97,9 @@ def _model_headline(tables: DecisionTables, model: str, final: pd.Series) -> Mod
         else f"Switched in {len(switched)} phase(s) ({'; '.join(switched)}), each on a test against its incumbent"
     )
     return ModelHeadline(
-        on_test=_on_test_photos(own, base_key, final_key, base_runs, final_runs, tables, model),
+        on_test=_on_test_photos_in_words(
+            on_test_photos(own, base_key, final_key, tables.settings, model_prior(tables.prior, model))
+        ),
         model=model,
         base=configuration_in_words(base_runs.iloc[0]) if len(base_runs) else "—",
         final=configuration_in_words(final),
@@ -103,31 +114,18 @@ def _model_headline(tables: DecisionTables, model: str, final: pd.Series) -> Mod
     )
 
 
-def _on_test_photos(
-    own: pd.DataFrame,
-    base_key: str,
-    final_key: str,
-    base_runs: pd.DataFrame,
-    final_runs: pd.DataFrame,
-    tables: DecisionTables,
-    model: str,
-) -> str:
-    """The final against the base on the test photos, in words ("" where the runs measured none)."""
-    column = TEST_METRIC.column
-    if column not in own or own[column].isna().all() or final_runs[column].isna().all():
+def _on_test_photos_in_words(tested: OnTestPhotos | None) -> str:
+    """The final against the base on the test photos (`chain.on_test_photos`), in words ("" where
+    the runs measured none)."""
+    if tested is None:
         return ""
-    final_value = float(final_runs[column].astype(float).mean())
-    if base_key == final_key:
-        return f"{TEST_METRIC.label} (read by no decision) {final_value:.3f}"
-    result = final_against_base(
-        own, base_key, final_key, tables.settings, model_prior(tables.prior, model), TEST_METRIC
-    )
+    label = f"{TEST_METRIC.label} (read by no decision)"
+    if tested.comparison is None:
+        return f"{label} {tested.final:.3f}"
+    result = tested.comparison
     interval = "" if math.isnan(result.low) else f", 95 % interval {result.low:+.3f} … {result.high:+.3f}"
     p_value = "" if math.isnan(result.p_better) else f", one-sided p {result.p_better:.3f}"
-    return (
-        f"{TEST_METRIC.label} (read by no decision) {float(base_runs[column].astype(float).mean()):.3f} → "
-        f"{final_value:.3f}, Δ {result.delta:+.3f}{interval}{p_value}"
-    )
+    return f"{label} {tested.base:.3f} → {tested.final:.3f}, Δ {result.delta:+.3f}{interval}{p_value}"
 
 
 def _label(tables: DecisionTables, phase: str, model: str) -> str:

@@ -4,7 +4,7 @@ import math
 import re
 from dataclasses import replace
 
-from test_tables import MODEL, study
+from study_runs import MODEL, study
 
 from burgerfries.decision.headroom import nothing_to_find
 from burgerfries.decision.settings import DecisionSettings
