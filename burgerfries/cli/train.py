@@ -22,13 +22,13 @@ from burgerfries.model import DEFAULT_MODEL, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import DEFAULT_PROFILE, PROFILES
 
 SUMMARY = "train one configuration, tracked in MLflow"
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Train one detector on a data-prep or LabelImg folder, logging losses every step and COCO metrics
 six times a run to MLflow. Without --profile and --weights it trains at laptop scale (the smoke
-profile: 160 px, width 0.35, 47.6 passes over the training split) from the shipped pretrained
-weights: minutes on a CPU. --profile full trains at the model zoo's sizes (a GPU's work). Every
-other flag you leave out keeps the model YAML's value (burgerfries/configs/MODEL.yaml). --run-id
-resumes a run from its last checkpoint.
+profile: 160 px, width 0.35, {PROFILES[DEFAULT_PROFILE]["epochs"]:g} passes over the training split)
+from the shipped pretrained weights: minutes on a CPU. --profile full trains at the model zoo's sizes
+(a GPU's work). Every other flag you leave out keeps the model YAML's value
+(burgerfries/configs/MODEL.yaml). --run-id resumes a run from its last checkpoint.
 """
 
 
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=POSITIVE_FLOAT,
         default=None,
         help="the run's length in passes over the training split, at the run's batch size "
-        "(default: the profile's: smoke 47.6; full: the YAML's steps)",
+        f"(default: the profile's: smoke {PROFILES['smoke']['epochs']:g}; full: the YAML's steps)",
     )
     size_help = "the square input's side in pixels (default: the profile's: smoke 160; full: the YAML's)"
     parser.add_argument("--input-size", type=POSITIVE_INT, default=None, help=size_help)

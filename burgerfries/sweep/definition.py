@@ -31,6 +31,7 @@ STUDY_KEYS = {
     "decision_settings",
     "phases",
     "num_steps",
+    "epochs",
     "weights",
     "restore",
     "profile",
@@ -84,7 +85,7 @@ class SweepDefinition:
     models: list[str]
     base: dict[str, Any]
     phases: list[Phase]
-    num_steps: int | None
+    num_steps: int | None  # every trial's steps, whatever its batch size (None: `epochs`, else the profile's)
     source: Path
     text: str
     weights: dict[str, str] = field(default_factory=dict)  # model → initial weights (e.g. a zoo archive)
@@ -93,6 +94,9 @@ class SweepDefinition:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     noise_seeds: int = DEFAULT_NOISE_SEEDS
     decision: DecisionSettings = field(default_factory=DecisionSettings)  # objective, mode, α, confirmations
+    # every trial's steps: these passes over the training photos at the base batch size, whatever
+    # the trial's batch size (None: the profile's length); `num_steps` wins where both are set
+    epochs: float | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -250,6 +254,9 @@ def parse_definition(data: Any, source: Path, text: str = "") -> SweepDefinition
     num_steps = data.get("num_steps")
     if num_steps is not None and (not isinstance(num_steps, int) or num_steps < 1):
         raise DefinitionError(f"{where}.num_steps: expected a positive integer")
+    epochs = data.get("epochs")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or epochs <= 0):
+        raise DefinitionError(f"{where}.epochs: expected a positive number of passes over the training photos")
     weights = _per_model(data, "weights", models, where, "`pretrained`, `none` or a checkpoint path")
     restore = _per_model(data, "restore", models, where, f"one of {', '.join(RESTORE_MODES)}")
     if any(mode not in RESTORE_MODES for mode in restore.values()):
@@ -279,6 +286,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> SweepDefinition
         analysis,
         noise_seeds,
         decision,
+        None if epochs is None else float(epochs),
     )
 
 

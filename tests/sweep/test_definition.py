@@ -22,6 +22,7 @@ def test_the_original_study_definition():
         "localization_weight": 1.0,
     }
     assert len(study.models) == 2
+    assert study.epochs == 47.6 and study.num_steps is None  # every trial 300 steps on the synthetic set
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,9 @@ def test_the_original_study_definition():
         ({"decision_settings": {"alpha": 0.9}}, "alpha: must be in (0, 0.5)"),
         ({"decision_settings": {"looks": 0}}, "looks: expected a whole number ≥ 1"),
         ({"base": {"batch_size": 2}}, "missing"),
+        ({"epochs": 0}, "epochs: expected a positive number of passes"),
+        ({"epochs": "long"}, "epochs: expected a positive number of passes"),
+        ({"num_steps": 2.5}, "num_steps: expected a positive integer"),
     ],
 )
 def test_bad_definitions_are_refused_before_anything_runs(changes, message, tmp_path):

@@ -52,7 +52,7 @@ def test_the_base_trains_exactly_what_train_data_trains(synthetic_data):
     assert trial.config == trained.config
 
 
-@pytest.mark.parametrize("point, batch, passes", [(0, 10, 71.4), (1, 10, 95.2)])
+@pytest.mark.parametrize("point, batch, passes", [(0, 10, 47.6), (1, 10, 142.8)])
 def test_the_length_phase_trains_passes_over_the_training_photos(synthetic_data, point, batch, passes):
     definition = load_definition(PHOTOS_STUDY)
     (model,) = definition.models
@@ -80,13 +80,13 @@ def test_the_plan_estimates_each_trial_at_its_own_length(synthetic_data):
     text = photos_plan(synthetic_data, 100).describe({"ssd_mobilenet_v2_fpnlite_320x320": 1.0})
     assert "study photos_study" in text and "phase 1 length" in text and "phase 2 batch" in text
     # 100 training photos, 1 s per step at batch 10 (a step's time taken as proportional to its batch).
-    # Phase 1: the base's 3 seeds (47.6 passes: 476 steps), 71.4 and 95.2 passes (714, 952 steps), and at
-    # worst 2 confirmation seeds and 2 more looks of 3 seeds per side (14 trials) at the longest, 952.
-    # Phase 2 at the base's passes: batch 5 (952 steps, as 476 at batch 10) and 15 (318 steps, as 477),
-    # and 14 worst-case trials at the costlier, batch 15.
-    step_seconds = 3 * 476 + 714 + 952 + 14 * 952 + 476 + 477 + 14 * 477
+    # Phase 1: the base's 3 seeds (95.2 passes: 952 steps), 47.6 and 142.8 passes (476, 1428 steps), and
+    # at worst 2 confirmation seeds and 2 more looks of 3 seeds per side (14 trials) at the longest, 1428.
+    # Phase 2 at the base's passes: batch 5 (1904 steps, as 952 at batch 10) and 15 (635 steps, as
+    # 952.5), and 14 worst-case trials at the costlier, batch 15.
+    step_seconds = 3 * 952 + 476 + 1428 + 14 * 1428 + 952 + 952.5 + 14 * 952.5
     assert "35 trials at most" in text
     expected = (step_seconds + 35 * SECONDS_PER_TRIAL + 3 * SECONDS_PER_NEW_SHAPE) / 60
     assert f"at most {expected:.1f} min" in text
-    assert "length in passes over the 100 training images: the base's 47.6 passes are" in text
+    assert "length in passes over the 100 training images: the base's 95.2 passes are" in text
     assert "whatever its batch size" not in text

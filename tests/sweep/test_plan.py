@@ -46,7 +46,7 @@ def test_dry_run_plan_lists_phases_trials_and_an_estimate():
     assert "2 worker processes on this machine share each phase's trials" in text
     assert (
         "steps per trial, whatever its batch size: ssd_mobilenet_v2_320x320 300, ssd_mobilenet_v2_fpnlite_320x320 300 "
-        "(the smoke profile's 47.6 passes over 63 training images at the base batch size 10)" in text
+        "(the study's 47.6 passes over 63 training images at the base batch size 10)" in text
     )
     assert "estimated duration for one worker: at most" in text
 
@@ -66,10 +66,13 @@ def test_the_key_follows_what_changes_the_trials_and_nothing_else():
     assert plan.study_name("lr", "m") == f"{plan.prefix}:lr:m"
 
 
-def test_smoke_trials_take_the_profiles_length_in_epochs_unless_the_study_sets_steps():
+def test_trials_take_the_studys_passes_else_the_profiles_unless_the_study_sets_steps():
     plan = original_plan()
-    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 300  # 47.6 passes over 63 images at batch 10
+    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 300  # the study's 47.6 passes over 63 images at batch 10
     assert original_plan(num_train_images=240).num_steps("ssd_mobilenet_v2_320x320") == 1143  # ⌈47.6 × 24⌉
+    plan.definition.epochs = None  # the smoke profile's 95.2 passes
+    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 600
+    assert "(the smoke profile's 95.2 passes over 63 training images at the base batch size 10)" in plan.describe()
     plan.definition.num_steps = 40
     assert plan.num_steps("ssd_mobilenet_v2_320x320") == 40
 
