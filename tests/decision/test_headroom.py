@@ -9,6 +9,7 @@ from study_runs import MODEL, study
 from burgerfries.decision.headroom import nothing_to_find
 from burgerfries.decision.settings import DecisionSettings
 from burgerfries.decision.tables import decision_tables
+from burgerfries.runs.run_set import RunSet
 
 BASE = [0.993, 0.999, 0.996]
 CHALLENGER = [0.990, 0.998, 0.994]
@@ -40,3 +41,19 @@ def test_room_below_the_ceiling_or_an_unbounded_metric_keeps_tuning():
     tables = decision_tables(study(saturated()))
     assert nothing_to_find(replace(tables, settings=DecisionSettings(objective="eval_loss")), MODEL) is None
     assert nothing_to_find(tables, "a model with no runs") is None
+
+
+def test_earlier_runs_widen_the_sigma_and_so_the_gain_a_phase_could_detect():
+    # just further below the ceiling than this sweep's own runs could detect: keep tuning...
+    alone = decision_tables(study(saturated()))
+    effect = float(re.search(r"detect with 80% power is (\S+) \(", nothing_to_find(alone, MODEL)).group(1))
+    runs = study(saturated(shift=effect + 0.002))
+    assert nothing_to_find(decision_tables(runs), MODEL) is None
+    # ...unless the model's earlier sweeps were noisier: their σ pools in, the detectable gain grows
+    earlier = study([("old", {}, [0.60, 0.90, 0.70, 0.95], -1, True)])
+    with_prior = RunSet("s", runs.runs, runs.metrics, prior_runs=earlier.runs, prior_metrics=earlier.metrics)
+    reason = nothing_to_find(decision_tables(with_prior), MODEL)
+    assert reason is not None and "dof" in reason
+    other_model = earlier.runs.assign(model="another model")  # another model's noise is not this one's
+    elsewhere = RunSet("s", runs.runs, runs.metrics, prior_runs=other_model, prior_metrics=earlier.metrics)
+    assert nothing_to_find(decision_tables(elsewhere), MODEL) is None

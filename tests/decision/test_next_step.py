@@ -103,6 +103,10 @@ def test_a_rows_knobs_typed_with_the_input_size_where_the_run_logged_one():
     assert knob_config(pd.concat([row, pd.Series({"input_size": "224"})]))["input_size"] == 224
     for missing in ("", float("nan")):  # a run from before the knob
         assert "input_size" not in knob_config(pd.concat([row, pd.Series({"input_size": missing})]))
+    # a length in passes is carried on as a number; a run given steps logged no passes
+    assert knob_config(pd.concat([row, pd.Series({"epochs": "142.8"})]))["epochs"] == 142.8
+    for missing in ("", float("nan"), None):
+        assert "epochs" not in knob_config(pd.concat([row, pd.Series({"epochs": missing})]))
 
 
 def test_a_race_carries_its_outcome_and_every_decision_says_why():
