@@ -196,3 +196,30 @@ def test_the_final_against_the_base_pools_earlier_runs_too():
     alone = final_against_base(own, "base", "w2", DecisionSettings())
     pooled = final_against_base(own, "base", "w2", DecisionSettings(), prior)
     assert pooled.p_better != alone.p_better and (pooled.high - pooled.low) > (alone.high - alone.low)
+
+
+def test_on_the_test_photos_the_final_is_compared_with_the_base_as_on_the_decision_metric():
+    from burgerfries.decision.chain import TEST_METRIC, on_test_photos
+
+    frame = summaries(
+        [(SSD, "weights", "base", around(0.50), True, -1), (SSD, "weights", "w2", around(0.60), False, 0)]
+    )
+    # the test photos read 0.05 lower than the validation photos for the base, 0.01 for the final
+    frame[TEST_METRIC.column] = frame[COLUMN] - np.where(frame["config_key"] == "base", 0.05, 0.01)
+    own = model_runs(frame, SSD)
+    tested = on_test_photos(own, "base", "w2", DecisionSettings(), None)
+    assert (tested.base, tested.final) == pytest.approx((0.45, 0.59))
+    pooled = math.sqrt(np.var(around(0), ddof=1))  # both sides spread alike: the pooled σ, 4 dof
+    raised = pooled * math.sqrt(4 / stats.chi2.ppf(0.2, 4))  # the decisions' 80 % bound
+    assert tested.comparison.delta == pytest.approx(0.14) and tested.dof == 4
+    assert tested.comparison.p_better == pytest.approx(stats.t.sf(0.14 / (raised * math.sqrt(2 / 3)), 4), rel=1e-9)
+    same = on_test_photos(own, "w2", "w2", DecisionSettings(), None)
+    assert (same.base, same.final, same.comparison, same.dof) == (pytest.approx(0.59), pytest.approx(0.59), None, None)
+    # earlier runs of the model pool into the σ, as they do for the decisions
+    prior = summaries([(SSD, "old", "x", [0.40, 0.60, 0.50, 0.45, 0.55], True, -1)])
+    prior[TEST_METRIC.column] = prior[COLUMN]
+    assert on_test_photos(own, "base", "w2", DecisionSettings(), prior).dof == 8
+    # runs that measured no test photos (older stores): nothing to compare
+    assert on_test_photos(own.drop(columns=TEST_METRIC.column), "base", "w2", DecisionSettings(), None) is None
+    unmeasured = own.assign(**{TEST_METRIC.column: np.where(own["config_key"] == "w2", np.nan, 0.5)})
+    assert on_test_photos(unmeasured, "base", "w2", DecisionSettings(), None) is None

@@ -57,3 +57,8 @@ def test_earlier_runs_widen_the_sigma_and_so_the_gain_a_phase_could_detect():
     other_model = earlier.runs.assign(model="another model")  # another model's noise is not this one's
     elsewhere = RunSet("s", runs.runs, runs.metrics, prior_runs=other_model, prior_metrics=earlier.metrics)
     assert nothing_to_find(decision_tables(elsewhere), MODEL) is None
+
+
+def test_without_a_sigma_nothing_can_be_told_even_at_the_ceiling():
+    one_run_each = [("weights", {}, [0.999], -1, True), ("weights", {"classification_weight": 0.5}, [0.998], 1, False)]
+    assert nothing_to_find(decision_tables(study(one_run_each)), MODEL) is None  # no σ from single runs
