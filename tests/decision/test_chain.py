@@ -218,7 +218,11 @@ def test_on_the_test_photos_the_final_is_compared_with_the_base_as_on_the_decisi
     # earlier runs of the model pool into the σ, as they do for the decisions
     prior = summaries([(SSD, "old", "x", [0.40, 0.60, 0.50, 0.45, 0.55], True, -1)])
     prior[TEST_METRIC.column] = prior[COLUMN]
-    assert on_test_photos(own, "base", "w2", DecisionSettings(), prior).dof == 8
+    with_prior = on_test_photos(own, "base", "w2", DecisionSettings(), prior)
+    assert with_prior.dof == 8 and with_prior.comparison.p_better != tested.comparison.p_better
+    # one run a side and no earlier runs: a difference, but no σ to judge it by
+    single = on_test_photos(own[own["seed"] == 0], "base", "w2", DecisionSettings(), None)
+    assert single.dof is None and math.isnan(single.comparison.p_better)
     # runs that measured no test photos (older stores): nothing to compare
     assert on_test_photos(own.drop(columns=TEST_METRIC.column), "base", "w2", DecisionSettings(), None) is None
     unmeasured = own.assign(**{TEST_METRIC.column: np.where(own["config_key"] == "w2", np.nan, 0.5)})
