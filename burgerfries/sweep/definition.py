@@ -95,7 +95,8 @@ class SweepDefinition:
     noise_seeds: int = DEFAULT_NOISE_SEEDS
     decision: DecisionSettings = field(default_factory=DecisionSettings)  # objective, mode, α, confirmations
     # every trial's steps: these passes over the training photos at the base batch size, whatever
-    # the trial's batch size (None: the profile's length); `num_steps` wins where both are set
+    # the trial's batch size, in a profile whose length is in passes (smoke: instead of its own; a
+    # profile with a length in steps keeps them); `num_steps` wins where both are set
     epochs: float | None = None
 
     @property

@@ -94,15 +94,21 @@ class SweepPlan:
         return f"{self.prefix}:once:{step}"
 
     def num_steps(self, model: str) -> int:
-        """Every trial's steps: the study's `num_steps`, else its `epochs`, else the profile's length —
-        in epochs (smoke), resolved on the data's training split at the study's base batch size, so that
-        all of a model's trials train as many steps whatever their batch size, as the original
-        study did — else the model YAML's."""
+        """Every trial's steps: the study's `num_steps`, else the profile's length — in passes
+        (smoke: the study's `epochs` where it sets them, else the profile's), resolved on the data's
+        training split at the study's base batch size, so that all of a model's trials train as many
+        steps whatever their batch size, as the original study did — else the profile's or the
+        model YAML's steps (full, tiny: a study's `epochs` does not turn them into passes)."""
         knobs = {"num_steps": self.definition.num_steps, "batch_size": self.definition.base["batch_size"]}
         config = build_config(
-            model, self.profile, knobs=knobs, epochs=self.definition.epochs, num_train_images=self.num_train_images
+            model, self.profile, knobs=knobs, epochs=self.study_epochs, num_train_images=self.num_train_images
         )
         return config["train_config"]["num_steps"]
+
+    @property
+    def study_epochs(self) -> float | None:
+        """The study's `epochs` where its profile gives a length in passes (smoke), else None."""
+        return self.definition.epochs if PROFILES[self.profile].get("epochs") is not None else None
 
     def trial_steps(self, model: str, config: dict[str, Any]) -> int:
         """A trial's steps: the plan's (`num_steps`), unless its configuration sets them — in steps,
@@ -159,9 +165,9 @@ def describe_trial_length(plan: SweepPlan) -> str:
             "number of passes trains the steps that make its own passes"
         )
     steps = ", ".join(f"{model} {plan.num_steps(model)}" for model in plan.definition.models)
-    epochs = plan.definition.epochs or PROFILES[plan.profile].get("epochs")
+    epochs = plan.study_epochs or PROFILES[plan.profile].get("epochs")
     if plan.definition.num_steps is None and epochs is not None:
-        owner = "the study's" if plan.definition.epochs else f"the {plan.profile} profile's"
+        owner = "the study's" if plan.study_epochs else f"the {plan.profile} profile's"
         where = (
             f"{owner} {epochs:g} passes over {plan.num_train_images} training images "
             f"at the base batch size {plan.definition.base['batch_size']}"
