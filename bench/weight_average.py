@@ -70,7 +70,7 @@ def evaluate_raw(run_id: str, data: Path) -> dict:
     import tensorflow as tf
 
     from burgerfries.evaluation.evaluator import Evaluation
-    from burgerfries.jobs.data_folder import resolve_data
+    from burgerfries.jobs.data_prep import resolve_data
     from burgerfries.jobs.trained_run import load_trained_run
     from burgerfries.training.checkpoints import checkpoint_step, make_checkpoint
     from burgerfries.training.weight_average import WeightAverage

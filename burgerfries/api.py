@@ -19,6 +19,8 @@ def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     photos at the plan's evaluation steps and its final weights once on the test photos, tracked
     in one MLflow run; `run_id` resumes that run from its last checkpoint. Returns the
     `TrainResult` (run id, steps, losses, validation metrics, test metrics, detector, last checkpoint).
+    It prints what `burgerfries train` prints — the run's length and start, the MLflow UI link,
+    progress, the last losses and both evaluations — which adds only the run id as its last line.
 
     `settings` are `TrainSettings`' fields (`model`, `batch_size`, `learning_rate`,
     `classification_weight`, `localization_weight`, `num_steps`, `epochs`, `profile`, `seed`,
@@ -30,7 +32,7 @@ def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     from burgerfries.data.folder import TEST, VALIDATION
     from burgerfries.evaluation.evaluator import Evaluation
     from burgerfries.jobs import train as train_job
-    from burgerfries.jobs.data_folder import resolve_data
+    from burgerfries.jobs.data_prep import resolve_data
     from burgerfries.jobs.train_plan import TrainSettings, resolve_train
 
     plan = resolve_train(TrainSettings(data=resolve_data(Path(data)), **settings))

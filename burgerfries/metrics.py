@@ -146,3 +146,15 @@ def summary_metric(column: str) -> Metric:
     if column.startswith(LAST):
         return at_last_evaluation(SUMMARY_METRICS[column[len(LAST) :]])
     return SUMMARY_METRICS[column]
+
+
+def describe_evaluation(metrics: dict[str, float], what: str = "validation photos", prefix: str = "eval/") -> str:
+    """An evaluation in one line: mAP@0.5, COCO's mAP, and COCO's mAP by object size (areas
+    under 32² / 96² pixels of the stored image are small / medium; "none" where the split has no
+    such object, as COCO leaves it undefined). `prefix` "test/" reads the test photos' metrics."""
+
+    def value(key: str) -> str:
+        return f"{metrics[prefix + key]:.3f}" if prefix + key in metrics else "none"
+
+    sizes = ", ".join(f"{size} {value(f'mAP_{size}')}" for size in ("small", "medium", "large"))
+    return f"{what}: mAP@0.5 {value('mAP_50')}, mAP@[.5:.95] {value('mAP')} (by object size: {sizes})"

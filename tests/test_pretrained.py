@@ -3,6 +3,7 @@ into a task model as `detection` says (feature extractor restored, box predictor
 initialisers), and a profile without shipped weights refuses `pretrained` with the way to make them."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,10 @@ from burgerfries.model.ssd import build_detector
 from burgerfries.pretrained import (
     PROVENANCE,
     SHIPPED,
+    SHIPPED_RESTORE,
     PretrainedWeightsError,
+    Start,
+    choose_start,
     file_sha256,
     resolve_weights,
     shipped_weights,
@@ -63,3 +67,21 @@ def test_pretrained_restores_the_feature_extractor_and_leaves_the_box_predictor(
     assert len(report.restored) + len(skipped) == len(detector.model.weights)
     for weight in detector.model.weights:
         assert np.array_equal(weight.numpy(), before[weight.path]) == (weight.path in skipped), weight.path
+
+
+def test_a_run_starts_from_the_shipped_weights_unless_asked_otherwise_and_says_why():
+    fpnlite = "ssd_mobilenet_v2_fpnlite_320x320"
+    shipped = choose_start(None, None, "smoke", fpnlite, "detection")
+    assert shipped.weights == shipped_weights("smoke", fpnlite) and shipped.given == "pretrained"
+    assert shipped.restore == SHIPPED_RESTORE[fpnlite] == "detection_and_box_predictor"
+    assert shipped.why == (
+        "weights pretrained (the profile's shipped weights), restore detection_and_box_predictor "
+        "(as measured for this model)"
+    )
+    asked = choose_start("pretrained", "full", "smoke", fpnlite, "detection")
+    assert (asked.restore, asked.why) == ("full", "weights pretrained (as asked), restore full (as asked)")
+    folder = choose_start("some/checkpoint", None, "smoke", fpnlite, "detection")  # not the shipped ones:
+    assert (folder.weights, folder.restore) == (Path("some/checkpoint"), "detection")  # the OD API's default
+    assert choose_start("none", "full", "smoke", fpnlite, "detection") == Start(None, "", "", "from scratch (as asked)")
+    unshipped = choose_start(None, None, "full", fpnlite, "detection")
+    assert unshipped == Start(None, "", "", "from scratch (no weights ship for profile full)")

@@ -81,14 +81,13 @@ def csv_list(text: str | None) -> list[str] | None:
     return names or None
 
 
-def overrides(pairs: list[str]) -> dict[str, str]:
-    overrides = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"--set expects FIELD=VALUE (dotted OD-API field names), got {pair!r}")
-        key, value = pair.split("=", 1)
-        overrides[key.strip()] = value.strip()
-    return overrides
+def field_value(text: str) -> tuple[str, str]:
+    """`--set FIELD=VALUE`: a dotted config field and its value (the config converts the value to
+    the field's type); anything without `=` is refused by argparse, naming the flag."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE (dotted OD-API field names), got {text!r}")
+    field, value = text.split("=", 1)
+    return field.strip(), value.strip()
 
 
 def experiment_argument(parser: argparse.ArgumentParser, default: str) -> None:

@@ -12,9 +12,9 @@ from burgerfries.cli.arguments import (
     POSITIVE_INT,
     choice,
     experiment_argument,
+    field_value,
     optional_path,
     optional_text,
-    overrides,
     switch,
 )
 from burgerfries.keys import KNOB_TYPES
@@ -104,6 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
         dest="overrides",
+        type=field_value,
         action="append",
         default=[],
         metavar="FIELD=VALUE",
@@ -111,18 +112,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     switch(parser, "--no-system-metrics", "do not sample CPU, memory and GPU use into the run")
     experiment_argument(parser, "'train'")
-
-
-def describe_evaluation(metrics: dict[str, float], what: str = "validation photos", prefix: str = "eval/") -> str:
-    """An evaluation in one line: mAP@0.5, COCO's mAP, and COCO's mAP by object size (areas
-    under 32² / 96² pixels of the stored image are small / medium; "none" where the split has no
-    such object, as COCO leaves it undefined). `prefix` "test/" reads the test photos' metrics."""
-
-    def value(key: str) -> str:
-        return f"{metrics[prefix + key]:.3f}" if prefix + key in metrics else "none"
-
-    sizes = ", ".join(f"{size} {value(f'mAP_{size}')}" for size in ("small", "medium", "large"))
-    return f"{what}: mAP@0.5 {value('mAP_50')}, mAP@[.5:.95] {value('mAP')} (by object size: {sizes})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             run_id=args.run_id,
             **{knob: getattr(args, knob) for knob in KNOB_TYPES},  # (`epochs` among them)
             eval_every=args.eval_every,
-            overrides=overrides(args.overrides),
+            overrides=dict(args.overrides),
             experiment=args.experiment,
             system_metrics=not args.no_system_metrics,
             **given,
@@ -144,14 +133,5 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1
-    losses = ", ".join(f"{k} {v:.4f}" for k, v in result.final_losses.items())
-    print(f"step {result.step}: {losses}")
-    if result.eval_metrics:
-        print(describe_evaluation(result.eval_metrics[max(result.eval_metrics)], "validation photos, last evaluation"))
-    if result.test_metrics:
-        print(describe_evaluation(result.test_metrics, "test photos (read by no choice), final weights", "test/"))
-    from burgerfries.tracking import ui_hint
-
-    print(ui_hint(result.experiment_id))
-    print(result.run_id)
+    print(result.run_id)  # the last line: what a script reads
     return 0

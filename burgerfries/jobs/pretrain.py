@@ -21,7 +21,7 @@ import mlflow
 from burgerfries.data.folder import read_dataset_summary
 from burgerfries.data.prepare import PRETRAINING, prepare_dataset
 from burgerfries.evaluation.evaluator import Evaluation
-from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
+from burgerfries.jobs.data_prep import is_labelimg_folder, resolve_data
 from burgerfries.jobs.train import TrainSettings, train
 from burgerfries.keys import Tag
 from burgerfries.metrics import EVAL_AR_100, EVAL_MAP, EVAL_MAP_50
@@ -60,7 +60,7 @@ class PretrainSettings:
 
 def _training_set(settings: PretrainSettings) -> tuple[Path, dict]:
     """The folder to pretrain on and its summary (dataset.json): a LabelImg folder (prepared once,
-    `jobs/data_folder.py`) or another data_prep folder as it is; otherwise the drawn pretraining
+    `jobs/data_prep.py`) or another data_prep folder as it is; otherwise the drawn pretraining
     set in `settings.data`, drawn unless the folder already holds this seed and size."""
     if is_labelimg_folder(settings.data):
         data = resolve_data(settings.data)

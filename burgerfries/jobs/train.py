@@ -20,7 +20,7 @@ from burgerfries.evaluation.evaluator import Evaluation
 from burgerfries.jobs.checkpoint_models import CheckpointModels
 from burgerfries.jobs.train_plan import TrainPlan, TrainSettings, resolve_train
 from burgerfries.keys import Tag
-from burgerfries.metrics import TEST_SECONDS, TRAIN_LEARNING_RATE, TRAIN_STEPS_PER_SEC, as_test
+from burgerfries.metrics import TEST_SECONDS, TRAIN_LEARNING_RATE, TRAIN_STEPS_PER_SEC, as_test, describe_evaluation
 from burgerfries.model import DEFAULT_RESTORE
 from burgerfries.model.config import flatten, knob_values
 from burgerfries.model.ssd import Detector
@@ -32,6 +32,7 @@ from burgerfries.tracking import (
     log_split_inputs,
     resolve_experiment,
     tracked_run,
+    ui_hint,
 )
 from burgerfries.training.assemble import TrainingSetup, assemble
 from burgerfries.training.checkpoints import (
@@ -73,8 +74,8 @@ def short_params(plan: TrainPlan) -> dict[str, object]:
         "epochs": plan.config["train_config"].get("num_epochs", ""),  # "" : the length was given in steps
         "seed": settings.seed,
         "data": str(plan.folder.path.resolve()),
-        "weights": plan.weights_given,
-        "restore": plan.restore,
+        "weights": plan.start.given,
+        "restore": plan.start.restore,
         "checkpoint_every": settings.checkpoint_every,
         "eval_every": plan.eval_every,
     }
@@ -221,11 +222,13 @@ def train(
     settings, config, num_steps = plan.settings, plan.config, plan.num_steps
     if not settings.nested:  # (a sweep prints its trials' length and start in its plan)
         print(plan.describe_length())
-        print(f"start: {settings.model}, {plan.start}")
+        print(f"start: {settings.model}, {plan.start.why}")
     experiment = resolve_experiment(settings.experiment, EXPERIMENT)
     nested, system_metrics = settings.nested, settings.system_metrics
     with tracked_run(experiment, plan.run_name, plan.tags, nested, run_id, system_metrics) as run:
         run_id = run.info.run_id
+        if not nested:  # open it while the run trains: losses come in every step
+            print(ui_hint(run.info.experiment_id))
         if on_run_start:
             on_run_start(run_id)
         short, eval_dataset = _log_inputs(plan)
@@ -236,7 +239,7 @@ def train(
         mlflow.set_tag("traced_step", "reused" if setup.reused else "new")  # reused: no tracing in this run
         mlflow.log_metric("train/setup_seconds", time.perf_counter() - started)
         step_var, manager = _checkpoints(setup, Path(settings.checkpoint_root).resolve() / run_id)
-        _start_from(manager.checkpoint, manager, setup, plan.weights, plan.restore, run_id)
+        _start_from(manager.checkpoint, manager, setup, plan.start.weights, plan.start.restore, run_id)
 
         start = int(step_var.numpy())
         bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
@@ -268,10 +271,22 @@ def train(
         checkpoints.finish(num_steps, final, kept, config, label_map, size, loop.eval_metrics, settings.best_by)
         mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
         mlflow.log_artifact(str(label_map))
+        if not nested:  # (a sweep prints its own tables)
+            _print_results(loop, test_metrics, num_steps)
         experiment_id = run.info.experiment_id
         return TrainResult(
             run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final, experiment_id, test_metrics
         )
+
+
+def _print_results(loop: LoopResult, test_metrics: Mapping[str, float], step: int) -> None:
+    """The run's last losses, its last evaluation on the validation photos and its final weights'
+    on the test photos, a line each."""
+    print(f"step {step}: " + ", ".join(f"{key} {value:.4f}" for key, value in loop.losses.items()))
+    if loop.eval_metrics:
+        print(describe_evaluation(loop.eval_metrics[max(loop.eval_metrics)], "validation photos, last evaluation"))
+    if test_metrics:
+        print(describe_evaluation(dict(test_metrics), "test photos (read by no choice), final weights", "test/"))
 
 
 def _test(evaluator: Evaluation | None, detector: Detector, step: int) -> dict[str, float]:

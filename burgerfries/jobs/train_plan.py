@@ -18,7 +18,7 @@ from burgerfries.data.folder import DataFolder
 from burgerfries.keys import KNOB_TYPES, Tag
 from burgerfries.model import DEFAULT_MODEL, DEFAULT_RESTORE
 from burgerfries.model.config import DEFAULT_PROFILE, build_config
-from burgerfries.pretrained import NONE, PRETRAINED, default_restore, has_shipped_weights, resolve_weights
+from burgerfries.pretrained import Start, choose_start
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 
 EVALUATIONS_PER_RUN = 6  # the plateau analysis needs several points per run
@@ -86,10 +86,7 @@ class TrainPlan:
     settings: TrainSettings
     folder: DataFolder
     config: dict  # the effective config (pipeline.yaml)
-    weights: Path | None  # the resolved starting weights (None: from scratch)
-    weights_given: str  # as the settings name them, for the run's params ("" when from scratch)
-    restore: str  # how much of `weights` is restored ("" when from scratch)
-    start: str  # what the run starts from, and why, in one line
+    start: Start  # the starting weights, how much of them is restored, and why
     eval_every: int
     evaluation_steps: frozenset[int]
     checkpoint_steps: frozenset[int]
@@ -115,23 +112,6 @@ class TrainPlan:
         )
 
 
-def _start(settings: TrainSettings) -> tuple[Path | None, str, str, str]:
-    """(resolved weights, the weights as given, restore, the reason in words)."""
-    given = settings.weights
-    if given is None:
-        shipped = has_shipped_weights(settings.profile, settings.model)
-        given = PRETRAINED if shipped else NONE
-        why = "the profile's shipped weights" if shipped else f"no weights ship for profile {settings.profile}"
-    else:
-        why = "as asked"
-    weights = resolve_weights(given, settings.profile, settings.model)
-    if weights is None:
-        return None, "", "", f"from scratch ({why})"
-    restore = settings.restore or default_restore(given, settings.model, DEFAULT_RESTORE)
-    restore_why = "as asked" if settings.restore else "as measured for this model"
-    return weights, str(given), restore, f"weights {given} ({why}), restore {restore} ({restore_why})"
-
-
 def resolve_train(settings: TrainSettings) -> TrainPlan:
     """Every default of a training run, resolved once; reads only the data folder's small files."""
     folder = DataFolder.open(settings.data)
@@ -146,7 +126,7 @@ def resolve_train(settings: TrainSettings) -> TrainPlan:
             settings.epochs,
             folder.num_train_images,
         )
-    weights, given, restore, start = _start(settings)
+    start = choose_start(settings.weights, settings.restore, settings.profile, settings.model, DEFAULT_RESTORE)
     num_steps = int(config["train_config"]["num_steps"])
     eval_every = default_eval_every(num_steps) if settings.eval_every is None else settings.eval_every
     evaluation = eval_steps(num_steps, eval_every)
@@ -158,9 +138,6 @@ def resolve_train(settings: TrainSettings) -> TrainPlan:
         settings=settings,
         folder=folder,
         config=config,
-        weights=weights,
-        weights_given=given,
-        restore=restore,
         start=start,
         eval_every=eval_every,
         evaluation_steps=frozenset(evaluation),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 PRETRAINED = "pretrained"
@@ -82,3 +83,31 @@ def resolve_weights(weights: str | Path | None, profile: str, model: str) -> Pat
     if str(weights) == PRETRAINED:
         return shipped_weights(profile, model)
     return Path(weights)
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a run starts from, chosen once from what was asked (`choose_start`)."""
+
+    weights: Path | None  # the resolved starting weights; None: from scratch
+    given: str  # the weights as asked for ("" when from scratch), for the run's params
+    restore: str  # how much of `weights` is restored ("" when from scratch)
+    why: str  # the choice and its reasons, in one line
+
+
+def choose_start(weights: str | Path | None, restore: str | None, profile: str, model: str, otherwise: str) -> Start:
+    """The start of a run asked for `weights` (None: the profile's shipped weights where some ship,
+    else from scratch) and `restore` (None: the measured mode for the shipped weights, else
+    `otherwise`, the OD API's default)."""
+    if weights is not None:
+        given, why = weights, "as asked"
+    elif has_shipped_weights(profile, model):
+        given, why = PRETRAINED, "the profile's shipped weights"
+    else:
+        given, why = NONE, f"no weights ship for profile {profile}"
+    resolved = resolve_weights(given, profile, model)
+    if resolved is None:
+        return Start(None, "", "", f"from scratch ({why})")
+    chosen = restore or default_restore(given, model, otherwise)
+    restore_why = "as asked" if restore else "as measured for this model"
+    return Start(resolved, str(given), chosen, f"weights {given} ({why}), restore {chosen} ({restore_why})")

@@ -200,3 +200,13 @@ def test_evaluation_needs_an_eval_split(tmp_path):
     prepare_dataset("synthetic", tmp_path, num_images=4, eval_fraction=0.0, eval_images=0, progress=False)
     with pytest.raises(ValueError, match="0 examples"):
         Evaluation(tmp_path)
+
+
+def test_a_set_without_a_value_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--data", str(tmp_path), "--set", "train_config.batch_size"])
+    assert refused.value.code == 2  # argparse's usage error, before a run or a data folder is opened
+    said = capsys.readouterr().err
+    assert "argument --set: expected FIELD=VALUE" in said and "'train_config.batch_size'" in said
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()

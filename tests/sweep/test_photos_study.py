@@ -48,7 +48,7 @@ def test_the_base_trains_exactly_what_train_data_trains(synthetic_data):
     assert trial.num_steps == trained.num_steps == plan.trial_steps(model, base)
     assert knob_values(trial.config) == knob_values(trained.config)
     assert trained.config["train_config"]["num_epochs"] == PROFILES["smoke"]["epochs"] == definition.base["epochs"]
-    assert (trial.weights, trial.restore) == (trained.weights, trained.restore)
+    assert (trial.start.weights, trial.start.restore) == (trained.start.weights, trained.start.restore)
     assert trial.config == trained.config
 
 

@@ -25,7 +25,7 @@ from burgerfries.data.folder import DataFolder
 from burgerfries.decision.next_step import carried_on, confirmation_entries, knob_config
 from burgerfries.decision.settings import CARRIED
 from burgerfries.decision.tables import DecisionTables, decision_tables
-from burgerfries.jobs.data_folder import resolve_data
+from burgerfries.jobs.data_prep import resolve_data
 from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep.registry import name_mapping, register_finals
 from burgerfries.jobs.sweep.runs import SweepRuns

@@ -6,7 +6,7 @@ import pytest
 from voc_files import write_image, write_xml
 
 from burgerfries.data.folder import DataFolder
-from burgerfries.jobs.data_folder import is_labelimg_folder, resolve_data
+from burgerfries.jobs.data_prep import is_labelimg_folder, resolve_data
 
 
 def labelimg_folder(root):
