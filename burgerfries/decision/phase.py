@@ -160,8 +160,8 @@ def _study_rule(
     noise_runs: pd.DataFrame,
     alpha: float,
     prior: pd.DataFrame | None,
-) -> tuple[str, str, dict[str, str]]:
-    """The study's rule against the incumbent: (winner, sentence, {challenger: its verdict text})."""
+) -> tuple[str, str]:
+    """The study's rule against the incumbent: (winner, sentence)."""
     found, verdicts = [], {}
     for key in challengers:
         for name in STUDY_RULE_CRITERIA:
@@ -179,12 +179,10 @@ def _study_rule(
                 if result.verdict == BETTER:
                     found.append((STUDY_RULE_CRITERIA.index(name), key, objective.oriented(result.delta)))
                 break
-        else:
-            verdicts[key] = "inconclusive on every criterion"
     if not found:
-        return incumbent, "kept: no configuration was better on the study's criteria beyond noise", verdicts
+        return incumbent, "kept: no configuration was better on the study's criteria beyond noise"
     found.sort(key=lambda item: (item[0], -item[2]))  # the earliest deciding criterion, then the larger gain
-    return found[0][1], f"switched: {verdicts[found[0][1]]}", verdicts
+    return found[0][1], f"switched: {verdicts[found[0][1]]}"
 
 
 # Points of a reference race that earn confirmation seeds. Simulated (`bench/race_design.py`, the
@@ -219,9 +217,8 @@ def decide_phase(
         key: compare(_values(runs, key, objective.column), incumbent_values, objective, noise, alpha)
         for key in challengers
     }
-    gains = {
-        key: objective.oriented(c.delta) if not math.isnan(c.delta) else -math.inf for key, c in comparisons.items()
-    }
+    # (a challenger without values has a NaN gain: never ahead, never better, never to confirm)
+    gains = {key: objective.oriented(c.delta) for key, c in comparisons.items()}
     looking = _ordered([key for key, c in comparisons.items() if c.looks_better], gains, order)
     incumbent_runs = len(incumbent_values)
     if race:
@@ -229,10 +226,11 @@ def decide_phase(
     to_confirm = [key for key in looking[: settings.confirm] if comparisons[key].runs[0] < incumbent_runs]
     better = _ordered([key for key, c in comparisons.items() if c.verdict == BETTER], gains, order)
     ahead = _ordered([key for key, gain in gains.items() if gain > 0], gains, order)
-    sentence = _sentence(objective, noise, alpha, labels, incumbent, comparisons, better[:1] or ahead[:1])
+    leader = (better or ahead or [None])[0]
+    sentence = _sentence(objective, noise, alpha, labels, incumbent, incumbent_runs, comparisons.get(leader), leader)
     confirmed = sum(1 for c in comparisons.values() if c.runs[0] >= 2)
     sentence += f"; {len(challengers)} challenger(s), {confirmed} with two or more runs, the incumbent {incumbent_runs}"
-    rule_winner, rule_sentence, _ = _study_rule(runs, incumbent, challengers, noise_runs, alpha, prior)
+    rule_winner, rule_sentence = _study_rule(runs, incumbent, challengers, noise_runs, alpha, prior)
     extend, extend_to = [], 0
     if not better and ahead and noise is not None:
         extend_to = next_look(comparisons[ahead[0]], gains[ahead[0]], noise, alpha, settings)
@@ -323,8 +321,9 @@ def _sentence(
     alpha: float,
     labels: dict[str, str],
     incumbent: str,
-    comparisons: dict[str, Comparison],
-    leader: list[str],
+    incumbent_runs: int,
+    won: Comparison | None,
+    leader: str | None,
 ) -> str:
     """The decision in words, with the evidence and what the runs could see: a switch says how
     likely a rerun is to repeat it; a kept incumbent with a challenger ahead says how many seeds
@@ -332,11 +331,10 @@ def _sentence(
     name, digits = labels.get(incumbent, incumbent), objective.digits
     if noise is None:
         return f"kept {name}: no configuration has two runs yet, so no difference can be told from noise"
-    won = comparisons[leader[0]] if leader else None
     if won is not None and won.verdict == BETTER:
         chance = repeat_chance(noise, objective.oriented(won.delta), won.runs, alpha)
         return (
-            f"switched to {labels.get(leader[0], leader[0])}: {objective.label} {won.delta:+.{digits}f} "
+            f"switched to {labels.get(leader, leader)}: {objective.label} {won.delta:+.{digits}f} "
             f"over {name} (95 % interval {won.low:+.{digits}f} … {won.high:+.{digits}f}, "
             f"p = {won.p_better:.2g} < α {alpha:.3g}, Welch p = {won.p_welch:.2g}; "
             f"{won.runs[0]} vs {won.runs[1]} runs; {noise.describe(digits)}); "
@@ -344,15 +342,15 @@ def _sentence(
         )
     if won is not None and won.runs[0] >= 2:
         return (
-            f"kept {name}, inconclusive: {labels.get(leader[0], leader[0])} is ahead by {won.delta:+.{digits}f} "
+            f"kept {name}, inconclusive: {labels.get(leader, leader)} is ahead by {won.delta:+.{digits}f} "
             f"(95 % interval {won.low:+.{digits}f} … {won.high:+.{digits}f}, p = {won.p_better:.2g}, "
             f"α {alpha:.3g}; {noise.describe(digits)}); "
             f"{describe_needed(noise, objective.oriented(won.delta), alpha, digits)}"
         )
-    runs = won.runs if won is not None else (1, max((c.runs[1] for c in comparisons.values()), default=1))
+    # no confirmed challenger ahead: what one challenger's run could have shown against the incumbent's
     return (
         f"kept {name}: no point beat it beyond noise ({objective.label}, {noise.describe(digits)}; "
-        f"{describe_power(noise, runs, alpha, digits)})"
+        f"{describe_power(noise, (1, incumbent_runs), alpha, digits)})"
     )
 
 

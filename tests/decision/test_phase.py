@@ -1,6 +1,7 @@
 """A phase keeps its incumbent unless a confirmed challenger is shown better on the one decision
 metric; ties keep what was there; the answer does not depend on the order of the runs."""
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -8,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from burgerfries.decision.noise import pooled_noise
+from burgerfries.decision.noise import Noise, pooled_noise
 from burgerfries.decision.phase import chosen, compare, decide_phase
+from burgerfries.decision.power import describe_power
 from burgerfries.decision.settings import KEPT, OBJECTIVES, STUDY_RULE, SWITCHED, DecisionSettings
 
 INCUMBENT = "1:1"
@@ -313,3 +315,120 @@ def test_a_race_without_a_noise_estimate_says_so_by_leaving_sigma_out():
         "carried up to the incumbent: ahead of the reference ref (mAP@0.5 (at the read point) +0.050, "
         "2 vs 1 runs); the next phase tests its varied values at the incumbent"
     )
+
+
+LABELS = {INCUMBENT: "weights 1:1", "1:0.5": "weights 1:0.5", "0.5:1": "weights 0.5:1"}
+
+
+def test_a_switch_names_both_sides_by_their_labels_and_counts_the_runs_of_each():
+    runs = phase_runs(
+        {
+            INCUMBENT: {"mAP_50": [0.60, 0.61, 0.59, 0.60]},
+            "1:0.5": {"mAP_50": [0.75, 0.76]},  # two runs: confirmed, and clearly better
+            "0.5:1": {"mAP_50": [0.62]},  # one run: screened only
+        }
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT, labels=LABELS)
+    assert (decision.outcome, decision.winner) == (SWITCHED, "1:0.5")
+    assert decision.alpha == pytest.approx(0.05 / 2 / 3)  # two challengers, three looks
+    assert decision.sentence.startswith(
+        "switched to weights 1:0.5: mAP@0.5 (at the read point) +0.155 over weights 1:1 (95 % interval "
+    )
+    assert "; 2 vs 4 runs; " in decision.sentence  # (challenger, incumbent)
+    assert decision.sentence.endswith("; 2 challenger(s), 1 with two or more runs, the incumbent 4")
+
+
+def test_a_lead_on_two_runs_is_inconclusive_by_name_and_a_lead_on_one_run_is_not_a_lead():
+    two = phase_runs({INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]}, "1:0.5": {"mAP_50": [0.62, 0.63]}})
+    decision = decide_phase(two, INCUMBENT, two, READ_POINT, labels=LABELS)
+    assert decision.outcome == KEPT
+    assert decision.sentence.startswith("kept weights 1:1, inconclusive: weights 1:0.5 is ahead by +0.025 (95 % ")
+    one = phase_runs({INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]}, "1:0.5": {"mAP_50": [0.64]}})
+    kept = decide_phase(one, INCUMBENT, one, READ_POINT, labels=LABELS)
+    assert kept.outcome == KEPT and kept.to_confirm == ["1:0.5"]
+    power = describe_power(kept.noise, (1, 3), kept.alpha, 3)  # one run against the incumbent's three
+    assert kept.sentence.startswith("kept weights 1:1: no point beat it beyond noise (mAP@0.5 (at the read point), ")
+    assert f"; {power}); 1 challenger(s), 0 with two or more runs, the incumbent 3" in kept.sentence
+    assert kept.alpha == pytest.approx(0.05 / 3)  # one challenger: α split over the looks only
+
+
+def test_a_phase_with_no_challenger_states_what_one_run_against_the_incumbents_could_have_shown():
+    runs = phase_runs({INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]}})
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
+    assert (decision.outcome, decision.winner, decision.comparisons) == (KEPT, INCUMBENT, {})
+    assert describe_power(decision.noise, (1, 3), decision.alpha, 3) in decision.sentence
+
+
+def test_a_challenger_level_with_the_incumbent_or_without_values_is_never_ahead():
+    runs = phase_runs(
+        {
+            INCUMBENT: {"mAP_50": [0.60, 0.62, 0.58]},
+            "1:0.5": {"mAP_50": [0.60, 0.62, 0.58]},  # exactly level: no lead to look at again
+            "0.5:1": {"mAP_50": [float("nan"), float("nan")]},  # runs that logged no value
+        }
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, READ_POINT)
+    assert (decision.outcome, decision.to_confirm, decision.extend, decision.extend_to) == (KEPT, [], [], 0)
+    assert decision.sentence.startswith("kept 1:1: no point beat it beyond noise")
+
+
+def _study_rule_runs(configs: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Three identical runs per configuration: (wrong detections per image, eval loss); σ 0, so a
+    difference on a criterion is beyond noise unless other runs bring a σ."""
+    columns = lambda wrong, loss: {  # noqa: E731
+        "wrong_detection_rate": [wrong] * 3,
+        "eval_loss_unweighted": [loss] * 3,
+        "mAP_50": [0.80] * 3,
+    }
+    return phase_runs({key: columns(*values) for key, values in configs.items()})
+
+
+def test_the_study_rule_takes_the_earliest_criterion_then_the_larger_gain_whatever_the_names_and_order():
+    runs = _study_rule_runs(
+        {
+            INCUMBENT: (0.80, 1.0),
+            "mm": (0.80, 0.5),  # level on wrong detections; far better on the second criterion
+            "aa": (0.70, 1.0),  # better on wrong detections by 0.1
+            "zz": (0.60, 1.0),  # better on wrong detections by 0.2: the rule's pick
+        }
+    )
+    decision = decide_phase(runs, INCUMBENT, runs, replace(READ_POINT, mode=STUDY_RULE))
+    assert decision.winner == INCUMBENT  # on mAP@0.5 every point is level
+    assert decision.study_rule_winner == "zz"
+    assert decision.study_rule_sentence == "switched: better on wrong detections per image"
+
+
+def test_the_study_rule_reads_earlier_sweeps_runs_for_its_sigma_too():
+    runs = _study_rule_runs({INCUMBENT: (0.80, 1.0), "aa": (0.70, 1.0)})
+    alone = decide_phase(runs, INCUMBENT, runs, READ_POINT)
+    assert alone.study_rule_winner == "aa"  # σ 0 from this phase's own runs
+    spread = [0.4 + 0.1 * i for i in range(6)]  # an earlier sweep's wrong detections: σ 0.187 on 5 dof
+    prior = phase_runs({"p1": {"wrong_detection_rate": spread}, "p2": {"wrong_detection_rate": spread}})
+    with_prior = decide_phase(runs, INCUMBENT, runs, READ_POINT, prior=prior)
+    assert with_prior.study_rule_winner == INCUMBENT
+    assert with_prior.study_rule_sentence == "kept: no configuration was better on the study's criteria beyond noise"
+
+
+def test_a_side_without_values_compares_as_nothing_known():
+    objective = OBJECTIVES["mAP_50"]
+    noise = Noise(0.02, 10, 3)
+    for challenger, incumbent in (
+        (pd.Series([], dtype=float), pd.Series([0.8, 0.81])),
+        (pd.Series([0.9]), pd.Series([float("nan")])),
+    ):
+        result = compare(challenger, incumbent, objective, noise, 0.05)
+        assert result.metric == "mAP_50" and result.runs == (len(challenger.dropna()), len(incumbent.dropna()))
+        assert all(
+            math.isnan(value) for value in (result.delta, result.low, result.high, result.p_better, result.p_welch)
+        )
+        assert result.verdict == "inconclusive" and result.looks_better is False
+
+
+def test_without_a_sigma_nothing_looks_better_and_screening_needs_more_than_one_standard_error():
+    objective = OBJECTIVES["mAP_50"]
+    assert compare(pd.Series([0.9]), pd.Series([0.5]), objective, None, 0.05).looks_better is False
+    # exactly one standard error ahead (σ 1, one run a side: se √2) is not "more than one"
+    at = compare(pd.Series([math.sqrt(2)]), pd.Series([0.0]), objective, Noise(1.0, 10, 2), 0.05)
+    assert at.delta == math.sqrt(2) and at.looks_better is False
+    above = compare(pd.Series([1.5]), pd.Series([0.0]), objective, Noise(1.0, 10, 2), 0.05)
+    assert above.looks_better is True
