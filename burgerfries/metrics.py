@@ -31,6 +31,10 @@ EVAL_SECONDS = "eval/seconds"
 # under `test/`, read by the final tables and nothing that chooses
 TEST_PREFIX = "test/"
 TEST_MAP_50 = "test/mAP_50"
+# COCO's mAP@[.5:.95] by object size (areas under 32² / 96² pixels of the stored image are small /
+# medium), where the test photos hold objects of that size
+OBJECT_SIZES = ("small", "medium", "large")
+TEST_MAP_BY_SIZE = {size: f"test/mAP_{size}" for size in OBJECT_SIZES}
 TEST_SECONDS = "test/seconds"
 # … and training (one value per step)
 TRAIN_LOSS = "train/loss_total"
@@ -51,6 +55,7 @@ SUMMARY_KEYS = (
     EVAL_LOSS_UNWEIGHTED,
     TRAIN_LOSS_UNWEIGHTED,
     TEST_MAP_50,
+    *TEST_MAP_BY_SIZE.values(),
 )
 # The eval metrics a command line prints, in this order
 PRINTED_EVAL = (
@@ -118,8 +123,21 @@ SUMMARY_METRICS = {
         Metric("steps_per_sec", "steps/s", True, 1),
         # the final weights on the test photos (NaN for runs on a folder without validation photos)
         Metric("test_mAP_50", "mAP@0.5 on the test photos", True, eval_key=TEST_MAP_50, heading="test mAP@0.5"),
+        *(
+            Metric(
+                f"test_mAP_{size}",
+                f"mAP of {size} objects on the test photos",
+                True,
+                eval_key=key,
+                heading=f"test mAP {size}",
+            )
+            for size, key in TEST_MAP_BY_SIZE.items()
+        ),
     )
 }
+# The summary columns of the test photos (each logged once, at a run's last step)
+TEST_BY_SIZE_COLUMNS = tuple(f"test_mAP_{size}" for size in OBJECT_SIZES)
+TEST_COLUMNS = ("test_mAP_50", *TEST_BY_SIZE_COLUMNS)
 # Where a run's curves are read (steps of that run): a configuration of several runs shows its
 # representative run's, never a mean of steps.
 STEP_COLUMNS = ("flatten_step", "map_plateau_step", "read_step")
@@ -156,5 +174,5 @@ def describe_evaluation(metrics: dict[str, float], what: str = "validation photo
     def value(key: str) -> str:
         return f"{metrics[prefix + key]:.3f}" if prefix + key in metrics else "none"
 
-    sizes = ", ".join(f"{size} {value(f'mAP_{size}')}" for size in ("small", "medium", "large"))
+    sizes = ", ".join(f"{size} {value(f'mAP_{size}')}" for size in OBJECT_SIZES)
     return f"{what}: mAP@0.5 {value('mAP_50')}, mAP@[.5:.95] {value('mAP')} (by object size: {sizes})"

@@ -12,7 +12,8 @@ STEPS = [50, 100, 150, 200, 250, 300]
 
 def study(plan: list[tuple[str, dict, list[float], int, bool]], test_shift: dict | None = None) -> RunSet:
     """plan: (phase, knobs, final mAP per seed, grid point, is_base); `test_shift` {knobs as a
-    sorted tuple: shift, default 0}: each run also logs its test photos' mAP@0.5, its final mAP plus the shift."""
+    sorted tuple: shift, default 0}: each run also logs its test photos' mAP@0.5, its final mAP plus the shift
+    (and COCO's mAP of small and large objects there, a quarter and a half of that)."""
     runs, metrics, trained = [], [], {}
     for phase, knobs, maps, point, is_base in plan:
         for seed, final_map in enumerate(maps):
@@ -47,6 +48,9 @@ def study(plan: list[tuple[str, dict, list[float], int, bool]], test_shift: dict
             if test_shift is not None:
                 shift = test_shift.get(tuple(sorted(knobs.items())), 0.0)
                 metrics.append((run_id, "test/mAP_50", STEPS[-1], final_map + shift + 0.01 * seed))
+                # COCO's mAP by object size: small and large objects only (no medium one on the test photos)
+                metrics.append((run_id, "test/mAP_small", STEPS[-1], (final_map + shift) / 4))
+                metrics.append((run_id, "test/mAP_large", STEPS[-1], (final_map + shift) / 2))
     return RunSet(
         "s", pd.DataFrame(runs).set_index("run_id"), pd.DataFrame(metrics, columns=["run_id", "key", "step", "value"])
     )

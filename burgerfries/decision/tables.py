@@ -30,7 +30,7 @@ from burgerfries.decision.chain import (
 from burgerfries.decision.phase import PhaseDecision, chosen
 from burgerfries.decision.settings import INCONCLUSIVE, DecisionSettings
 from burgerfries.keys import CONFIG_KEY
-from burgerfries.metrics import SUMMARY_METRICS, at_read_point, summary_metric
+from burgerfries.metrics import SUMMARY_METRICS, TEST_BY_SIZE_COLUMNS, at_read_point, summary_metric
 from burgerfries.runs.analysis_settings import AnalysisSettings
 from burgerfries.runs.configurations import configuration_in_words
 from burgerfries.runs.run_set import RunSet
@@ -160,20 +160,25 @@ def final_picks(
     return pd.concat(rows) if rows else pd.DataFrame()
 
 
+# The base-vs-final table's columns of the final's change on the test photos
+TEST_DELTA = f"Δ {TEST_METRIC.label} vs base"
+TEST_INTERVAL = "test 95 % interval"
+TEST_P = "p (final better on test)"
+
+
 def _test_columns(tested: OnTestPhotos | None) -> dict[str, object]:
     """The base-vs-final table's columns for the test photos (`chain.on_test_photos`)."""
-    title = f"Δ {TEST_METRIC.label} vs base"
     if tested is None or tested.comparison is None:
         reason = "no test photos measured" if tested is None else "same configuration"
-        return {title: float("nan"), "test 95 % interval": reason, "p (final better on test)": float("nan")}
+        return {TEST_DELTA: float("nan"), TEST_INTERVAL: reason, TEST_P: float("nan")}
     result, digits = tested.comparison, TEST_METRIC.digits
     interval = "—" if math.isnan(result.low) else f"{result.low:+.{digits}f} … {result.high:+.{digits}f}"
     return {
-        title: result.delta,
-        "test 95 % interval": f"{interval} (σ on {tested.dof} dof; runs {result.runs[0]} vs {result.runs[1]})"
+        TEST_DELTA: result.delta,
+        TEST_INTERVAL: f"{interval} (σ on {tested.dof} dof; runs {result.runs[0]} vs {result.runs[1]})"
         if tested.dof is not None
         else interval,
-        "p (final better on test)": result.p_better,
+        TEST_P: result.p_better,
     }
 
 
@@ -213,6 +218,9 @@ def base_vs_final(
             tested = members[TEST_METRIC.column].astype(float) if TEST_METRIC.column in members else pd.Series()
             entry[TEST_METRIC.label] = float(tested.mean()) if len(tested) else float("nan")
             entry[f"{TEST_METRIC.label} ±"] = confidence_half_width(tested)
+            for column in TEST_BY_SIZE_COLUMNS:  # COCO's mAP by object size: described, not tested
+                sized = members[column].astype(float).dropna() if column in members else pd.Series()
+                entry[SUMMARY_METRICS[column].label] = float(sized.mean()) if len(sized) else float("nan")
             if kind == "final" and first is not None:
                 result = final_against_base(own, first.incumbent, final_key, settings, model_prior(prior, model))
                 entry[f"Δ {objective.label} vs base"] = result.delta

@@ -9,8 +9,10 @@ import math
 
 import pandas as pd
 
+from burgerfries.decision.chain import TEST_METRIC
 from burgerfries.decision.tables import BASE_FINAL_COLUMNS as TABLE_COLUMNS
-from burgerfries.metrics import SUMMARY_METRICS, at_read_point, summary_metric
+from burgerfries.decision.tables import TEST_DELTA, TEST_INTERVAL, TEST_P
+from burgerfries.metrics import SUMMARY_METRICS, TEST_BY_SIZE_COLUMNS, at_read_point, summary_metric
 
 # column → its heading on the page; a `<column>_ci` beside it is shown as "value ± ci"
 PHASE_COLUMNS = {
@@ -83,7 +85,8 @@ def phase_display(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def base_final_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The base-vs-final table (`tables.base_vs_final`) for the page, the change and p last."""
+    """The base-vs-final table (`tables.base_vs_final`) for the page, on the validation photos the
+    decisions read: the headline metrics, then the change and p."""
     shown = pd.DataFrame(index=table.index)
     for column, title in BASE_FINAL_COLUMNS.items():
         if column not in table:
@@ -93,15 +96,45 @@ def base_final_display(table: pd.DataFrame) -> pd.DataFrame:
             shown[title] = _with_interval(renamed, column)
         else:
             shown[title] = [number(v, 0 if column == "runs" else 3) for v in table[column]]
-    for column in table.columns:
-        if column.startswith("Δ "):
-            shown["Δ vs base (95 % interval)"] = [
-                "—" if pd.isna(d) else f"{d:+.3f} ({interval})"
-                for d, interval in zip(table[column], table["95 % interval"])
-            ]
+    validation = next((c for c in table.columns if c.startswith("Δ ") and c != TEST_DELTA), None)
+    if validation is not None:
+        shown["Δ vs base (95 % interval)"] = _change(table[validation], table["95 % interval"])
     if "p (final better)" in table:
-        shown["p (final better)"] = ["—" if pd.isna(v) else f"{v:.2g}" for v in table["p (final better)"]]
+        shown["p (final better)"] = _p(table["p (final better)"])
     return shown
+
+
+def base_final_test_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The same base and final on the test photos no decision read: mAP@0.5, COCO's mAP by object
+    size, and the change with its interval and p."""
+    shown = pd.DataFrame(index=table.index)
+    for column in ("Model", "runs"):
+        if column in table:
+            shown[BASE_FINAL_COLUMNS[column]] = [number(v, 0) for v in table[column]]
+    if TEST_METRIC.label in table:
+        renamed = table[[TEST_METRIC.label, f"{TEST_METRIC.label} ±"]].set_axis(["test", "test_ci"], axis=1)
+        shown[TEST_METRIC.short] = _with_interval(renamed, "test")
+    for column in TEST_BY_SIZE_COLUMNS:
+        metric = SUMMARY_METRICS[column]
+        if metric.label in table:
+            shown[metric.short] = [number(v) for v in table[metric.label]]
+    if TEST_DELTA in table:
+        shown["Δ vs base (95 % interval)"] = _change(table[TEST_DELTA], table[TEST_INTERVAL])
+        shown[TEST_P] = _p(table[TEST_P])
+    return shown
+
+
+def _change(deltas: pd.Series, intervals: pd.Series) -> list[str]:
+    """Each change with its interval; where there is none, the reason the table gives ("no test
+    photos measured"), else "—"."""
+    return [
+        (interval if isinstance(interval, str) else "—") if pd.isna(d) else f"{d:+.3f} ({interval})"
+        for d, interval in zip(deltas, intervals)
+    ]
+
+
+def _p(values: pd.Series) -> list[str]:
+    return ["—" if pd.isna(v) else f"{v:.2g}" for v in values]
 
 
 def html_table(frame: pd.DataFrame, highlight: int | None = None, float_format: str = "{:.4f}") -> str:

@@ -23,7 +23,7 @@ from burgerfries.evaluation.diagnostics import FinalistDiagnostics
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.metrics import EVAL_LOSS_UNWEIGHTED, EVAL_MAP_50, TRAIN_LOSS_UNWEIGHTED
 from burgerfries.names import slug
-from burgerfries.report.display import base_final_display, html_table, phase_display
+from burgerfries.report.display import base_final_display, base_final_test_display, html_table, phase_display
 from burgerfries.report.finalists import finalists_section
 from burgerfries.report.headline import headline
 from burgerfries.report.tables import PHASE_TABLE_COLUMNS, recall_table, unranked_runs
@@ -210,7 +210,10 @@ def _headline_section(computed: DecisionTables) -> str:
         f'<p class="note">Decision metric: <b>{_e(answer.metric)}</b> on the held-out split, '
         f"{_e(computed.settings.mode)} mode; Δ is final − base, with its 95 % interval.</p></div>"
         + html_table(phases)
-        + f"<h3>Base vs final</h3>{html_table(base_final_display(computed.base_final))}"
+        + "<h3>Base vs final, on the validation photos (what the decisions read)</h3>"
+        + html_table(base_final_display(computed.base_final))
+        + "<h3>Base vs final, on the test photos (read by no decision)</h3>"
+        + html_table(base_final_test_display(computed.base_final))
     )
 
 

@@ -15,7 +15,8 @@ from burgerfries.metrics import (
     EVAL_MAP_50,
     EVAL_WRONG_DETECTION_RATE,
     EVAL_WRONG_DETECTIONS,
-    TEST_MAP_50,
+    SUMMARY_METRICS,
+    TEST_COLUMNS,
     TRAIN_LOSS,
     TRAIN_LOSS_UNWEIGHTED,
     TRAIN_STEPS_PER_SEC,
@@ -82,7 +83,8 @@ def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> d
 def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
     """The read point of one run (where its eval loss starts to flatten: `plateau.knee_point`), its
     mAP plateau, the compared quantities at the read point and (as `last_…`) at the last evaluation,
-    and its final weights' mAP@0.5 on the test photos (`test_mAP_50`).
+    and its final weights' mAP@0.5 on the test photos (`test_mAP_50`) and COCO's mAP there by
+    object size (`test_mAP_small`, …).
 
     A run whose eval loss never flattens is read at its last evaluation, and says so. The knee is
     found on the unweighted eval loss where the run logged it (the same curve whatever its loss
@@ -108,8 +110,9 @@ def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSe
         "map_plateau_status": plateau.status,
         "read_step": read_step,
     }
-    tested = series(metrics, TEST_MAP_50)  # logged once, at the run's end: never read at the read point
-    summary["test_mAP_50"] = float(tested.iloc[-1]) if len(tested) else float("nan")
+    for column in TEST_COLUMNS:  # logged once, at the run's end: never read at the read point
+        tested = series(metrics, SUMMARY_METRICS[column].eval_key)
+        summary[column] = float(tested.iloc[-1]) if len(tested) else float("nan")
     if read_step is None:
         summary.update({column: float("nan") for column in COLUMNS})
         summary.update({f"last_{column}": float("nan") for column in COLUMNS})
