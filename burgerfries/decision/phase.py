@@ -160,6 +160,7 @@ def _study_rule(
     noise_runs: pd.DataFrame,
     alpha: float,
     prior: pd.DataFrame | None,
+    order: dict[str, float],
 ) -> tuple[str, str]:
     """The study's rule against the incumbent: (winner, sentence)."""
     found, verdicts = [], {}
@@ -181,7 +182,8 @@ def _study_rule(
                 break
     if not found:
         return incumbent, "kept: no configuration was better on the study's criteria beyond noise"
-    found.sort(key=lambda item: (item[0], -item[2]))  # the earliest deciding criterion, then the larger gain
+    # the earliest deciding criterion, then the larger gain, then YAML order
+    found.sort(key=lambda item: (item[0], -item[2], order[item[1]]))
     return found[0][1], f"switched: {verdicts[found[0][1]]}"
 
 
@@ -230,7 +232,7 @@ def decide_phase(
     sentence = _sentence(objective, noise, alpha, labels, incumbent, incumbent_runs, comparisons.get(leader), leader)
     confirmed = sum(1 for c in comparisons.values() if c.runs[0] >= 2)
     sentence += f"; {len(challengers)} challenger(s), {confirmed} with two or more runs, the incumbent {incumbent_runs}"
-    rule_winner, rule_sentence = _study_rule(runs, incumbent, challengers, noise_runs, alpha, prior)
+    rule_winner, rule_sentence = _study_rule(runs, incumbent, challengers, noise_runs, alpha, prior, order)
     extend, extend_to = [], 0
     if not better and ahead and noise is not None:
         extend_to = next_look(comparisons[ahead[0]], gains[ahead[0]], noise, alpha, settings)

@@ -432,3 +432,40 @@ def test_without_a_sigma_nothing_looks_better_and_screening_needs_more_than_one_
     assert at.delta == math.sqrt(2) and at.looks_better is False
     above = compare(pd.Series([1.5]), pd.Series([0.0]), objective, Noise(1.0, 10, 2), 0.05)
     assert above.looks_better is True
+
+
+def test_with_a_sigma_of_zero_any_difference_decides_and_a_level_one_does_not():
+    objective, zero = OBJECTIVES["mAP_50"], Noise(0.0, 4, 2)  # every replicated configuration repeated its value
+    up = compare(pd.Series([0.8, 0.8]), pd.Series([0.7, 0.7]), objective, zero, 0.05)
+    assert (up.p_better, up.verdict, up.looks_better) == (0.0, "better", True)
+    assert up.low == up.high == up.delta == pytest.approx(0.1) and math.isnan(up.p_welch)  # no spread: no Welch
+    down = compare(pd.Series([0.6, 0.6]), pd.Series([0.7, 0.7]), objective, zero, 0.05)
+    assert (down.p_better, down.verdict, down.looks_better) == (1.0, "worse", False)
+    level = compare(pd.Series([0.7, 0.7]), pd.Series([0.7, 0.7]), objective, zero, 0.05)
+    assert (level.p_better, level.verdict, level.looks_better) == (1.0, "inconclusive", False)
+
+
+def test_welch_needs_two_runs_a_side_and_some_spread():
+    objective, noise = OBJECTIVES["mAP_50"], Noise(0.02, 10, 3)
+    two = compare(pd.Series([0.80, 0.82]), pd.Series([0.70, 0.73]), objective, noise, 0.05)
+    expected = stats.ttest_ind([0.80, 0.82], [0.70, 0.73], equal_var=False, alternative="greater").pvalue
+    assert two.p_welch == pytest.approx(expected)
+    for challenger, incumbent in (([0.80], [0.70, 0.73, 0.71]), ([0.80, 0.82], [0.70]), ([0.8, 0.8], [0.7, 0.7])):
+        assert math.isnan(compare(pd.Series(challenger), pd.Series(incumbent), objective, noise, 0.05).p_welch)
+
+
+def test_screening_scales_the_standard_error_back_to_the_pooled_sigma_where_the_floor_raised_it():
+    objective, raised = OBJECTIVES["mAP_50"], Noise(0.04, 2, 1, raised_from=0.02)
+    pooled_se = 0.02 * math.sqrt(1 / 1 + 1 / 3)  # one run against three, at the pooled σ
+    incumbent = pd.Series([0.70, 0.70, 0.70])
+    below = compare(pd.Series([0.70 + 0.9 * pooled_se]), incumbent, objective, raised, 0.05)
+    above = compare(pd.Series([0.70 + 1.1 * pooled_se]), incumbent, objective, raised, 0.05)
+    assert (below.looks_better, above.looks_better) == (False, True)
+
+
+def test_the_study_rule_breaks_an_exact_tie_by_yaml_order_whatever_the_order_of_the_runs():
+    configs = {INCUMBENT: (0.80, 1.0), "zz": (0.70, 1.0), "aa": (0.70, 1.0)}  # zz first in the YAML
+    runs = _study_rule_runs(configs)
+    runs["order"] = runs["config_key"].map({key: index for index, key in enumerate(configs)})
+    for shuffled in (runs, runs.iloc[::-1]):
+        assert decide_phase(shuffled, INCUMBENT, shuffled, READ_POINT).study_rule_winner == "zz"
