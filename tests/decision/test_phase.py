@@ -450,6 +450,10 @@ def test_welch_needs_two_runs_a_side_and_some_spread():
     two = compare(pd.Series([0.80, 0.82]), pd.Series([0.70, 0.73]), objective, noise, 0.05)
     expected = stats.ttest_ind([0.80, 0.82], [0.70, 0.73], equal_var=False, alternative="greater").pvalue
     assert two.p_welch == pytest.approx(expected)
+    for challenger, incumbent in (([0.80, 0.80], [0.70, 0.73]), ([0.80, 0.82], [0.70, 0.70])):  # one side flat
+        welch = stats.ttest_ind(challenger, incumbent, equal_var=False, alternative="greater").pvalue
+        result = compare(pd.Series(challenger), pd.Series(incumbent), objective, noise, 0.05)
+        assert result.p_welch == pytest.approx(welch) and 0 < welch < 0.5
     for challenger, incumbent in (([0.80], [0.70, 0.73, 0.71]), ([0.80, 0.82], [0.70]), ([0.8, 0.8], [0.7, 0.7])):
         assert math.isnan(compare(pd.Series(challenger), pd.Series(incumbent), objective, noise, 0.05).p_welch)
 
