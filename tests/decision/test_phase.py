@@ -473,3 +473,21 @@ def test_the_study_rule_breaks_an_exact_tie_by_yaml_order_whatever_the_order_of_
     runs["order"] = runs["config_key"].map({key: index for index, key in enumerate(configs)})
     for shuffled in (runs, runs.iloc[::-1]):
         assert decide_phase(shuffled, INCUMBENT, shuffled, READ_POINT).study_rule_winner == "zz"
+
+
+def test_a_p_value_exactly_at_alpha_decides_nothing():
+    objective, noise = OBJECTIVES["mAP_50"], Noise(0.02, 10, 3)
+    better, incumbent = pd.Series([0.82, 0.84]), pd.Series([0.76, 0.78, 0.77])
+    first = compare(better, incumbent, objective, noise, 0.05)
+    assert first.verdict == "better" and first.metric == "mAP_50"
+    flat_better, flat_incumbent = pd.Series([0.82, 0.82]), pd.Series([0.77, 0.77, 0.77])  # no Welch: no spread
+    p_pooled = compare(flat_better, flat_incumbent, objective, noise, 0.05).p_better
+    assert compare(flat_better, flat_incumbent, objective, noise, 0.05).verdict == "better"
+    assert compare(flat_better, flat_incumbent, objective, noise, p_pooled).verdict == "inconclusive"  # p = α
+    at_welch = compare(better, incumbent, objective, noise, first.p_welch)  # pooled p below it, Welch's = α
+    assert first.p_better < first.p_welch and at_welch.verdict == "inconclusive"
+    # the other way round: worse, and at α exactly (p of being worse, computed as compare does) not worse
+    assert compare(incumbent, better, objective, noise, 0.05).verdict == "worse"
+    t = float(incumbent.mean() - better.mean()) / (0.02 * math.sqrt(1 / 3 + 1 / 2))
+    p_worse = float(stats.t.cdf(t, 10))
+    assert compare(incumbent, better, objective, noise, p_worse).verdict == "inconclusive"
