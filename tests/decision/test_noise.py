@@ -78,3 +78,24 @@ def test_no_run_on_a_side_detects_nothing_and_repeats_nothing():
     assert "a side has no finished run" in describe_power(noise, (0, 3), 0.05, 3)
     still = Noise(0.0, 20, 7)  # σ 0: any gain repeats, no gain does not
     assert repeat_chance(still, 0.01, (3, 3), 0.05) == 1.0 and repeat_chance(still, 0.0, (3, 3), 0.05) == 0.0
+
+
+def test_a_noise_says_its_sigma_its_degrees_of_freedom_its_configurations_and_whose_runs_in_one_clause():
+    assert Noise(0.02345, 12, 4).describe() == "σ 0.023 (12 degrees of freedom, 4 configurations; from this sweep)"
+    raised = floored(Noise(0.01, 2, 1))
+    assert raised.describe(2) == (
+        f"σ {raised.sigma:.2f} (2 degrees of freedom, 1 configurations; from this sweep; "
+        "raised from 0.01, its 80% upper bound under 10 dof)"
+    )
+
+
+def test_two_pools_combine_their_configurations_and_sources():
+    both = combine(Noise(0.02, 4, 2), Noise(0.03, 6, 3, source="earlier"))
+    assert (both.dof, both.configurations, both.source) == (10, 5, "this sweep and earlier")
+    assert both.sigma == pytest.approx(((0.02**2 * 4 + 0.03**2 * 6) / 10) ** 0.5)
+
+
+def test_power_without_runs_on_one_side_names_both_counts():
+    assert describe_power(Noise(0.02, 10, 3), (0, 3), 0.05, 3) == (
+        "0 vs 3 runs detect no effect: a side has no finished run"
+    )
