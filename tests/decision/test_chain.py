@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from burgerfries.decision.chain import (
+    best_group,
     chain,
     confidence_half_width,
     decide_chains,
@@ -21,6 +22,7 @@ from burgerfries.decision.chain import (
     per_configuration,
     phase_order,
 )
+from burgerfries.decision.phase import decide_phase
 from burgerfries.decision.settings import BETTER, KEPT, SWITCHED, DecisionSettings
 
 SSD, FPN = "ssd_mobilenet_v2_320x320", "ssd_mobilenet_v2_fpnlite_320x320"
@@ -227,3 +229,41 @@ def test_on_the_test_photos_the_final_is_compared_with_the_base_as_on_the_decisi
     assert on_test_photos(own.drop(columns=TEST_METRIC.column), "base", "w2", DecisionSettings(), None) is None
     unmeasured = own.assign(**{TEST_METRIC.column: np.where(own["config_key"] == "w2", np.nan, 0.5)})
     assert on_test_photos(unmeasured, "base", "w2", DecisionSettings(), None) is None
+
+
+def test_the_best_run_of_a_configuration_ties_to_the_lower_seed_whatever_the_order_of_the_rows():
+    frame = summaries([(SSD, "weights", "base", [0.5, 0.7, 0.7], True, -1)]).iloc[::-1]  # seed 2's row first
+    assert per_configuration(frame, COLUMN, higher_is_better=True).loc["base", "run_id"] == "ssd-weights-base-1"
+
+
+def test_the_configurations_not_shown_worse_than_the_leader_are_each_compared_on_their_own_runs():
+    frame = summaries(
+        [
+            (SSD, "weights", "base", around(0.80), True, -1),
+            (SSD, "weights", "close", around(0.795), False, 0),  # within noise of the leader
+            (SSD, "weights", "far", around(0.50), False, 1),  # clearly worse
+        ]
+    )
+    settings = DecisionSettings()
+    decision = decide_phase(frame, "base", frame, settings)
+    group = best_group(frame, per_configuration(frame, COLUMN, True), decision, settings.metric)
+    assert group == {"base", "close"}
+
+
+def test_a_chain_names_configurations_by_their_labels_and_a_race_reads_earlier_sweeps_runs_too():
+    frame = summaries(
+        [
+            (SSD, "weights", "base", around(0.50), True, -1),
+            (SSD, "weights", "w", around(0.70), False, 0),
+            (SSD, "lr", "ref", around(0.40), False, -1, "ref"),
+            (SSD, "lr", "fast", around(0.60), False, 0, "ref"),
+        ]
+    )
+    frame["varied"] = "knob " + frame["config_key"]
+    prior = summaries([(SSD, "old", "x", [0.40, 0.60, 0.50, 0.45, 0.55], True, -1)])
+    decisions = decide_chains(frame, DecisionSettings(), prior)
+    assert decisions[("weights", SSD)].sentence.startswith("switched to knob w: ")
+    assert "over knob base" in decisions[("weights", SSD)].sentence
+    race = decisions[("lr", SSD)]
+    assert race.sentence.startswith("carried knob fast to the incumbent: ahead of the reference knob ref")
+    assert race.noise.dof == 4 + 4 + 4 and "earlier sweeps" in race.noise.source  # both phases, then earlier

@@ -222,3 +222,13 @@ def test_the_final_pick_comes_from_an_earlier_phases_table_when_the_last_one_lac
     assert finals.index[0] == weights_row[weights_row["config_key"] == winner]["run_id"].iloc[0]
     nowhere = {key: table[table["config_key"] != winner] for key, table in ranked.items()}
     assert final_picks(decisions, nowhere, settings).empty
+
+
+def test_the_base_vs_final_table_gives_cocos_map_by_object_size_on_the_test_photos():
+    table = decision_tables(study(PLAN, {(("classification_weight", 0.5),): -0.1})).base_final
+    base, final = table.iloc[0], table.iloc[1]
+    assert base["mAP of small objects on the test photos"] == pytest.approx(np.mean([0.60, 0.62, 0.58]) / 4)
+    assert final["mAP of large objects on the test photos"] == pytest.approx((np.mean([0.80, 0.82, 0.79]) - 0.1) / 2)
+    assert math.isnan(final["mAP of medium objects on the test photos"])  # no medium object was measured
+    older = decision_tables(study(PLAN)).base_final  # a store from before the test photos
+    assert math.isnan(older.iloc[1]["mAP of small objects on the test photos"])
