@@ -3,7 +3,7 @@ sweep in its storage and tracking store, and the printed plan with an estimated 
 
 The coordinator of `--workers N` and every worker resolve the same plan from the same arguments
 (`worker_arguments` passes them on), so they agree on the key without talking to each other. Only
-a worker builds what trains trials (`jobs/sweep/trials.py`).
+a worker builds what trains trials (`jobs/sweep/runner.py`).
 """
 
 from __future__ import annotations

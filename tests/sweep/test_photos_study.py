@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_plan import original_plan
 
-from burgerfries.jobs.sweep.trials import run_config_key, trial_settings
+from burgerfries.jobs.sweep.runner import run_config_key, trial_settings
 from burgerfries.jobs.train_plan import TrainSettings, resolve_train
 from burgerfries.model.config import PROFILES, knob_values
 from burgerfries.sweep import ORIGINAL_STUDY, PHOTOS_STUDY, study_path

@@ -3,7 +3,7 @@ each phase's winner carried into the next; then the final picks and the report.
 
 The plan (`sweep/plan.py`) is resolved once here; with `--workers N` this process only starts N
 workers (`workers.py`), each of which resolves the same plan and runs `run_worker`. A worker
-trains trials through its `TrialRunner` (`trials.py`); what to train next comes from the
+trains trials through its `TrialRunner` (`runner.py`); what to train next comes from the
 decisions (`decision/next_step.py`) on the sweep's runs as read back (`tracking/reader.py`);
 MLflow bookkeeping is in `runs.py`, Optuna's storage and recovery in `sweep/storage.py`.
 """
@@ -28,9 +28,9 @@ from burgerfries.decision.tables import DecisionTables, decision_tables
 from burgerfries.jobs.data_prep import resolve_data
 from burgerfries.jobs.report import write_report
 from burgerfries.jobs.sweep.registry import name_mapping, register_finals
+from burgerfries.jobs.sweep.runner import TrialRunner, run_config_key
 from burgerfries.jobs.sweep.runs import SweepRuns
 from burgerfries.jobs.sweep.saturation import still_tuned
-from burgerfries.jobs.sweep.trials import TrialRunner, run_config_key
 from burgerfries.jobs.sweep.workers import run_local_workers
 from burgerfries.keys import Tag
 from burgerfries.machine import describe_machine

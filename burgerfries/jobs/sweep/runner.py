@@ -320,9 +320,10 @@ def trial_objective(runner: TrialRunner, phase: Phase, model: str, inherited: di
             return run_value(dead_run, metric.column, plan.definition.analysis)
         trial.set_user_attr("config", config)
         trial.set_user_attr("worker", worker_name())
+        settings = trial_settings(plan, phase, model, config, entry, label, trial.number)
         try:
             result = train(
-                trial_settings(plan, phase, model, config, entry, label, trial.number),
+                settings,
                 runner.evaluation,
                 progress=runner.progress,
                 on_run_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
