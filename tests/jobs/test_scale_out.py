@@ -185,12 +185,15 @@ def sweep_runs(name: str) -> dict[str, list]:
     return by_role
 
 
-def assert_each_configuration_finished_once(name: str) -> dict[str, list]:
+def assert_each_configuration_finished_once(name: str, said: str = "") -> dict[str, list]:
+    """`said`: what the sweep printed, shown (its failure lines) when a configuration has no finished run."""
     by_role = sweep_runs(name)
     finished = Counter(
         (r.data.tags["phase"], r.data.tags["varied"]) for r in by_role["trial"] if r.info.status == "FINISHED"
     )
-    assert finished == Counter(CONFIGURATIONS), finished  # nothing lost, nothing twice
+    others = [(r.data.tags.get("varied"), r.info.status) for r in by_role["trial"] if r.info.status != "FINISHED"]
+    failures = "\n".join(line for line in said.splitlines() if "fail" in line.lower() or "error" in line.lower())
+    assert finished == Counter(CONFIGURATIONS), (finished, others, failures[-4000:])  # nothing lost, nothing twice
     assert len(by_role["study"]) == 1 and by_role["study"][0].info.status == "FINISHED"
     parent = by_role["study"][0].info.run_id
     phases = by_role["phase"]
@@ -273,7 +276,7 @@ def test_two_local_workers_on_sqlite_share_every_phase(tracking_uri, synthetic_d
         [*command, "--profile", "tiny", "--workers", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=900
     )
     assert sweep.returncode == 0, (sweep.stdout + sweep.stderr)[-4000:]
-    assert_each_configuration_finished_once("local_workers")
+    assert_each_configuration_finished_once("local_workers", sweep.stdout + sweep.stderr)
     assert "[worker 1] " in sweep.stdout and "[worker 2] " in sweep.stdout  # both started and spoke
     assert (tmp_path / "optuna.db").is_file()  # the default storage, next to the tracking database
     report = Path(sweep.stdout.splitlines()[-1])
