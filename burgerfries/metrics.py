@@ -13,6 +13,7 @@ final weights on the test photos.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 # MLflow metric keys: periodic held-out evaluation (one value per evaluated checkpoint)
@@ -35,6 +36,8 @@ TEST_MAP_50 = "test/mAP_50"
 # medium), where the test photos hold objects of that size
 OBJECT_SIZES = ("small", "medium", "large")
 TEST_MAP_BY_SIZE = {size: f"test/mAP_{size}" for size in OBJECT_SIZES}
+# … and their summary columns (each logged once, at a run's last step)
+TEST_BY_SIZE_COLUMNS = tuple(f"test_mAP_{size}" for size in OBJECT_SIZES)
 TEST_SECONDS = "test/seconds"
 # … and training (one value per step)
 TRAIN_LOSS = "train/loss_total"
@@ -124,19 +127,12 @@ SUMMARY_METRICS = {
         # the final weights on the test photos (NaN for runs on a folder without validation photos)
         Metric("test_mAP_50", "mAP@0.5 on the test photos", True, eval_key=TEST_MAP_50, heading="test mAP@0.5"),
         *(
-            Metric(
-                f"test_mAP_{size}",
-                f"mAP of {size} objects on the test photos",
-                True,
-                eval_key=key,
-                heading=f"test mAP {size}",
-            )
-            for size, key in TEST_MAP_BY_SIZE.items()
+            Metric(column, f"mAP of {size} objects on the test photos", True, eval_key=key, heading=f"test mAP {size}")
+            for size, column, key in zip(OBJECT_SIZES, TEST_BY_SIZE_COLUMNS, TEST_MAP_BY_SIZE.values())
         ),
     )
 }
 # The summary columns of the test photos (each logged once, at a run's last step)
-TEST_BY_SIZE_COLUMNS = tuple(f"test_mAP_{size}" for size in OBJECT_SIZES)
 TEST_COLUMNS = ("test_mAP_50", *TEST_BY_SIZE_COLUMNS)
 # Where a run's curves are read (steps of that run): a configuration of several runs shows its
 # representative run's, never a mean of steps.
@@ -166,7 +162,7 @@ def summary_metric(column: str) -> Metric:
     return SUMMARY_METRICS[column]
 
 
-def describe_evaluation(metrics: dict[str, float], what: str = "validation photos", prefix: str = "eval/") -> str:
+def describe_evaluation(metrics: Mapping[str, float], what: str = "validation photos", prefix: str = "eval/") -> str:
     """An evaluation in one line: mAP@0.5, COCO's mAP, and COCO's mAP by object size (areas
     under 32² / 96² pixels of the stored image are small / medium; "none" where the split has no
     such object, as COCO leaves it undefined). `prefix` "test/" reads the test photos' metrics."""

@@ -219,8 +219,8 @@ def base_vs_final(
             entry[TEST_METRIC.label] = float(tested.mean()) if len(tested) else float("nan")
             entry[f"{TEST_METRIC.label} ±"] = confidence_half_width(tested)
             for column in TEST_BY_SIZE_COLUMNS:  # COCO's mAP by object size: described, not tested
-                sized = members[column].astype(float).dropna() if column in members else pd.Series()
-                entry[SUMMARY_METRICS[column].label] = float(sized.mean()) if len(sized) else float("nan")
+                label = SUMMARY_METRICS[column].label
+                entry[label] = float(members[column].astype(float).mean()) if column in members else float("nan")
             if kind == "final" and first is not None:
                 result = final_against_base(own, first.incumbent, final_key, settings, model_prior(prior, model))
                 entry[f"Δ {objective.label} vs base"] = result.delta

@@ -286,7 +286,7 @@ def _print_results(loop: LoopResult, test_metrics: Mapping[str, float], step: in
     if loop.eval_metrics:
         print(describe_evaluation(loop.eval_metrics[max(loop.eval_metrics)], "validation photos, last evaluation"))
     if test_metrics:
-        print(describe_evaluation(dict(test_metrics), "test photos (read by no choice), final weights", "test/"))
+        print(describe_evaluation(test_metrics, "test photos (read by no choice), final weights", "test/"))
 
 
 def _test(evaluator: Evaluation | None, detector: Detector, step: int) -> dict[str, float]:
