@@ -14,9 +14,8 @@ from pathlib import Path
 
 from burgerfries.data.box_sizes import box_sizes
 from burgerfries.data.contact_sheet import draw_contact_sheet
-from burgerfries.data.folder import DataFolder
+from burgerfries.data.folder import DataFolder, write_label_map
 from burgerfries.data.ingest import IngestResult, Sample, ingest_folder
-from burgerfries.data.label_map import write_label_map
 from burgerfries.data.split import SPLITS, VALIDATION_FRACTION, split_samples
 from burgerfries.data.tfrecord import write_records
 from burgerfries.keys import CONTACT_SHEET, DATASET_SUMMARY, LABEL_MAP, SKIP_REPORT, SPLIT_RECORDS

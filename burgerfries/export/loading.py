@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from burgerfries.data.label_map import read_label_map
+from burgerfries.data.folder import read_label_map
 from burgerfries.keys import LABEL_MAP
 
 

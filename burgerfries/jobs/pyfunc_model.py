@@ -85,7 +85,7 @@ class CheckpointModel(mlflow.pyfunc.PythonModel):
         import tensorflow as tf
         import yaml
 
-        from burgerfries.data.label_map import read_label_map
+        from burgerfries.data.folder import read_label_map
         from burgerfries.model.ssd import build_detector
         from burgerfries.training.checkpoints import make_checkpoint, resolve_checkpoint
 

@@ -232,7 +232,6 @@ def train(
         if on_run_start:
             on_run_start(run_id)
         short, eval_dataset = _log_inputs(plan)
-        checkpoints = CheckpointModels(run_id, settings.model, short)
         record = plan.folder.train_record
         started = time.perf_counter()
         setup = setups.get(config, record, settings.seed) if setups else assemble(config, record, settings.seed)
@@ -245,6 +244,7 @@ def train(
         bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
         with MetricBuffer(run_id) as metrics:
             pictures = evaluator.pictures if evaluator is not None else None
+            checkpoints = CheckpointModels(run_id, settings.model, short)  # a logged model per evaluation
             tracking = MlflowHooks(metrics, num_steps, pictures, checkpoints, eval_dataset)
             hooks = [tracking, CheckpointHook(manager, step_var), bar]
             if on_evaluation is not None:

@@ -9,7 +9,7 @@ import tensorflow as tf
 from voc_files import write_image, write_xml
 
 from burgerfries.cli import main
-from burgerfries.data.label_map import read_label_map
+from burgerfries.data.folder import read_label_map
 from burgerfries.data.prepare import StrictModeError, prepare_dataset
 from burgerfries.data.tfrecord import parse_example
 from burgerfries.scenes.scene_drawing import MIN_FILL
