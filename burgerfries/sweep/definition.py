@@ -64,7 +64,7 @@ class Phase:
     n_trials: int = 0
     fixed: dict[str, Any] = field(default_factory=dict)
     carry: str = "all"  # one of CARRY_MODES
-    # A reference race's test at the incumbent (made at run time, `trials.carried_phase`): the one
+    # A reference race's test at the incumbent (made at run time, `trials.Race.test`): the one
     # point each model tests, by index into `points`; None for every phase a YAML defines.
     challenger: dict[str, int] | None = None
 

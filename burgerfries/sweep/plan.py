@@ -19,14 +19,15 @@ from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.decision.phase import RACE_CONFIRM
 from burgerfries.model.config import PROFILES, build_config, steps_for_epochs
 from burgerfries.pretrained import NONE
-from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, SweepDefinition
+from burgerfries.sweep.definition import SweepDefinition
 from burgerfries.sweep.trials import (
     INCUMBENT,
+    Race,
     config_of,
     incumbent_config,
     incumbent_point,
-    is_race,
     phase_trials,
+    race_of,
     varied_keys,
 )
 
@@ -177,12 +178,12 @@ def describe_trial_length(plan: SweepPlan) -> str:
     return f"steps per trial, whatever its batch size: {steps} ({where})"
 
 
-def _race_line(phase: Phase, incumbent_seeds: int, carried: int) -> str:
+def _race_line(race: Race, incumbent_seeds: int, carried: int) -> str:
     """What a reference race compares with what, and its test at the incumbent."""
     return (
-        f"  a reference race: the points race the incumbent with {phase.fixed} (the reference; it is "
-        f"trained with {incumbent_seeds} seeds), and the leader's {', '.join(varied_keys(phase))} alone is then "
-        f"tested at the incumbent in phase {phase.name}{CARRIED_SUFFIX}: + up to {carried} trial(s) per model"
+        f"  a reference race: the points race the incumbent with {race.phase.fixed} (the reference; it is "
+        f"trained with {incumbent_seeds} seeds), and the leader's {', '.join(varied_keys(race.phase))} alone is "
+        f"then tested at the incumbent in phase {race.test_name}: + up to {carried} trial(s) per model"
     )
 
 
@@ -227,7 +228,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
     base_batch = definition.base["batch_size"]
     for index, phase in enumerate(definition.phases, start=1):
         entries = phase_trials(definition, phase, {}, repeats, noise_seeds)
-        race = is_race(definition, phase, {})
+        race = race_of(definition, phase, {model: {} for model in definition.models})
         if index > 1 and not race:  # the incumbent's runs come from the phase before
             home = incumbent_point(definition, phase, {})
             entries = [entry for entry in entries if entry.get("point") not in (home, INCUMBENT)]
@@ -241,7 +242,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
             + (f"; fixed {phase.fixed}" if phase.fixed else "")
         )
         if race:
-            lines.append(_race_line(phase, incumbent_seeds, carried))
+            lines.append(_race_line(race, incumbent_seeds, carried))
         for model in definition.models:
             screening, confirming = screening + len(entries), confirming + phase_confirmations + carried
             configs = [config_of(definition, phase, {}, entry) or incumbent_config(definition, {}) for entry in entries]

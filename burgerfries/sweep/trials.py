@@ -12,8 +12,9 @@ challenge the incumbent too). A point equal to the incumbent is the incumbent.
 values differ from the incumbent's, its points race the incumbent *with those values* (the
 reference, e.g. lr 0.04 at batch 5), which takes the incumbent's place in the phase. The race
 does not switch anything: its leader's varied values (the learning rate, not batch 5) are then
-tested at the incumbent in a phase of their own (`carried_phase`, named "<phase>-carried"), which
-switches or keeps as any phase does.
+tested at the incumbent in a phase of their own (`Race.test`, named "<phase>-carried"), which
+switches or keeps as any phase does. A `Race` holds both: the phase with each racing model's
+reference, and what its test at the incumbent runs.
 
 Each queued trial carries its entry as a user attribute (`ENTRY`): `{"point": index, "seed": s}`
 for a grid point (`INCUMBENT` for the incumbent), or the search ranges' values and a seed.
@@ -21,10 +22,12 @@ for a grid point (`INCUMBENT` for the incumbent), or the search ranges' values a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
+from burgerfries.decision.settings import CARRIED
 from burgerfries.keys import INTEGER_KNOBS
 from burgerfries.runs.configurations import label
 from burgerfries.sweep.definition import CARRIED_SUFFIX, Phase, SweepDefinition
@@ -57,16 +60,46 @@ def reference_config(definition: SweepDefinition, phase: Phase, inherited: dict[
     return {**incumbent, **phase.fixed} if phase.carry == "varied" else incumbent
 
 
-def is_race(definition: SweepDefinition, phase: Phase, inherited: dict[str, Any]) -> bool:
-    """Whether the phase is a reference race: `carry: varied` and a reference that differs from
-    the incumbent (when the incumbent already has the fixed values, it is an ordinary phase)."""
-    return not same_config(reference_config(definition, phase, inherited), incumbent_config(definition, inherited))
+@dataclass(frozen=True)
+class Race:
+    """A reference race and its carried test, one object: `phase` (with `carry: varied`) races
+    its points against `references[model]` (that model's incumbent with the phase's fixed values)
+    for each model in `references`; what a model's race carries is then tested at its incumbent
+    by `test`, the phase named "<phase>-carried"."""
+
+    phase: Phase
+    references: dict[str, dict[str, Any]]  # model → its reference configuration
+
+    @property
+    def test_name(self) -> str:
+        return self.phase.name + CARRIED_SUFFIX
+
+    def leaders(self, decided: dict[str, dict[str, Any]]) -> dict[str, int]:
+        """model → the grid point its race carried, from the race's decisions ({model: decision}
+        with `outcome` and `config`); a racing model whose race carried nothing is left out."""
+        return {
+            model: point_index(self.phase, won["config"])
+            for model, won in decided.items()
+            if model in self.references and won["outcome"] == CARRIED
+        }
+
+    def test(self, leaders: dict[str, int]) -> Phase:
+        """The race's test at the incumbent: the race's points with nothing fixed, each model
+        testing only its leader (`leaders`: model → point index)."""
+        return Phase(self.test_name, points=self.phase.points, challenger=dict(leaders))
 
 
-def carried_phase(race: Phase, leaders: dict[str, int]) -> Phase:
-    """A race's test at the incumbent: the race's points with nothing fixed, each model testing
-    only its leader (`leaders`: model → point index)."""
-    return Phase(race.name + CARRIED_SUFFIX, points=race.points, challenger=dict(leaders))
+def race_of(definition: SweepDefinition, phase: Phase, inherited: dict[str, dict[str, Any]]) -> Race | None:
+    """The phase's race for the models in `inherited` (model → its inherited configuration), or
+    None where it is an ordinary phase for all of them: a model races where the phase has `carry:
+    varied` and its reference differs from its incumbent (an incumbent that already has the fixed
+    values runs an ordinary phase)."""
+    references = {
+        model: reference_config(definition, phase, own)
+        for model, own in inherited.items()
+        if not same_config(reference_config(definition, phase, own), incumbent_config(definition, own))
+    }
+    return Race(phase, references) if references else None
 
 
 def point_index(phase: Phase, config: dict[str, Any]) -> int:

@@ -4,15 +4,14 @@ from pathlib import Path
 
 from study_yaml import definition
 
+from burgerfries.decision.settings import CARRIED, KEPT
 from burgerfries.sweep.definition import parse_definition
 from burgerfries.sweep.trials import (
     INCUMBENT,
-    carried_phase,
     config_of,
     confirmation_trials,
-    is_race,
     phase_trials,
-    point_index,
+    race_of,
     reference_config,
     varied_label,
 )
@@ -78,8 +77,11 @@ def test_a_reference_race_compares_its_points_with_the_incumbent_at_the_fixed_va
         Path("s.yaml"),
     )
     (lr,) = study.phases
-    assert is_race(study, lr, {})  # the incumbent trains at batch 2, the race at batch 5
-    assert not is_race(study, lr, {"batch_size": 5})  # an incumbent at batch 5 races as itself: an ordinary phase
+    # the incumbent trains at batch 2, the race at batch 5; an incumbent at batch 5 races as itself: an ordinary phase
+    race = race_of(study, lr, {"m": {}, "at batch 5": {"batch_size": 5}, "other": {}})
+    assert race is not None and set(race.references) == {"m", "other"}
+    assert race.references["m"]["batch_size"] == 5 and race.references["m"]["learning_rate"] == 0.04
+    assert race_of(study, lr, {"at batch 5": {"batch_size": 5}}) is None
     # lr 0.04 at batch 5 is the reference: it takes the incumbent's seeds, lr 0.02 one
     assert phase_trials(study, lr, {}, repeats=1, noise_seeds=2) == [
         {"point": 0, "seed": 0},
@@ -88,8 +90,14 @@ def test_a_reference_race_compares_its_points_with_the_incumbent_at_the_fixed_va
     ]
     assert reference_config(study, lr, {})["batch_size"] == 5
     # the race carried lr 0.02: its test at the incumbent (batch 2) races only that point against it
-    carried = carried_phase(lr, {"m": point_index(lr, {"learning_rate": 0.02, "batch_size": 5})})
-    assert carried.name == "lr-carried" and carried.carry == "all"
+    decided = {
+        "m": {"outcome": CARRIED, "config": {"learning_rate": 0.02, "batch_size": 5}},
+        "other": {"outcome": KEPT, "config": {"learning_rate": 0.04, "batch_size": 2}},  # carried nothing
+        "at batch 5": {"outcome": CARRIED, "config": {"learning_rate": 0.04, "batch_size": 5}},  # not racing
+    }
+    assert race.leaders(decided) == {"m": 0}
+    carried = race.test(race.leaders(decided))
+    assert carried.name == race.test_name == "lr-carried" and carried.carry == "all"
     entries = phase_trials(study, carried, {}, repeats=1, noise_seeds=2, model="m")
     assert entries == [{"point": 0, "seed": 0}, {"point": 1, "seed": 0}, {"point": 1, "seed": 1}]
     assert config_of(study, carried, {}, entries[0])["batch_size"] == 2  # the incumbent's batch, not 5

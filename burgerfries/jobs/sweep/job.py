@@ -23,7 +23,6 @@ from tqdm import tqdm
 
 from burgerfries.data.folder import DataFolder
 from burgerfries.decision.next_step import carried_on, confirmation_entries, knob_config
-from burgerfries.decision.settings import CARRIED
 from burgerfries.decision.tables import DecisionTables, decision_tables
 from burgerfries.jobs.data_prep import resolve_data
 from burgerfries.jobs.report import write_report
@@ -49,7 +48,7 @@ from burgerfries.sweep.storage import (
     redact,
     worker_name,
 )
-from burgerfries.sweep.trials import carried_phase, is_race, point_index, reference_config
+from burgerfries.sweep.trials import Race, race_of
 from burgerfries.tracking import configure_tracking, entry_run_as_parent, open_store, resolve_experiment
 from burgerfries.tracking.reader import analysis_of, read_run_set
 from burgerfries.training.assemble import assemble
@@ -201,16 +200,15 @@ def _run_phase(
     inherited: dict[str, dict[str, Any]],
     label: str,
     models: list[str],
+    race: Race | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One phase for `models`: screening, confirmation of the challengers that earned it, the
-    decision; {model: what it carried on}."""
+    decision; {model: what it carried on}. `race`: the phase is a reference race for its models."""
     phase_id = runs.start_phase(
         parent_id, phase, partial(once, storage, plan.once_name(f"{phase.name}:run"), what=f"create phase {phase.name}")
     )
-    for model in models:
-        if is_race(plan.definition, phase, inherited[model]):
-            reference = reference_config(plan.definition, phase, inherited[model])
-            runs.record_reference(phase_id, model, run_config_key(plan, model, reference))
+    for model, reference in (race.references if race else {}).items():
+        runs.record_reference(phase_id, model, run_config_key(plan, model, reference))
 
     # The sweep's tables as this worker read them after each round (a look's index, then "end"): the
     # models' decisions of one round come from one read (nothing trains between them here).
@@ -240,7 +238,7 @@ def _run_phase(
 def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: TrialRunner, parent_id: str) -> dict:
     """Every phase in order for every model; {model: the last phase's decision}. A reference race
     carries nothing on by itself: the points it carries are tested at each model's incumbent in
-    the phase after it (`trials.carried_phase`), which decides."""
+    the phase after it (`Race.test`), which decides."""
     definition, models = plan.definition, list(plan.definition.models)
     inherited: dict[str, dict[str, Any]] = {model: {} for model in models}
     winners: dict[str, dict[str, Any]] = {}
@@ -252,20 +250,16 @@ def _run_phases(plan: SweepPlan, storage: RDBStorage, runs: SweepRuns, runner: T
         if not models:
             break
         label = f"phase {index + 1}/{len(phases)} {phase.name}"
-        racing = {model for model in models if is_race(definition, phase, inherited[model])}
-        decided = _run_phase(plan, storage, runs, runner, parent_id, phase, inherited, label, models)
-        leaders = {
-            model: point_index(phase, won["config"])
-            for model, won in decided.items()
-            if model in racing and won["outcome"] == CARRIED
-        }
+        race = race_of(definition, phase, {model: inherited[model] for model in models})
+        decided = _run_phase(plan, storage, runs, runner, parent_id, phase, inherited, label, models, race)
+        leaders = race.leaders(decided) if race else {}
         if leaders:
-            carried, carried_label = carried_phase(phase, leaders), f"{label} (tested at the incumbent)"
+            test, test_label = race.test(leaders), f"{label} (tested at the incumbent)"
             decided.update(
-                _run_phase(plan, storage, runs, runner, parent_id, carried, inherited, carried_label, list(leaders))
+                _run_phase(plan, storage, runs, runner, parent_id, test, inherited, test_label, list(leaders))
             )
         for model, won in decided.items():
-            if model in racing and model not in leaders:
+            if race and model in race.references and model not in leaders:
                 continue  # the race carried nothing: the incumbent stays
             inherited[model] = won["config"]  # (a leader's: its carried test's decision)
             winners[model] = won
