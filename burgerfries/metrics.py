@@ -44,7 +44,7 @@ TRAIN_LOSS = "train/loss_total"
 TRAIN_LOSS_UNWEIGHTED = "train/loss_total_unweighted"
 TRAIN_LEARNING_RATE = "train/learning_rate"
 TRAIN_STEPS_PER_SEC = "train/steps_per_sec"
-# The keys a run's summary is computed from (`report/summary.py`): what the report reads back
+# The keys a run's summary is computed from (`runs/summary.py`): what the report reads back
 SUMMARY_KEYS = (
     EVAL_LOSS,
     EVAL_MAP_50,
@@ -80,7 +80,7 @@ def as_test(measured: dict[str, float]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Metric:
-    """A quantity of a run's summary (one row per run, `report/summary.py`)."""
+    """A quantity of a run's summary (one row per run, `runs/summary.py`)."""
 
     column: str
     label: str
