@@ -23,19 +23,22 @@ from burgerfries.decision.phase import chosen
 from burgerfries.decision.tables import decision_tables
 from burgerfries.keys import CONFIG_KEY
 from burgerfries.sweep.pruning import ClearlyWorse, curves
-from burgerfries.sweep.storage import ENTRY
+from burgerfries.sweep.storage import ENTRY, STEPS
 from burgerfries.sweep.trials import INCUMBENT
 from burgerfries.tracking.reader import analysis_of, read_sweep
 
 
 def stopped_at(pruner: ClearlyWorse, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int | None:
-    """The first evaluation step at which the rule would have stopped `trial`, or None."""
+    """The first evaluation step at which the rule would have stopped `trial`, or None. A trial
+    stored before the sweep recorded its steps (STEPS) gets its last evaluation's step: a run's
+    last evaluation is at its last step."""
+    attrs = {STEPS: max(trial.intermediate_values, default=0), **trial.user_attrs}
     for step in sorted(trial.intermediate_values):
         partial = create_trial(
             state=TrialState.PRUNED,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs=trial.user_attrs,
+            user_attrs=attrs,
             intermediate_values={s: v for s, v in trial.intermediate_values.items() if s <= step},
         )
         if pruner.prune(study, partial):
@@ -69,15 +72,18 @@ def main() -> None:
             continue
         here = summaries[(summaries["phase"] == first["phase"]) & (summaries["model"] == first["model"])]
         home = {int(float(p)) for p in here.loc[here[CONFIG_KEY] == decision.incumbent, "point"] if str(p) != ""}
-        steps = int(max(max(t.intermediate_values, default=0) for t in trials))
+        # the incumbent's steps (its trials' last evaluation; a later phase's: its reused runs' curves)
+        incumbent = [t for t in trials if t.user_attrs.get(ENTRY, {}).get("point") in home | {INCUMBENT}]
         # the incumbent's runs an earlier phase trained (reused here): their curves, as the sweep reads them
         reused = here[(here[CONFIG_KEY] == decision.incumbent) & (here["reused_from"] != "")].index
         earlier = curves(sweep.metrics[sweep.metrics["run_id"].isin(reused)], settings.metric.eval_key)
+        ends = [max(t.intermediate_values, default=0) for t in incumbent] + [max(c, default=0) for c in earlier]
+        steps = int(max(ends, default=0))
         pruner = ClearlyWorse(home | {INCUMBENT}, args.repeats, steps, settings.metric.higher_is_better, earlier)
         for trial in trials:
             step = stopped_at(pruner, study, trial)
             if step is not None and trial.user_attrs.get(ENTRY) is not None:
-                stopped[trial.user_attrs["mlflow_run_id"]] = (step, steps)
+                stopped[trial.user_attrs["mlflow_run_id"]] = (step, max(trial.intermediate_values))
     kept_runs = sweep.runs[~sweep.runs.index.isin(list(stopped))]
     sweep.runs = kept_runs
     after = decision_tables(sweep, settings, analysis)

@@ -8,6 +8,11 @@ incumbent runs at least). Confirmation seeds go only to a challenger that beats 
 its last evaluation, so such a challenger is far from earning them; stopping it saves the rest of
 its steps. The stopped run is not counted among the phase's challengers.
 
+Only a trial that trains as many steps as the incumbent is compared, step for step: a value at a
+step depends on where that step falls in the run's cosine learning-rate schedule, so a run half
+through a longer schedule (another length, or a smaller batch at a fixed number of passes) would be
+held against the incumbent's finished one. Such a trial is never stopped.
+
 After the first phase the incumbent's runs were trained by an earlier phase and are reused, not
 trials of this phase's study: their curves come in as `earlier` (the sweep reads them from the
 runs' metric histories), so the rule works in every phase.
@@ -21,7 +26,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from burgerfries.sweep.storage import ENTRY
+from burgerfries.sweep.storage import ENTRY, STEPS
 
 MIN_FRACTION = 2 / 3  # of the trial's steps, before which nothing is stopped
 MARGIN = 0.10  # of the decision metric (mAP@0.5: 0.10), at least
@@ -37,7 +42,8 @@ def curves(metrics: pd.DataFrame, key: str) -> list[dict[int, float]]:
 
 class ClearlyWorse(optuna.pruners.BasePruner):
     """The pruner of one (phase, model) study; `incumbent_points` are the grid points (or
-    INCUMBENT) whose entries are the incumbent's runs."""
+    INCUMBENT) whose entries are the incumbent's runs; `num_steps`: the incumbent's steps (a
+    trial's own are its STEPS user attribute)."""
 
     def __init__(
         self,
@@ -58,10 +64,12 @@ class ClearlyWorse(optuna.pruners.BasePruner):
 
     def gap(self, study: optuna.Study, trial: FrozenTrial) -> tuple[float, float] | None:
         """(how far the trial trails the incumbent's mean at its last evaluation, the threshold),
-        or None where the rule does not apply (an incumbent or extra seed, too early, too few
-        incumbent runs)."""
+        or None where the rule does not apply (an incumbent or extra seed, another number of steps
+        than the incumbent's, too early, too few incumbent runs)."""
         entry, step = trial.user_attrs.get(ENTRY, {}), trial.last_step
         if self._is_incumbent(trial) or entry.get("seed", 0) >= self.repeats or step is None:
+            return None
+        if trial.user_attrs.get(STEPS) != self.num_steps:
             return None
         if step < MIN_FRACTION * self.num_steps:
             return None

@@ -44,6 +44,7 @@ SCHEMA_ATTEMPTS = 10
 WAIT_FOR_ANOTHER_WORKER_SECONDS = 3600
 QUEUED = "queued"  # user attribute of every trial a sweep queued (a retry inherits it)
 ENTRY = "entry"  # user attribute: the entry a trial was queued with (sweep/trials.py)
+STEPS = "num_steps"  # user attribute: the steps the trial trains, set as it starts (its schedule's length)
 
 
 class StorageError(RuntimeError):

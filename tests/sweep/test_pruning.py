@@ -7,19 +7,21 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from burgerfries.sweep.pruning import MARGIN, SPREADS, ClearlyWorse, curves
-from burgerfries.sweep.storage import ENTRY
+from burgerfries.sweep.storage import ENTRY, STEPS
 from burgerfries.sweep.trials import INCUMBENT
 
-STEPS = 300
+RUN_STEPS = 300
 
 
-def trial(point: int, seed: int, curve: dict[int, float], state: TrialState = TrialState.COMPLETE):
+def trial(
+    point: int, seed: int, curve: dict[int, float], state: TrialState = TrialState.COMPLETE, steps: int = RUN_STEPS
+):
     return create_trial(
         state=state,
         value=curve[max(curve)] if state == TrialState.COMPLETE else None,
         params={"x": 0.5},
         distributions={"x": FloatDistribution(0, 1)},
-        user_attrs={ENTRY: {"point": point, "seed": seed}},
+        user_attrs={ENTRY: {"point": point, "seed": seed}, STEPS: steps},
         intermediate_values=curve,
     )
 
@@ -32,7 +34,7 @@ def study_with_incumbent() -> optuna.Study:
 
 
 def test_a_screening_challenger_far_below_the_incumbent_late_in_its_run_is_stopped():
-    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True)
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True)
     study = study_with_incumbent()
     far_below = trial(1, 0, {100: 0.2, 200: 0.45}, TrialState.PRUNED)
     assert pruner.prune(study, far_below)
@@ -43,7 +45,7 @@ def test_a_screening_challenger_far_below_the_incumbent_late_in_its_run_is_stopp
 
 
 def test_the_incumbent_and_extra_seeds_are_never_stopped():
-    pruner = ClearlyWorse({INCUMBENT, 0}, repeats=1, num_steps=STEPS, higher_is_better=True)
+    pruner = ClearlyWorse({INCUMBENT, 0}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True)
     study = study_with_incumbent()
     assert not pruner.prune(study, trial(INCUMBENT, 3, {200: 0.1}, TrialState.PRUNED))
     assert not pruner.prune(study, trial(0, 0, {200: 0.1}, TrialState.PRUNED))  # the incumbent's grid point
@@ -54,7 +56,7 @@ def test_the_incumbent_and_extra_seeds_are_never_stopped():
 
 
 def test_for_a_loss_lower_is_better():
-    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=False)
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=False)
     study = optuna.create_study(direction="minimize")
     for seed, last in enumerate((0.30, 0.31)):
         study.add_trial(trial(INCUMBENT, seed, {200: last}))
@@ -66,15 +68,15 @@ def test_after_the_first_phase_the_incumbents_reused_runs_are_what_a_challenger_
     # a later phase: the incumbent's runs were trained by the phase before, none is a trial here
     study = optuna.create_study(direction="maximize")
     far_below = trial(1, 0, {200: 0.45}, TrialState.PRUNED)
-    assert not ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True).prune(study, far_below)
+    assert not ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True).prune(study, far_below)
     earlier = [{100: 0.5, 200: 0.78}, {100: 0.5, 200: 0.80}, {100: 0.5, 200: 0.79}]
-    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True, earlier=earlier)
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True, earlier=earlier)
     assert pruner.prune(study, far_below)
     assert not pruner.prune(study, trial(1, 0, {200: 0.75}, TrialState.PRUNED))  # within the margin
 
 
 def test_the_gap_is_the_incumbents_mean_minus_the_trial_against_the_larger_of_margin_and_spreads():
-    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True)
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True)
     study = study_with_incumbent()  # at step 200: 0.78, 0.80, 0.79 (mean 0.79, σ 0.01)
     trailing, threshold = pruner.gap(study, trial(1, 0, {200: 0.45}, TrialState.PRUNED))
     assert trailing == pytest.approx(0.34) and threshold == pytest.approx(MARGIN)
@@ -88,7 +90,7 @@ def test_the_gap_is_the_incumbents_mean_minus_the_trial_against_the_larger_of_ma
 
 
 def test_the_rule_starts_at_two_thirds_of_the_run_and_a_tie_with_the_threshold_is_not_stopped():
-    pruner = ClearlyWorse({INCUMBENT}, repeats=2, num_steps=STEPS, higher_is_better=True)
+    pruner = ClearlyWorse({INCUMBENT}, repeats=2, num_steps=RUN_STEPS, higher_is_better=True)
     study = optuna.create_study(direction="maximize")
     for seed in range(2):
         study.add_trial(trial(INCUMBENT, seed, {199: 0.5, 200: 0.5}))
@@ -103,7 +105,7 @@ def test_the_rule_starts_at_two_thirds_of_the_run_and_a_tie_with_the_threshold_i
 
 
 def test_only_finished_incumbent_runs_with_the_step_count_and_a_trial_without_an_entry_is_a_challenger():
-    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=STEPS, higher_is_better=True)
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True)
     study = optuna.create_study(direction="maximize")
     study.add_trial(trial(INCUMBENT, 0, {200: 0.8}))
     study.add_trial(trial(INCUMBENT, 1, {200: 0.9}, TrialState.PRUNED))  # not finished: not counted
@@ -115,9 +117,21 @@ def test_only_finished_incumbent_runs_with_the_step_count_and_a_trial_without_an
         state=TrialState.PRUNED,
         params={"x": 0.5},
         distributions={"x": FloatDistribution(0, 1)},
+        user_attrs={STEPS: RUN_STEPS},
         intermediate_values={200: 0.1},
     )
     assert pruner.gap(study, bare) == pytest.approx((0.7, MARGIN))
+
+
+def test_a_trial_on_another_schedule_than_the_incumbents_is_never_stopped():
+    # twice the incumbent's steps (a smaller batch at the same passes): at step 200 it is a third
+    # through its schedule, the incumbent two thirds; far below there, but not comparable
+    pruner = ClearlyWorse({INCUMBENT}, repeats=1, num_steps=RUN_STEPS, higher_is_better=True)
+    study = study_with_incumbent()
+    for steps in (2 * RUN_STEPS, RUN_STEPS // 2, None):  # longer, shorter, not recorded (a trial before the attribute)
+        other = trial(1, 0, {200: 0.1}, TrialState.PRUNED, steps=steps)
+        assert pruner.gap(study, other) is None and not pruner.prune(study, other)
+    assert pruner.prune(study, trial(1, 0, {200: 0.1}, TrialState.PRUNED, steps=RUN_STEPS))
 
 
 def test_curves_are_each_runs_values_of_one_key_by_step():

@@ -31,6 +31,7 @@ from burgerfries.sweep.pruning import ClearlyWorse, curves
 from burgerfries.sweep.storage import (
     POLL_SECONDS,
     QUEUED,
+    STEPS,
     completed_trials,
     fail_dead_trials,
     failed_run_ids,
@@ -85,9 +86,9 @@ def phase_pruner(
     # finished runs: their histories were read (and kept) when the sweep last read itself back
     histories = metrics_of(mlflow.MlflowClient(), earlier_runs, set(earlier_runs))
     earlier = curves(histories, decision.metric.eval_key)
-    return ClearlyWorse(
-        {home, INCUMBENT}, plan.repeats, plan.num_steps(model), decision.metric.higher_is_better, earlier
-    )
+    reference = config_of(plan.definition, phase, inherited, {"point": INCUMBENT, "seed": 0})
+    steps = plan.trial_steps(model, reference)  # the incumbent's: only trials as long are compared
+    return ClearlyWorse({home, INCUMBENT}, plan.repeats, steps, decision.metric.higher_is_better, earlier)
 
 
 def reference_runs(runner: TrialRunner, phase: Phase, model: str, inherited: dict[str, Any]) -> list[str]:
@@ -320,6 +321,7 @@ def trial_objective(runner: TrialRunner, phase: Phase, model: str, inherited: di
             return run_value(dead_run, metric.column, plan.definition.analysis)
         trial.set_user_attr("config", config)
         trial.set_user_attr("worker", worker_name())
+        trial.set_user_attr(STEPS, plan.trial_steps(model, config))  # what the pruner compares on
         settings = trial_settings(plan, phase, model, config, entry, label, trial.number)
         try:
             result = train(
