@@ -199,29 +199,28 @@ def base_vs_final(
     if finals.empty:  # (no phase but a race decided yet)
         return pd.DataFrame()
     for model, final in finals.groupby("model", sort=False):
-        first = next((decision for _, decision in chain(decisions, model)), None)
+        # a model with a final pick has a chain: its first decision's incumbent is the base, and
+        # both configurations have finished runs (the decisions were made on them)
+        first = chain(decisions, model)[0][1]
         own = model_runs(finished, model)
         final_key = final[CONFIG_KEY].iloc[0]
-        for kind, key in (("base", first.incumbent if first else None), ("final", final_key)):
+        for kind, key in (("base", first.incumbent), ("final", final_key)):
             members = own[own[CONFIG_KEY] == key]
-            if members.empty:
-                continue
             entry = {
                 "Model": f"{model} ({kind})",
                 "configuration": configuration_in_words(members.iloc[0]),
                 "runs": len(members),
             }
-            for column, title in BASE_FINAL_COLUMNS.items():
-                entry[title] = float(members[column].astype(float).mean()) if column in members else float("nan")
+            for column, title in BASE_FINAL_COLUMNS.items():  # (every run's summary has each column)
+                entry[title] = float(members[column].astype(float).mean())
                 if column in NOISE_COLUMNS:
                     entry[f"{title} ±"] = confidence_half_width(members[column])
-            tested = members[TEST_METRIC.column].astype(float) if TEST_METRIC.column in members else pd.Series()
-            entry[TEST_METRIC.label] = float(tested.mean()) if len(tested) else float("nan")
+            tested = members[TEST_METRIC.column].astype(float)  # NaN for runs from before the test photos
+            entry[TEST_METRIC.label] = float(tested.mean())
             entry[f"{TEST_METRIC.label} ±"] = confidence_half_width(tested)
             for column in TEST_BY_SIZE_COLUMNS:  # COCO's mAP by object size: described, not tested
-                label = SUMMARY_METRICS[column].label
-                entry[label] = float(members[column].astype(float).mean()) if column in members else float("nan")
-            if kind == "final" and first is not None:
+                entry[SUMMARY_METRICS[column].label] = float(members[column].astype(float).mean())
+            if kind == "final":
                 result = final_against_base(own, first.incumbent, final_key, settings, model_prior(prior, model))
                 entry[f"Δ {objective.label} vs base"] = result.delta
                 entry["95 % interval"] = (

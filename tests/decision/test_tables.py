@@ -232,3 +232,23 @@ def test_the_base_vs_final_table_gives_cocos_map_by_object_size_on_the_test_phot
     assert math.isnan(final["mAP of medium objects on the test photos"])  # no medium object was measured
     older = decision_tables(study(PLAN)).base_final  # a store from before the test photos
     assert math.isnan(older.iloc[1]["mAP of small objects on the test photos"])
+
+
+def test_the_test_photo_columns_say_why_a_row_has_no_change_and_name_the_runs_on_each_side():
+    from burgerfries.decision.chain import OnTestPhotos
+    from burgerfries.decision.phase import Comparison
+    from burgerfries.decision.tables import TEST_DELTA, TEST_INTERVAL, TEST_P, _test_columns
+
+    def columns(tested):
+        found = _test_columns(tested)
+        return found[TEST_DELTA], found[TEST_INTERVAL], found[TEST_P]
+
+    delta, interval, p = columns(None)  # runs from before the test photos existed
+    assert math.isnan(delta) and interval == "no test photos measured" and math.isnan(p)
+    delta, interval, p = columns(OnTestPhotos(0.8, 0.8, None, None))  # the final is the base's configuration
+    assert math.isnan(delta) and interval == "same configuration" and math.isnan(p)
+    gained = Comparison("test_mAP_50", 0.03, 0.01, 0.05, 0.004, 0.006, (3, 5), "better", True)
+    assert columns(OnTestPhotos(0.8, 0.83, gained, 7)) == (0.03, "+0.010 … +0.050 (σ on 7 dof; runs 3 vs 5)", 0.004)
+    unmeasured = Comparison("test_mAP_50", 0.03, math.nan, math.nan, math.nan, math.nan, (1, 1), "inconclusive", False)
+    delta, interval, p = columns(OnTestPhotos(0.8, 0.83, unmeasured, None))  # no σ: no interval, no dof
+    assert delta == 0.03 and interval == "—" and math.isnan(p)
