@@ -172,6 +172,8 @@ def test_the_final_table_also_compares_on_the_test_photos_which_may_disagree_wit
     delta = "Δ mAP@0.5 on the test photos vs base"
     assert agreeing[delta].iloc[1] == pytest.approx(final_tests.mean() - base_tests.mean())
     assert agreeing["mAP@0.5 on the test photos"].tolist() == pytest.approx([base_tests.mean(), final_tests.mean()])
+    spreads = [confidence_half_width(pd.Series(tests)) for tests in (base_tests, final_tests)]
+    assert agreeing["mAP@0.5 on the test photos ±"].tolist() == pytest.approx(spreads) and min(spreads) > 0
     assert agreeing["p (final better on test)"].iloc[1] < 0.05
     low, high = (float(x) for x in agreeing["test 95 % interval"].iloc[1].split(" (")[0].split(" … "))
     assert low < agreeing[delta].iloc[1] < high and "dof" in agreeing["test 95 % interval"].iloc[1]
