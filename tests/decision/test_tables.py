@@ -1,6 +1,7 @@
 """A study's decisions chain phase to phase from the base, whatever order the runs come in."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,15 @@ def test_the_base_vs_final_table_row_by_row():
     delta_column = next(column for column in table.columns if column.startswith("Δ "))
     assert table[delta_column].iloc[1] == pytest.approx(final.delta)
     assert table["95 % interval"].iloc[1] != "—" and 0 <= table["p (final better)"].iloc[1] < 0.05
+    from burgerfries.decision.chain import final_against_base, model_runs
+
+    own = model_runs(finished, MODEL)
+    keys = [own.loc[own["is_base"].astype(bool), "config_key"].iloc[0], tables.finals["config_key"].iloc[0]]
+    result = final_against_base(own, *keys, DecisionSettings())
+    assert table["95 % interval"].iloc[1] == f"{result.low:+.3f} … {result.high:+.3f}"
+    # one run per configuration: no σ, so the final is the base and its change has no interval
+    single = decision_tables(study([("weights", {}, [0.6], -1, True), ("weights", {"batch_size": 5}, [0.9], 0, False)]))
+    assert single.base_final["95 % interval"].iloc[1] == "—"
     assert math.isnan(table[delta_column].iloc[0])  # the base row has no change of its own
 
 
@@ -197,14 +207,19 @@ def test_models_keep_the_order_they_ran_in_and_earlier_runs_reach_the_final_comp
     both = RunSet("s", pd.concat([first.runs, second.runs]), pd.concat([first.metrics, second.metrics]))
     table = decision_tables(both).base_final
     assert list(table["Model"]) == [f"{other} (base)", f"{other} (final)", f"{MODEL} (base)", f"{MODEL} (final)"]
-    earlier = study([("old", {}, [0.60, 0.70, 0.50, 0.65], -1, True)])
+    runs = study(PLAN, {})
+    earlier = study([("old", {}, [0.60, 0.70, 0.50, 0.65], -1, True)], {})  # with test photos
     earlier.runs.index = [f"old{i}" for i in earlier.runs.index]
     earlier.metrics["run_id"] = "old" + earlier.metrics["run_id"]
-    runs = study(PLAN)
     with_prior = RunSet("s", runs.runs, runs.metrics, prior_runs=earlier.runs, prior_metrics=earlier.metrics)
     pooled, alone = decision_tables(with_prior), decision_tables(runs)
     assert pooled.prior is not None and len(pooled.prior) == 4 and alone.prior is None
     assert pooled.base_final["p (final better)"].iloc[1] != alone.base_final["p (final better)"].iloc[1]
+    # the test photos' comparison pools the earlier runs too: three more degrees of freedom
+    dof = [
+        int(re.search(r"σ on (\d+) dof", t.base_final["test 95 % interval"].iloc[1]).group(1)) for t in (pooled, alone)
+    ]
+    assert dof[0] == dof[1] + 3
     short = decision_tables(with_prior, analysis=AnalysisSettings(min_points=7))
     assert set(short.prior["flatten_status"]) == {"too short"}  # the analysis reads the prior runs too
 
