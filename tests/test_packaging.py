@@ -89,7 +89,16 @@ def test_an_unreachable_tracking_server_is_one_line(synthetic_data, tmp_path):
 def test_ctrl_c_ends_a_run_with_130_and_one_line(synthetic_data, tmp_path):
     command = [sys.executable, "-m", "burgerfries", "train", "--data", str(synthetic_data), "--profile", "tiny"]
     env = {**USER_ENV, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    process = subprocess.Popen([*command, "--num-steps", "100000"], stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+    # SIGINT's default action, whatever this process inherited: a runner started in the background
+    # by a shell without job control ignores SIGINT, its children inherit that, and Python then
+    # installs no KeyboardInterrupt handler (the run would train on and the test wait forever)
+    process = subprocess.Popen(
+        [*command, "--num-steps", "100000"],
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     seen = b""
     while b"loss=" not in seen:  # the progress bar shows losses once steps run: training has started
         chunk = os.read(process.stderr.fileno(), 4096)
