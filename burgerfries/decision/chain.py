@@ -137,7 +137,7 @@ def rank_by_objective(per_config: pd.DataFrame, objective: Metric, best_group: s
     shown worse than the best."""
     sign = -1.0 if objective.higher_is_better else 1.0
     ranked = per_config.assign(_sort=(sign * per_config[objective.column].astype(float)).fillna(math.inf))
-    ranked = ranked.sort_values(["_sort", "order"], kind="stable").drop(columns="_sort")
+    ranked = ranked.sort_values(["_sort", "order"]).drop(columns="_sort")  # (pandas applies `kind` to one key only)
     ranked["rank"] = range(1, len(ranked) + 1)
     ranked["best_group"] = ranked[CONFIG_KEY].isin(best_group)
     return ranked

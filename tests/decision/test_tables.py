@@ -239,6 +239,24 @@ def test_the_final_pick_comes_from_an_earlier_phases_table_when_the_last_one_lac
     assert finals.index[0] == weights_row[weights_row["config_key"] == winner]["run_id"].iloc[0]
     nowhere = {key: table[table["config_key"] != winner] for key, table in ranked.items()}
     assert final_picks(decisions, nowhere, settings).empty
+    # the earlier table taken is one that holds the winner, not the model's first with other rows
+    lacking_first = {("earlier", MODEL): ranked[("batch", MODEL)], **ranked}
+    assert list(final_picks(decisions, lacking_first, settings)["config_key"]) == [winner]
+    # a model whose pick is in no table is left out; the models after it keep theirs
+    other = "ssd_mobilenet_v2_fpnlite_320x320"
+    first, second = study(PLAN), study(PLAN)
+    first.runs["model"] = other
+    first.runs.index = [f"f{i}" for i in first.runs.index]
+    first.metrics["run_id"] = "f" + first.metrics["run_id"]
+    both = decision_tables(
+        RunSet("s", pd.concat([first.runs, second.runs]), pd.concat([first.metrics, second.metrics]))
+    )
+    other_winner = both.decisions[("batch", other)].winner
+    without_other = {
+        key: table[table["config_key"] != other_winner] if key[1] == other else table
+        for key, table in both.ranked.items()
+    }
+    assert list(final_picks(both.decisions, without_other, both.settings)["model"]) == [MODEL]
 
 
 def test_the_base_vs_final_table_gives_cocos_map_by_object_size_on_the_test_photos():
