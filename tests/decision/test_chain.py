@@ -267,3 +267,37 @@ def test_a_chain_names_configurations_by_their_labels_and_a_race_reads_earlier_s
     race = decisions[("lr", SSD)]
     assert race.sentence.startswith("carried knob fast to the incumbent: ahead of the reference knob ref")
     assert race.noise.dof == 4 + 4 + 4 and "earlier sweeps" in race.noise.source  # both phases, then earlier
+
+
+def test_a_model_without_runs_in_a_phase_goes_on_to_its_later_phases():
+    # FPNLite did not race in lr (e.g. its race carried nothing, so it has no lr-carried runs)
+    frame = summaries(
+        [
+            (SSD, "weights", "base", around(0.50), True, -1),
+            (FPN, "weights", "base", around(0.70), True, -1),
+            (SSD, "lr", "base", around(0.50), False, -1),
+            (SSD, "lr", "fast", around(0.40), False, 0),
+            (SSD, "batch", "base", around(0.50), False, -1),
+            (FPN, "batch", "base", around(0.70), False, -1),
+            (FPN, "batch", "b5", around(0.80), False, 0),
+        ]
+    )
+    decisions = decide_chains(frame, DecisionSettings())
+    assert ("lr", FPN) not in decisions and decisions[("batch", FPN)].winner == "b5"
+    assert [phase for phase, _ in chain(decisions, FPN)] == ["weights", "batch"]
+
+
+def test_a_phase_pools_sigma_over_the_phases_decided_so_far_not_later_ones():
+    frame = summaries(
+        [
+            (SSD, "weights", "base", around(0.50), True, -1),
+            (SSD, "weights", "w2", [0.52], False, 0),
+            (SSD, "batch", "base", around(0.50), False, -1),
+            (SSD, "batch", "b5", [0.30, 0.70, 0.50], False, 0),  # noisy: it would widen an earlier σ
+        ]
+    )
+    decisions = decide_chains(frame, DecisionSettings())
+    weights_only = frame[frame["phase"] == "weights"]
+    alone = decide_phase(weights_only, "base", weights_only, DecisionSettings(), {})
+    assert decisions[("weights", SSD)].noise == alone.noise  # the batch phase's runs are not in it
+    assert decisions[("batch", SSD)].noise.dof > alone.noise.dof  # the batch phase pools both
