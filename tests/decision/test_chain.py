@@ -301,3 +301,9 @@ def test_a_phase_pools_sigma_over_the_phases_decided_so_far_not_later_ones():
     alone = decide_phase(weights_only, "base", weights_only, DecisionSettings(), {})
     assert decisions[("weights", SSD)].noise == alone.noise  # the batch phase's runs are not in it
     assert decisions[("batch", SSD)].noise.dof > alone.noise.dof  # the batch phase pools both
+
+
+def test_a_race_with_one_finished_run_so_far_is_still_decided_against_its_reference():
+    frame = summaries([(SSD, "weights", "base", around(0.50), True, -1), (SSD, "lr", "ref", [0.40], False, -1, "ref")])
+    race = decide_chains(frame, DecisionSettings())[("lr", SSD)]
+    assert race.race and race.incumbent == "ref" and race.outcome == KEPT
