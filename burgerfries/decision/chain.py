@@ -107,7 +107,7 @@ def _reference(runs: pd.DataFrame) -> str:
 def per_configuration(runs: pd.DataFrame, objective_column: str, higher_is_better: bool) -> pd.DataFrame:
     """Means over each configuration's finished runs, `runs` (how many), `run_id` (its best run on
     the objective, ties by seed) and each NOISE_COLUMNS' 95 % interval half-width (`…_ci`)."""
-    numeric = [c for c in runs.select_dtypes("number").columns if c not in ("rank", "seed", "order", *STEP_COLUMNS)]
+    numeric = [c for c in runs.select_dtypes("number").columns if c not in ("seed", "order", *STEP_COLUMNS)]
     rows = {}
     for key, members in runs.groupby(CONFIG_KEY, sort=False):
         values = members[objective_column].astype(float)

@@ -307,3 +307,15 @@ def test_a_race_with_one_finished_run_so_far_is_still_decided_against_its_refere
     frame = summaries([(SSD, "weights", "base", around(0.50), True, -1), (SSD, "lr", "ref", [0.40], False, -1, "ref")])
     race = decide_chains(frame, DecisionSettings())[("lr", SSD)]
     assert race.race and race.incumbent == "ref" and race.outcome == KEPT
+
+
+def test_the_next_phase_starts_from_the_choice_even_when_it_is_not_first_in_yaml_order():
+    frame = summaries(
+        [
+            (SSD, "weights", "base", around(0.50), True, -1),
+            (SSD, "weights", "w2", around(0.60), False, 0),  # switched to
+            (SSD, "batch", "b5", around(0.40), False, 0),
+            (SSD, "batch", "w2", around(0.60), False, 1),  # the grid's second point is the incumbent
+        ]
+    )
+    assert decide_chains(frame, DecisionSettings())[("batch", SSD)].incumbent == "w2"
