@@ -234,6 +234,11 @@ def test_on_the_test_photos_the_final_is_compared_with_the_base_as_on_the_decisi
 def test_the_best_run_of_a_configuration_ties_to_the_lower_seed_whatever_the_order_of_the_rows():
     frame = summaries([(SSD, "weights", "base", [0.5, 0.7, 0.7], True, -1)]).iloc[::-1]  # seed 2's row first
     assert per_configuration(frame, COLUMN, higher_is_better=True).loc["base", "run_id"] == "ssd-weights-base-1"
+    # a seed that is not a number ties after every seed that is; runs without seeds tie in row order
+    odd = frame.assign(seed=["2", "n/a", "0"])  # rows: seed 2, the former seed 1, seed 0
+    assert per_configuration(odd, COLUMN, higher_is_better=True).loc["base", "run_id"] == "ssd-weights-base-2"
+    unseeded = frame.drop(columns="seed")
+    assert per_configuration(unseeded, COLUMN, higher_is_better=True).loc["base", "run_id"] == "ssd-weights-base-2"
 
 
 def test_the_configurations_not_shown_worse_than_the_leader_are_each_compared_on_their_own_runs():
