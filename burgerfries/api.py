@@ -25,8 +25,9 @@ def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     `settings` are `TrainSettings`' fields (`model`, `batch_size`, `learning_rate`,
     `classification_weight`, `localization_weight`, `num_steps`, `epochs`, `profile`, `seed`,
     `weights`, `restore`, `checkpoint_every`, `eval_every`, `overrides`, `experiment`,
-    `system_metrics`, …); each left out keeps its default (`jobs/train_plan.py`): the model YAML's
-    value, the smoke profile, the shipped weights.
+    `system_metrics`, `input_size`, …); each left out keeps its default (`jobs/train_plan.py`): the
+    model YAML's value, the smoke profile, the shipped weights — but `input_size`, which is `auto`
+    here as in `burgerfries train` (chosen from the training boxes, `model/input_size.py`).
     """
     start_tensorflow()
     from burgerfries.data.folder import TEST, VALIDATION
@@ -34,7 +35,9 @@ def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     from burgerfries.jobs import train as train_job
     from burgerfries.jobs.data_prep import resolve_data
     from burgerfries.jobs.train_plan import TrainSettings, resolve_train
+    from burgerfries.model.input_size import AUTO
 
+    settings.setdefault("input_size", AUTO)
     plan = resolve_train(TrainSettings(data=resolve_data(Path(data)), **settings))
     evaluator = Evaluation(plan.folder, split=VALIDATION)  # refuses a folder without validation photos
     return train_job.train(plan, evaluator=evaluator, run_id=run_id, test_evaluator=Evaluation(plan.folder, split=TEST))

@@ -56,6 +56,7 @@ class Tag:
 
     MODEL = "model"
     PROFILE = "profile"
+    INPUT_SIZE = "input_size_choice"  # why a run trains at its input size, where it was chosen (model/input_size.py)
     STUDY = "study"
     PHASE = "phase"
     TRIAL = "trial"

@@ -20,16 +20,30 @@ from burgerfries.cli.arguments import (
 from burgerfries.keys import KNOB_TYPES
 from burgerfries.model import DEFAULT_MODEL, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import DEFAULT_PROFILE, PROFILES
+from burgerfries.model.input_size import AUTO, COVERAGE_TARGET
 
 SUMMARY = "train one configuration, tracked in MLflow"
 DESCRIPTION = f"""\
 Train one detector on a data-prep or LabelImg folder, logging losses every step and COCO metrics
 six times a run to MLflow. Without --profile and --weights it trains at laptop scale (the smoke
-profile: 160 px, width 0.35, {PROFILES[DEFAULT_PROFILE]["epochs"]:g} passes over the training split)
+profile: 160 px, or larger where the objects are too small for the model's anchors there, width
+0.35, {PROFILES[DEFAULT_PROFILE]["epochs"]:g} passes over the training split)
 from the shipped pretrained weights: minutes on a CPU. --profile full trains at the model zoo's sizes
 (a GPU's work). Every other flag you leave out keeps the model YAML's value
 (burgerfries/configs/MODEL.yaml). --run-id resumes a run from its last checkpoint.
 """
+
+
+INPUT_SIZE_HELP = (
+    f"the square input's side in pixels, or {AUTO} (default): in the smoke profile the smallest of "
+    f"{', '.join(map(str, PROFILES['smoke']['input_sizes']))} px at which the model's anchors match "
+    f"{COVERAGE_TARGET:.0%} of the training boxes; in the others the profile's size (tiny 96; full: the YAML's)"
+)
+
+
+def input_size(text: str) -> int | str | None:
+    """`auto`, or a side in pixels (argparse names the flag when it is neither)."""
+    return AUTO if text.strip().lower() == AUTO else POSITIVE_INT(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the run's length in passes over the training split, at the run's batch size "
         f"(default: the profile's: smoke {PROFILES['smoke']['epochs']:g}; full: the YAML's steps)",
     )
-    size_help = "the square input's side in pixels (default: the profile's: smoke 160; full: the YAML's)"
-    parser.add_argument("--input-size", type=POSITIVE_INT, default=None, help=size_help)
+    parser.add_argument("--input-size", type=input_size, default=AUTO, help=INPUT_SIZE_HELP)
     parser.add_argument(
         "--profile",
         type=choice(list(PROFILES)),

@@ -2,9 +2,8 @@
 could train at: an object's side is √(w·h) as a share of its image's (√(W·H)), which the fixed
 square resize of the SSD configs turns into side × size pixels. data_prep prints and records these
 figures for the training split, for a user choosing `--input-size` (or a sweep YAML's `input_size`
-knob). Nothing chooses the size from them automatically: the shipped starts are pretrained at
-160 px only, and FPNLite at 256 px from them scored far below 160 px on cards (bench/RESULTS.md,
-"Real multi-class photos: the levers on cards").
+knob). A run that leaves the size to `auto` chooses among the same candidate sizes from the same
+boxes, measured against its model's anchors (model/input_size.py).
 """
 
 from __future__ import annotations

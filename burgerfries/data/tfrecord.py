@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from burgerfries.data.ingest import NormalizedBox, Sample
@@ -96,3 +97,13 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         "difficult": tf.cast(dense["image/object/difficult"], tf.bool),
         "distractor_boxes": tf.reshape(boxes("image/distractor"), [-1, 4]),
     }
+
+
+def read_boxes(path: Path) -> np.ndarray:
+    """Every object box of a record as [N, 4] normalised (ymin, xmin, ymax, xmax), no image decoded."""
+    spec = {f"image/object/bbox/{key}": tf.io.VarLenFeature(tf.float32) for key in ("ymin", "xmin", "ymax", "xmax")}
+    boxes = [np.zeros((0, 4), np.float32)]
+    for raw in tf.data.TFRecordDataset(str(path)):
+        parsed = tf.io.parse_single_example(raw, spec)
+        boxes.append(np.stack([parsed[key].values.numpy() for key in spec], axis=1))
+    return np.concatenate(boxes)

@@ -220,9 +220,8 @@ def train(
     """
     plan = settings if isinstance(settings, TrainPlan) else resolve_train(settings)
     settings, config, num_steps = plan.settings, plan.config, plan.num_steps
-    if not settings.nested:  # (a sweep prints its trials' length and start in its plan)
-        print(plan.describe_length())
-        print(f"start: {settings.model}, {plan.start.why}")
+    if not settings.nested:  # (a sweep prints its trials' length, size and start in its plan)
+        print(plan.describe())
     experiment = resolve_experiment(settings.experiment, EXPERIMENT)
     nested, system_metrics = settings.nested, settings.system_metrics
     with tracked_run(experiment, plan.run_name, plan.tags, nested, run_id, system_metrics) as run:

@@ -18,6 +18,7 @@ from burgerfries.data.folder import DataFolder
 from burgerfries.keys import KNOB_TYPES, Tag
 from burgerfries.model import DEFAULT_MODEL, DEFAULT_RESTORE
 from burgerfries.model.config import DEFAULT_PROFILE, build_config
+from burgerfries.model.input_size import AUTO, InputSizeChoice, automatic_input_size
 from burgerfries.pretrained import Start, choose_start
 from burgerfries.training.checkpoints import DEFAULT_CHECKPOINT_ROOT
 
@@ -53,7 +54,10 @@ class TrainSettings:
     localization_weight: float | None = None
     num_steps: int | None = None  # None: from `epochs`, else the profile's length, else the YAML's
     epochs: float | None = None  # passes over the training split (resolved to steps at the run's batch size)
-    input_size: int | None = None  # the square input's side in pixels; None: the profile's (or the YAML's)
+    # the square input's side in pixels; None: the profile's (or the YAML's); AUTO (what `train` and
+    # `burgerfries.train` ask for unless given a size): chosen from the training boxes where the
+    # profile has candidate sizes (smoke), else the profile's
+    input_size: int | str | None = None
     profile: str = DEFAULT_PROFILE
     seed: int = 0
     # None: the shipped weights of the profile and model where there are some, else from scratch;
@@ -92,6 +96,7 @@ class TrainPlan:
     checkpoint_steps: frozenset[int]
     run_name: str
     tags: dict[str, str]
+    input_size_choice: InputSizeChoice | None = None  # where the size was chosen from the data: why
 
     @property
     def num_steps(self) -> int:
@@ -100,6 +105,12 @@ class TrainPlan:
     @property
     def batch_size(self) -> int:
         return int(self.config["train_config"]["batch_size"])
+
+    def describe(self) -> str:
+        """What `train` prints before it starts: the length, the input size where it was chosen and
+        why, the start and why."""
+        size = [self.input_size_choice.why] if self.input_size_choice is not None else []
+        return "\n".join([self.describe_length(), *size, f"start: {self.settings.model}, {self.start.why}"])
 
     def describe_length(self) -> str:
         """The run's length in one line: its steps, and the passes over the training split they make."""
@@ -115,13 +126,24 @@ class TrainPlan:
 def resolve_train(settings: TrainSettings) -> TrainPlan:
     """Every default of a training run, resolved once; reads only the data folder's small files."""
     folder = DataFolder.open(settings.data)
-    config = settings.config
+    config, choice = settings.config, None
     if config is None:
+        knobs = settings.knobs()
+        if knobs["input_size"] == AUTO:
+            choice = automatic_input_size(
+                settings.model,
+                settings.profile,
+                len(folder.class_names),
+                folder.train_record,
+                folder.num_train_images,
+                settings.overrides,
+            )
+            knobs["input_size"] = choice.size if choice else None
         config = build_config(
             settings.model,
             settings.profile,
             len(folder.class_names),
-            settings.knobs(),
+            knobs,
             settings.overrides,
             settings.epochs,
             folder.num_train_images,
@@ -134,6 +156,8 @@ def resolve_train(settings: TrainSettings) -> TrainPlan:
     tags = {Tag.MODEL: settings.model, Tag.PROFILE: settings.profile, **settings.tags}
     if folder.hash:
         tags[Tag.DATASET_HASH] = folder.hash
+    if choice is not None:
+        tags[Tag.INPUT_SIZE] = choice.why
     return TrainPlan(
         settings=settings,
         folder=folder,
@@ -144,4 +168,5 @@ def resolve_train(settings: TrainSettings) -> TrainPlan:
         checkpoint_steps=frozenset(saves),
         run_name=settings.run_name or f"{settings.model} {settings.profile}",
         tags=tags,
+        input_size_choice=choice,
     )

@@ -121,3 +121,64 @@ def multiscale_anchors(
         )
         grids.append(pixels / np.array([image_height, image_width, image_height, image_width]))
     return np.concatenate(grids).astype(np.float32)
+
+
+# The strides of the grids each model's heads predict on: SSD reads the backbone at strides 16 and
+# 32 and adds four stride-2 layers (model/feature_maps.py); FPN-lite has one level per power of two.
+SSD_STRIDES = (16, 32, 64, 128, 256, 512)
+
+
+def feature_map_shapes(config: dict) -> list[tuple[int, int]]:
+    """The heads' grids at the config's input size, from the config alone: every stride-2 layer pads
+    'same' and so rounds up (build_detector checks these against the built model's)."""
+    ssd = config["model"]["ssd"]
+    resizer = ssd["image_resizer"]["fixed_shape_resizer"]
+    generator = ssd["anchor_generator"]
+    if "ssd_anchor_generator" in generator:
+        strides = SSD_STRIDES[: generator["ssd_anchor_generator"]["num_layers"]]
+    else:
+        spec = generator["multiscale_anchor_generator"]
+        strides = tuple(2**level for level in range(spec["min_level"], spec["max_level"] + 1))
+    return [(-(-resizer["height"] // stride), -(-resizer["width"] // stride)) for stride in strides]
+
+
+def box_specs_per_location(config: dict) -> list[int]:
+    """How many anchors each grid cell of each feature map holds (the heads' outputs per cell)."""
+    generator = config["model"]["ssd"]["anchor_generator"]
+    if "ssd_anchor_generator" in generator:
+        spec = generator["ssd_anchor_generator"]
+        return [len(layer) for layer in _ssd_specs(spec)]
+    spec = generator["multiscale_anchor_generator"]
+    return [len(spec["aspect_ratios"]) * spec["scales_per_octave"]] * (spec["max_level"] - spec["min_level"] + 1)
+
+
+def _ssd_specs(spec: dict) -> list[list[tuple[float, float]]]:
+    return ssd_box_specs(
+        spec["num_layers"],
+        spec["min_scale"],
+        spec["max_scale"],
+        spec["aspect_ratios"],
+        spec.get("reduce_boxes_in_lowest_layer", True),
+        spec.get("interpolated_scale_aspect_ratio", 1.0),
+    )
+
+
+def config_anchors(config: dict) -> np.ndarray:
+    """The anchors of the model and input size `config` describes, without building the model."""
+    ssd = config["model"]["ssd"]
+    shapes = feature_map_shapes(config)
+    generator = ssd["anchor_generator"]
+    if "ssd_anchor_generator" in generator:
+        return grid_anchors(shapes, _ssd_specs(generator["ssd_anchor_generator"]))
+    spec = generator["multiscale_anchor_generator"]
+    resizer = ssd["image_resizer"]["fixed_shape_resizer"]
+    return multiscale_anchors(
+        shapes,
+        resizer["height"],
+        resizer["width"],
+        spec["min_level"],
+        spec["max_level"],
+        spec["anchor_scale"],
+        spec["aspect_ratios"],
+        spec["scales_per_octave"],
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from burgerfries.data.box_sizes import CANDIDATE_SIZES
 from burgerfries.keys import INPUT_WIDTH, KNOB_FIELDS, LEARNING_RATE_SCHEDULE
 from burgerfries.model import MODEL_NAMES
 
@@ -27,7 +28,8 @@ DEFAULT_PROFILE = "smoke"
 YAML_PROFILE = "full"
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {},
-    "smoke": {"image_size": 160, "depth_multiplier": 0.35, "epochs": 95.2},
+    # input_sizes: where a run asks for it, model/input_size.py chooses one of them from the training boxes
+    "smoke": {"image_size": 160, "depth_multiplier": 0.35, "epochs": 95.2, "input_sizes": CANDIDATE_SIZES},
     "tiny": {"image_size": 96, "depth_multiplier": 0.35, "num_steps": 60},
 }
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from burgerfries.keys import LOSS_WEIGHT_KNOBS
 from burgerfries.model import box_coder
-from burgerfries.model.anchors import grid_anchors, multiscale_anchors, ssd_box_specs
+from burgerfries.model.anchors import box_specs_per_location, config_anchors, feature_map_shapes
 from burgerfries.model.box_predictor import convolutional_heads, weight_shared_heads
 from burgerfries.model.feature_maps import fpn_feature_maps, ssd_feature_maps
 from burgerfries.model.mobilenet_v2 import build_mobilenet_v2
@@ -111,19 +111,11 @@ def build_detector(config: dict) -> Detector:
 
     if extractor["type"] == "ssd_mobilenet_v2_keras":
         features = ssd_feature_maps(backbone, hyperparams, multiplier, min_depth)
-        spec = ssd["anchor_generator"]["ssd_anchor_generator"]
-        box_specs = ssd_box_specs(
-            spec["num_layers"],
-            spec["min_scale"],
-            spec["max_scale"],
-            spec["aspect_ratios"],
-            spec.get("reduce_boxes_in_lowest_layer", True),
-            spec.get("interpolated_scale_aspect_ratio", 1.0),
-        )
-        anchors = grid_anchors([(f.shape[1], f.shape[2]) for f in features], box_specs)
-        per_location = [len(layer) for layer in box_specs]
         boxes, logits = convolutional_heads(
-            features, per_location, num_classes, ssd["box_predictor"]["convolutional_box_predictor"]
+            features,
+            box_specs_per_location(config),
+            num_classes,
+            ssd["box_predictor"]["convolutional_box_predictor"],
         )
     elif extractor["type"] == "ssd_mobilenet_v2_fpn_keras":
         fpn = extractor["fpn"]
@@ -137,24 +129,20 @@ def build_detector(config: dict) -> Detector:
             fpn["additional_layer_depth"],
             extractor.get("use_depthwise", True),
         )
-        spec = ssd["anchor_generator"]["multiscale_anchor_generator"]
-        shapes = [(f.shape[1], f.shape[2]) for f in features]
-        anchors = multiscale_anchors(
-            shapes,
-            height,
-            width,
-            spec["min_level"],
-            spec["max_level"],
-            spec["anchor_scale"],
-            spec["aspect_ratios"],
-            spec["scales_per_octave"],
-        )
-        per_location = len(spec["aspect_ratios"]) * spec["scales_per_octave"]
         boxes, logits = weight_shared_heads(
-            features, per_location, num_classes, ssd["box_predictor"]["weight_shared_convolutional_box_predictor"]
+            features,
+            box_specs_per_location(config)[0],
+            num_classes,
+            ssd["box_predictor"]["weight_shared_convolutional_box_predictor"],
         )
     else:
         raise ValueError(f"unknown feature_extractor.type {extractor['type']!r}")
+    built = [(feature.shape[1], feature.shape[2]) for feature in features]
+    if built != feature_map_shapes(config):
+        raise AssertionError(
+            f"the heads predict on grids {built}, the anchors are laid on {feature_map_shapes(config)}"
+        )
+    anchors = config_anchors(config)
     model = keras.Model(inputs, [boxes, logits], name=extractor["type"])
     if model.output_shape[0][1] != len(anchors):
         raise AssertionError(f"heads predict {model.output_shape[0][1]} anchors, generator made {len(anchors)}")

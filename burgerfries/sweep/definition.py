@@ -18,6 +18,7 @@ from burgerfries.decision.settings import DecisionSettings
 from burgerfries.keys import KNOB_TYPES, STUDY_KNOBS
 from burgerfries.model import DEFAULT_RESTORE, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import PROFILES
+from burgerfries.model.input_size import AUTO
 from burgerfries.pretrained import default_restore
 from burgerfries.runs.analysis_settings import AnalysisSettings
 
@@ -98,6 +99,9 @@ class SweepDefinition:
     # the trial's batch size, in a profile whose length is in passes (smoke: instead of its own; a
     # profile with a length in steps keeps them); `num_steps` wins where both are set
     epochs: float | None = None
+    # the base's `input_size: auto`: every trial trains at the size `train` would choose from the
+    # training boxes (model/input_size.py) unless its phase varies the size; `base` then holds none
+    automatic_input_size: bool = False
 
     @property
     def fingerprint(self) -> str:
@@ -245,7 +249,11 @@ def parse_definition(data: Any, source: Path, text: str = "") -> SweepDefinition
     for model in models:
         if model not in MODEL_NAMES:
             raise DefinitionError(f"{where}.models: unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
-    base = _check_params(data["base"], f"{where}.base")
+    base_values = dict(data["base"]) if isinstance(data["base"], dict) else data["base"]
+    automatic_input_size = isinstance(base_values, dict) and base_values.get("input_size") == AUTO
+    if automatic_input_size:
+        del base_values["input_size"]
+    base = _check_params(base_values, f"{where}.base")
     missing = set(STUDY_KNOBS) - set(base)
     if missing:
         raise DefinitionError(f"{where}.base: missing {sorted(missing)}")
@@ -288,6 +296,7 @@ def parse_definition(data: Any, source: Path, text: str = "") -> SweepDefinition
         noise_seeds,
         decision,
         None if epochs is None else float(epochs),
+        automatic_input_size,
     )
 
 

@@ -15,9 +15,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from burgerfries.data.folder import DataFolder
 from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.decision.phase import RACE_CONFIRM
 from burgerfries.model.config import PROFILES, build_config, steps_for_epochs
+from burgerfries.model.input_size import InputSizeChoice, automatic_input_size
 from burgerfries.pretrained import NONE
 from burgerfries.sweep.definition import SweepDefinition
 from burgerfries.sweep.trials import (
@@ -121,11 +123,24 @@ class SweepPlan:
         return self.num_steps(model)
 
     def input_size(self, model: str) -> int:
-        """The input side every trial trains at unless its phase varies it: the profile's (or the
-        model YAML's), or the study's base `input_size`."""
+        """The input side every trial trains at unless its phase varies it: the study's base
+        `input_size`; with `input_size: auto` the size `train --data` chooses from the training boxes
+        (`input_size_choice`); else the profile's (or the model YAML's)."""
+        choice = self.input_size_choice(model)
+        if choice is not None:
+            return choice.size
         knobs = {"input_size": self.definition.base.get("input_size"), "num_steps": 1}  # (the length is not asked)
         config = build_config(model, self.profile, knobs=knobs)
         return config["model"]["ssd"]["image_resizer"]["fixed_shape_resizer"]["height"]
+
+    def input_size_choice(self, model: str) -> InputSizeChoice | None:
+        """Where the study asks for it (`input_size: auto`), the size chosen from the training boxes and why."""
+        if not self.definition.automatic_input_size:
+            return None
+        folder = DataFolder.open(self.data)
+        return automatic_input_size(
+            model, self.profile, len(folder.class_names), folder.train_record, folder.num_train_images
+        )
 
     def worker_arguments(self) -> list[str]:
         """`burgerfries sweep` flags that make a worker process resolve this same plan."""
@@ -192,6 +207,19 @@ def _step_cost(plan: SweepPlan, model: str, base_batch: int, config: dict[str, A
     return plan.trial_steps(model, config) * config.get("batch_size", base_batch) / base_batch
 
 
+def _model_lines(plan: SweepPlan) -> list[str]:
+    """Each model's initial weights, and its input size where the study has it chosen from the data."""
+    definition, lines = plan.definition, []
+    for model in definition.models:
+        weights = definition.weights.get(model, NONE)
+        restored = f" (restore {definition.restore[model]})" if weights != NONE else ""
+        lines.append(f"initial weights of {model}: {weights}{restored}")
+        choice = plan.input_size_choice(model)
+        if choice is not None:
+            lines.append(f"input size of {model}: {choice.why}")
+    return lines
+
+
 def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = None) -> str:
     """The phases and trials this sweep will run, with an estimated duration when step times
     are known (`--dry-run` measures them).
@@ -217,10 +245,7 @@ def describe_plan(plan: SweepPlan, seconds_per_step: dict[str, float] | None = N
         f"model, profile and data in the tracking store; under {MIN_DOF} degrees of freedom, its "
         f"{UPPER_BOUND:.0%} upper confidence bound",
     ]
-    for model in definition.models:
-        weights = definition.weights.get(model, NONE)
-        restored = f" (restore {definition.restore[model]})" if weights != NONE else ""
-        lines.append(f"initial weights of {model}: {weights}{restored}")
+    lines.extend(_model_lines(plan))
     lines.append(describe_trial_length(plan))
     total_seconds = 0.0
     screening = confirming = 0

@@ -12,6 +12,7 @@ from test_plan import original_plan
 from burgerfries.jobs.sweep.runner import run_config_key, trial_settings
 from burgerfries.jobs.train_plan import TrainSettings, resolve_train
 from burgerfries.model.config import PROFILES, knob_values
+from burgerfries.model.input_size import AUTO
 from burgerfries.sweep import ORIGINAL_STUDY, PHOTOS_STUDY, study_path
 from burgerfries.sweep.definition import load_definition
 from burgerfries.sweep.plan import SweepPlan
@@ -40,7 +41,7 @@ def test_which_study_runs():
 def test_the_base_trains_exactly_what_train_data_trains(synthetic_data):
     definition = load_definition(PHOTOS_STUDY)
     (model,) = definition.models
-    trained = resolve_train(TrainSettings(data=synthetic_data))  # `burgerfries train --data DIR`'s defaults
+    trained = resolve_train(TrainSettings(data=synthetic_data, input_size=AUTO))  # `train --data DIR`'s defaults
     assert trained.settings.model == model
     plan = photos_plan(synthetic_data, trained.folder.num_train_images)
     base = config_of(definition, definition.phases[0], {}, {"point": -1, "seed": 0})
@@ -49,6 +50,24 @@ def test_the_base_trains_exactly_what_train_data_trains(synthetic_data):
     assert knob_values(trial.config) == knob_values(trained.config)
     assert trained.config["train_config"]["num_epochs"] == PROFILES["smoke"]["epochs"] == definition.base["epochs"]
     assert (trial.start.weights, trial.start.restore) == (trained.start.weights, trained.start.restore)
+    assert trial.config == trained.config
+
+
+def test_the_base_chooses_its_input_size_as_train_data_does(synthetic_data, tmp_path):
+    ssd = "ssd_mobilenet_v2_320x320"  # its anchors at 160 px miss these boxes: a size is chosen
+    study = tmp_path / "photos_ssd.yaml"
+    study.write_text(PHOTOS_STUDY.read_text().replace("ssd_mobilenet_v2_fpnlite_320x320", ssd))
+    definition = load_definition(study)
+    assert definition.automatic_input_size and "input_size" not in definition.base
+    trained = resolve_train(
+        TrainSettings(data=synthetic_data, model=ssd, input_size=AUTO)
+    )  # `train --data DIR --model M`
+    assert trained.input_size_choice is not None and trained.input_size_choice.size != 160
+    plan = replace(photos_plan(synthetic_data, trained.folder.num_train_images), definition=definition)
+    assert plan.input_size(ssd) == trained.input_size_choice.size
+    assert trained.input_size_choice.why in plan.describe()
+    base = config_of(definition, definition.phases[0], {}, {"point": -1, "seed": 0})
+    trial = resolve_train(replace(trial_settings(plan, definition.phases[0], ssd, base, {}, "t", 0), nested=False))
     assert trial.config == trained.config
 
 

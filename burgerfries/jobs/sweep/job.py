@@ -157,7 +157,7 @@ def measure_seconds_per_step(plan: SweepPlan) -> dict[str, float]:
     folder = DataFolder.open(plan.data)
     measured = {}
     for model in plan.definition.models:
-        knobs = {"batch_size": plan.definition.base["batch_size"]}
+        knobs = {"batch_size": plan.definition.base["batch_size"], "input_size": plan.input_size(model)}
         config = build_config(
             model, plan.profile, len(folder.class_names), knobs, num_train_images=plan.num_train_images
         )

@@ -119,7 +119,7 @@ def trial_settings(
         # a length in passes is resolved by the run itself (the same steps; its num_epochs is logged)
         num_steps=None if config.get("epochs") and not config.get("num_steps") else plan.trial_steps(model, config),
         epochs=config.get("epochs"),
-        input_size=config.get("input_size"),
+        input_size=config.get("input_size") or plan.input_size(model),
         profile=plan.profile,
         seed=config["seed"],
         weights=Path(definition.weights[model]) if model in definition.weights else NONE,
