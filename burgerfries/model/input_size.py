@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from burgerfries.data.tfrecord import read_boxes
 from burgerfries.keys import INPUT_WIDTH, KNOB_FIELDS
 from burgerfries.model.anchors import config_anchors
 from burgerfries.model.config import PROFILES, build_config, get
@@ -130,6 +129,9 @@ def _choice(
     candidates: tuple[int, ...],
 ) -> InputSizeChoice:
     """Once per process for a record as it is (a sweep's plan asks for every trial)."""
+    from burgerfries.data.tfrecord import (
+        read_boxes,
+    )  # (TensorFlow: not at import, so `train --help` starts it filtered)
 
     def config_at(size: int) -> dict:  # (overrides count: a --set matcher threshold changes what matches)
         return build_config(model, profile, num_classes, {"input_size": size}, dict(overrides), 1, max(1, images))
