@@ -19,6 +19,7 @@ a `--set` of the resizer and a whole logged config keep their size.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +113,7 @@ def automatic_input_size(
         str(record),
         record.stat().st_mtime_ns,
         num_train_images,
-        tuple(sorted(overrides.items(), key=lambda item: item[0])),
+        json.dumps(overrides, sort_keys=True),  # (a --set value may be a list: not hashable as it is)
         tuple(candidates),
     )
 
@@ -125,7 +126,7 @@ def _choice(
     record: str,
     _mtime_ns: int,
     images: int,
-    overrides: tuple,
+    overrides: str,
     candidates: tuple[int, ...],
 ) -> InputSizeChoice:
     """Once per process for a record as it is (a sweep's plan asks for every trial)."""
@@ -134,6 +135,6 @@ def _choice(
     )  # (TensorFlow: not at import, so `train --help` starts it filtered)
 
     def config_at(size: int) -> dict:  # (overrides count: a --set matcher threshold changes what matches)
-        return build_config(model, profile, num_classes, {"input_size": size}, dict(overrides), 1, max(1, images))
+        return build_config(model, profile, num_classes, {"input_size": size}, json.loads(overrides), 1, max(1, images))
 
     return choose_input_size(config_at, read_boxes(Path(record)), candidates)

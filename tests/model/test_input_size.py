@@ -94,6 +94,8 @@ def test_only_a_profile_with_candidates_and_no_resizer_override_chooses(syntheti
     assert automatic_input_size(FPNLITE, "smoke", *arguments) is not None
     assert automatic_input_size(FPNLITE, "tiny", *arguments) is None
     assert automatic_input_size(FPNLITE, "full", *arguments) is None
+    ratios = {"model.ssd.anchor_generator.multiscale_anchor_generator.aspect_ratios": [1.0, 2.0, 0.5]}
+    assert automatic_input_size(FPNLITE, "smoke", *arguments, overrides=ratios) is not None  # a list value
     height = "model.ssd.image_resizer.fixed_shape_resizer.height"
     assert automatic_input_size(FPNLITE, "smoke", *arguments, overrides={height: 192}) is None
 
