@@ -2,10 +2,13 @@
 each, every run the real command in its own process on one prepared folder.
 
 An arm is `NAME=FLAGS` (FLAGS: more `burgerfries train` flags; `default=` is the defaults). Prints,
-per arm, mAP@0.5 on the folder's test photos (`test/mAP_50`, the run's final weights) and on its
-validation photos at the last evaluation (`eval/mAP_50`), their means and seed-to-seed σ (n − 1
+per arm, mAP@0.5 on the folder's test photos (`test/mAP_50`, the weights the run kept: its
+validation peak, `--keep peak`) and on its validation photos at the last evaluation
+(`eval/mAP_50`), their means and seed-to-seed σ (n − 1
 degrees of freedom) with the χ² 95 % interval, the seconds per run, and each arm against the first
-one: the difference of means with a Welch 95 % interval and one-sided p. Rows go to --out as JSON.
+one: the difference of means with a Welch 95 % interval and one-sided p; then, per arm, what
+keeping the peak did on the test photos (kept − last weights, seed for seed: `test_last_weights/*`
+where a run kept an earlier peak, else 0). Rows go to --out as JSON.
 
     python bench/levers.py --data ../shared/datasets/cards --seeds 0 1 2 \
         --arm default= --arm "epochs 71.4=--epochs 71.4" [--workers 2] [--out F.json]
@@ -29,7 +32,7 @@ from scipy import stats
 
 from burgerfries.machine import describe_machine
 
-VALIDATION_KEY, TEST_KEY = "eval/mAP_50", "test/mAP_50"
+VALIDATION_KEY, TEST_KEY, LAST_WEIGHTS_TEST_KEY = "eval/mAP_50", "test/mAP_50", "test_last_weights/mAP_50"
 
 
 def train_one(data: Path, arm: str, flags: list[str], seed: int, work: Path, threads: int) -> dict:
@@ -45,7 +48,8 @@ def train_one(data: Path, arm: str, flags: list[str], seed: int, work: Path, thr
     import mlflow
 
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics
+    logged = mlflow.MlflowClient().get_run(run_id).data
+    metrics = logged.metrics
     return {
         "arm": arm,
         "seed": seed,
@@ -53,6 +57,9 @@ def train_one(data: Path, arm: str, flags: list[str], seed: int, work: Path, thr
         "seconds": round(time.perf_counter() - started, 1),
         "validation": metrics.get(VALIDATION_KEY, float("nan")),
         "test": metrics.get(TEST_KEY, float("nan")),
+        # the last weights on the test photos: logged apart only where the run kept an earlier peak
+        "test_last_weights": metrics.get(LAST_WEIGHTS_TEST_KEY, metrics.get(TEST_KEY, float("nan"))),
+        "kept": logged.tags.get("kept_weights", ""),
     }
 
 
@@ -118,6 +125,13 @@ def main() -> None:
             f"| {name} | {summary_row(name, test)} | {summary_row(name, [r['validation'] for r in mine])} "
             f"| {seconds:.0f} | {compared} |"
         )
+    print("| arm | runs that kept an earlier peak | test mAP@0.5, kept − last weights, per seed |")
+    print("|---|---|---|")
+    for name in arms:
+        mine = [r for r in rows if r["arm"] == name]
+        earlier = sum(r["kept"].startswith("kept the weights of step") for r in mine)
+        differences = ", ".join(f"{r['test'] - r['test_last_weights']:+.3f}" for r in mine)
+        print(f"| {name} | {earlier} of {len(mine)} | {differences} |")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ from burgerfries.tf_startup import start_tensorflow
 def train(data: str | Path, *, run_id: str | None = None, **settings: Any):
     """Train one detector on `data` — a data_prep folder, or a LabelImg folder (prepared once into
     `data/prepared-<content hash>`, a data_prep run) — evaluating it on the folder's validation
-    photos at the plan's evaluation steps and its final weights once on the test photos, tracked
-    in one MLflow run; `run_id` resumes that run from its last checkpoint. Returns the
-    `TrainResult` (run id, steps, losses, validation metrics, test metrics, detector, last checkpoint).
+    photos at the plan's evaluation steps and the weights it keeps (where that curve peaked) once
+    on the test photos, tracked in one MLflow run; `run_id` resumes that run from its last
+    checkpoint. Returns the `TrainResult` (run id, steps, losses, validation metrics, test metrics,
+    detector, the kept weights' checkpoint).
     It prints what `burgerfries train` prints — the run's length and start, the MLflow UI link,
     progress, the last losses and both evaluations — which adds only the run id as its last line.
 

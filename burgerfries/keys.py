@@ -69,6 +69,8 @@ class Tag:
     CHECKPOINT_DIR = "checkpoint_dir"
     CHECKPOINT_MODEL = "checkpoint_model_id"  # the logged model holding the run's last checkpoint
     BEST_CHECKPOINT = "best_checkpoint"  # "step N by METRIC": the evaluated checkpoint marked best
+    KEPT_WEIGHTS = "kept_weights"  # which evaluated weights the run ends with, and why (training/peak_weights.py)
+    KEPT_CHECKPOINT = "kept_checkpoint"  # the local checkpoint prefix of those weights
     ANALYSIS = "analysis"  # the sweep's analysis settings as JSON (parent run)
     DECISION_SETTINGS = "decision"  # the sweep's decision settings as JSON (parent run)
     POINT = "point"  # the grid point a trial trained (-1: the phase's incumbent)
@@ -90,6 +92,14 @@ class Tag:
     KILLED_REASON = "killed_reason"  # on a trial run whose worker died
     REPORT_ERROR = "report_error"  # on the parent run: why the sweep's report failed
     REGISTRY_ERROR = "registry_error"  # on the parent run: why registering the final picks failed
+
+
+class Keep:
+    """Which evaluated weights a run ends with (`TrainSettings.keep`, `train --keep`; training/peak_weights.py)."""
+
+    PEAK = "peak"  # where the validation curve peaked by the decision metric (the last among equals)
+    LAST = "last"  # the last step's
+    CHOICES = (PEAK, LAST)
 
 
 class SweepRole:

@@ -8,7 +8,7 @@ with different loss weights can be compared on one scale.
 `eval/*` is the periodic held-out evaluation a run's read point and a sweep's decisions read: on a
 three-split folder, its validation photos (on a folder prepared before validation splits existed,
 its test photos — the stores those runs are in say so by having no `test/*`). `test/*` is the
-final weights on the test photos.
+weights the run kept (training/peak_weights.py) on the test photos.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ TEST_MAP_BY_SIZE = {size: f"test/mAP_{size}" for size in OBJECT_SIZES}
 # … and their summary columns (each logged once, at a run's last step)
 TEST_BY_SIZE_COLUMNS = tuple(f"test_mAP_{size}" for size in OBJECT_SIZES)
 TEST_SECONDS = "test/seconds"
+# The last step's weights on the test photos, where a run kept its validation peak before them
+# (training/peak_weights.py): what keeping the peak did, read by no choice
+LAST_WEIGHTS_TEST_PREFIX = "test_last_weights/"
 # … and training (one value per step)
 TRAIN_LOSS = "train/loss_total"
 TRAIN_LOSS_UNWEIGHTED = "train/loss_total_unweighted"
@@ -73,9 +76,9 @@ PRINTED_EVAL = (
 )
 
 
-def as_test(measured: dict[str, float]) -> dict[str, float]:
-    """An evaluation's `eval/*` metrics renamed `test/*` (what a run logs for its test photos)."""
-    return {TEST_PREFIX + key.split("/", 1)[1]: value for key, value in measured.items() if key.startswith("eval/")}
+def as_test(measured: dict[str, float], prefix: str = TEST_PREFIX) -> dict[str, float]:
+    """An evaluation's `eval/*` metrics renamed `test/*` (what a run logs for its test photos), or `prefix`*."""
+    return {prefix + key.split("/", 1)[1]: value for key, value in measured.items() if key.startswith("eval/")}
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ SUMMARY_METRICS = {
         Metric("AR_10", "AR@10", True, eval_key=EVAL_AR_10),
         Metric("AR_100", "AR@100", True, eval_key=EVAL_AR_100),
         Metric("steps_per_sec", "steps/s", True, 1),
-        # the final weights on the test photos (NaN for runs on a folder without validation photos)
+        # the kept weights on the test photos (NaN for runs on a folder without validation photos)
         Metric("test_mAP_50", "mAP@0.5 on the test photos", True, eval_key=TEST_MAP_50, heading="test mAP@0.5"),
         *(
             Metric(column, f"mAP of {size} objects on the test photos", True, eval_key=key, heading=f"test mAP {size}")

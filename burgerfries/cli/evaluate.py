@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("data/prepared"),
         help="a data_prep output folder, its eval.record (default data/prepared)",
     )
-    parser.add_argument("--step", type=NON_NEGATIVE_INT, default=None, help="checkpoint step (default: the latest)")
+    parser.add_argument(
+        "--step", type=NON_NEGATIVE_INT, default=None, help="checkpoint step (default: the weights the run kept)"
+    )
     switch(parser, "--new-run", "log to a new run linked by tag evaluated_run_id")
     experiment_argument(parser, "'evaluate'")
 

@@ -17,7 +17,7 @@ from burgerfries.cli.arguments import (
     optional_text,
     switch,
 )
-from burgerfries.keys import KNOB_TYPES
+from burgerfries.keys import KNOB_TYPES, Keep
 from burgerfries.model import DEFAULT_MODEL, MODEL_NAMES, RESTORE_MODES
 from burgerfries.model.config import DEFAULT_PROFILE, PROFILES
 from burgerfries.model.input_size import AUTO, COVERAGE_TARGET
@@ -113,6 +113,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="evaluate every N steps, and always at the last (default: 6 evaluations a run; 0: the last step only)",
     )
+    parser.add_argument(
+        "--keep",
+        type=choice(list(Keep.CHOICES)),
+        default=None,
+        help=f"which evaluated weights the run ends with: {Keep.PEAK} (default; where the validation photos' "
+        f"mAP@0.5 peaked, the last among equals) or {Keep.LAST} (the last step's)",
+    )
     parser.add_argument("--run-id", type=optional_text, default=None, help="resume this run from its latest checkpoint")
     parser.add_argument(
         "--set",
@@ -130,7 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from burgerfries.api import train
 
-    optional = ("model", "seed", "checkpoint_every", "profile", "weights", "restore")
+    optional = ("model", "seed", "checkpoint_every", "profile", "weights", "restore", "keep")
     given = {key: getattr(args, key) for key in optional if getattr(args, key) is not None}
     try:
         result = train(

@@ -1,11 +1,15 @@
 """A training run's evaluated checkpoints as MLflow logged models (MLflow 3's Models tab,
 `mlflow.search_logged_models`): one per evaluation, its eval metrics linked to it and to the eval
-dataset; the last one carries the checkpoint in the pyfunc flavour (`CheckpointModel`); the best
-by the decision metric is tagged.
+dataset; the weights the run keeps (`training/peak_weights.py`: its last ones, or the validation
+curve's peak before them) are stored in the pyfunc flavour (`CheckpointModel`); the best by the
+decision metric is tagged.
 
-Only the last checkpoint's files are stored with its model: the others stay where training keeps
-them for resuming (the newest two of a resumable run; a sweep trial keeps only its last), and their
-logged models are MLflow's "external" kind, tagged with the checkpoint's path while it exists.
+Only the kept weights' files are stored: the last evaluation's logged model holds them when the
+run keeps its last weights; a peak before the end is stored in a logged model of its own
+(`<model>-step-N-kept`), since the peak's evaluation model was made "external" when it was
+evaluated. Other checkpoints stay where training keeps them for resuming (the newest two of a
+resumable run), and their logged models are MLflow's "external" kind, tagged with the
+checkpoint's path while it exists.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from burgerfries.jobs.pyfunc_model import SIGNATURE, CheckpointModel, input_exam
 from burgerfries.keys import Tag
 from burgerfries.tracking import quiet_mlflow
 from burgerfries.training.checkpoints import checkpoint_step
+from burgerfries.training.peak_weights import KeptWeights
 
 MODEL_TYPE = "ssd-checkpoint"
 # Named, not inferred (MLflow infers by loading the model in a subprocess); the model code is this package's.
@@ -35,15 +40,23 @@ REQUIREMENTS = [f"burgerfries=={__version__}", f"tensorflow=={tf.__version__}", 
 FALLBACK_OBJECTIVE = "mAP_50"
 
 
-def best_step(eval_metrics: Mapping[int, Mapping[str, float]], objective: str) -> tuple[int, str] | None:
-    """The evaluated step with the best value of `objective` (the earliest among equal ones) and
-    the metric it was read from; None when no evaluation logged it."""
+def objective_key(objective: str) -> tuple[str, bool]:
+    """The evaluation metric that ranks a run's checkpoints by `objective`, and whether higher is better."""
     chosen = OBJECTIVES[objective] if OBJECTIVES[objective].eval_key else OBJECTIVES[FALLBACK_OBJECTIVE]
-    key, higher = chosen.eval_key, chosen.higher_is_better
+    return chosen.eval_key, chosen.higher_is_better
+
+
+def best_step(eval_metrics: Mapping[int, Mapping[str, float]], objective: str) -> tuple[int, str] | None:
+    """The evaluated step with the best value of `objective` (the latest among equal ones, as the
+    run's peak weights are chosen) and the metric it was read from; None when no evaluation logged it."""
+    key, higher = objective_key(objective)
     scored = [(step, metrics[key]) for step, metrics in sorted(eval_metrics.items()) if key in metrics]
     if not scored:
         return None
-    best = max(scored, key=lambda item: item[1]) if higher else min(scored, key=lambda item: item[1])
+    best = scored[0]
+    for step, value in scored[1:]:
+        if (value >= best[1]) if higher else (value <= best[1]):
+            best = (step, value)
     return best[0], key
 
 
@@ -82,12 +95,17 @@ class CheckpointModels:
         image_size: tuple[int, int],
         eval_metrics: Mapping[int, Mapping[str, float]],
         objective: str,
+        peak: KeptWeights | None = None,
     ) -> str:
-        """Store the last checkpoint (prefix `checkpoint`, with its effective `config`) as a pyfunc
-        model; tag every evaluated checkpoint with its path while `kept` lists it, and the best one
-        by `objective`; the last model's id."""
+        """Store the kept weights (prefix `checkpoint`, with its effective `config`) as a pyfunc
+        model: the last evaluation's model (at `step`), or a model of its own where `peak` says the
+        run keeps a peak before its end; tag every evaluated checkpoint with its path while `kept`
+        lists it, and the best one by `objective`; the stored model's id."""
         client = mlflow.MlflowClient()
-        last_id = self.model_for(step, last=True)
+        if peak is not None and peak.is_peak_before_end:
+            last_id = self._peak_model(peak)
+        else:
+            last_id = self.model_for(step, last=True)
         with tempfile.TemporaryDirectory(prefix="burgerfries-model-") as scratch:
             files = Path(scratch) / "checkpoint"
             files.mkdir()
@@ -112,8 +130,12 @@ class CheckpointModels:
             client.log_model_artifacts(last_id, str(folder))
         client.finalize_logged_model(last_id, LoggedModelStatus.READY)
         by_step = {checkpoint_step(prefix): prefix for prefix in kept}
+        stored_step = peak.step if peak is not None and peak.is_peak_before_end else step
         for evaluated, model_id in self.ids.items():
-            where = "stored with this model" if evaluated == step else by_step.get(evaluated, "not kept")
+            if evaluated == stored_step:
+                where = "stored with this model" if model_id == last_id else f"stored with logged model {last_id}"
+            else:
+                where = by_step.get(evaluated, "not kept")
             client.set_logged_model_tags(model_id, {"checkpoint": where})
         best = best_step(eval_metrics, objective)
         if best is not None and best[0] in self.ids:
@@ -121,6 +143,18 @@ class CheckpointModels:
             client.set_tag(self.run_id, Tag.BEST_CHECKPOINT, f"step {best[0]} by {best[1]}")
         client.set_tag(self.run_id, Tag.CHECKPOINT_MODEL, last_id)
         return last_id
+
+    def _peak_model(self, peak: KeptWeights) -> str:
+        """A logged model for the peak's weights, kept before the run's end (see the module)."""
+        logged = mlflow.initialize_logged_model(
+            name=f"{self.model}-step-{peak.step}-kept",
+            source_run_id=self.run_id,
+            params=self.params,
+            model_type=MODEL_TYPE,
+            tags={"step": str(peak.step), "kept": peak.describe()},
+        )
+        mlflow.MlflowClient().log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, peak.step)])
+        return logged.model_id
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -17,10 +17,18 @@ from mlflow.data.meta_dataset import MetaDataset
 
 from burgerfries.data.folder import TEST, VALIDATION
 from burgerfries.evaluation.evaluator import Evaluation
-from burgerfries.jobs.checkpoint_models import CheckpointModels
+from burgerfries.jobs.checkpoint_models import CheckpointModels, objective_key
 from burgerfries.jobs.train_plan import TrainPlan, TrainSettings, resolve_train
-from burgerfries.keys import Tag
-from burgerfries.metrics import TEST_SECONDS, TRAIN_LEARNING_RATE, TRAIN_STEPS_PER_SEC, as_test, describe_evaluation
+from burgerfries.keys import Keep, Tag
+from burgerfries.metrics import (
+    LAST_WEIGHTS_TEST_PREFIX,
+    TEST_PREFIX,
+    TEST_SECONDS,
+    TRAIN_LEARNING_RATE,
+    TRAIN_STEPS_PER_SEC,
+    as_test,
+    describe_evaluation,
+)
 from burgerfries.model import DEFAULT_RESTORE
 from burgerfries.model.config import flatten, knob_values
 from burgerfries.model.ssd import Detector
@@ -46,6 +54,7 @@ from burgerfries.training.loop import (
     StepResult,
     train_loop,
 )
+from burgerfries.training.peak_weights import KeptWeights, PeakWeights
 from burgerfries.training.progress import ProgressBar
 from burgerfries.training.setups import TrainingSetups
 
@@ -58,10 +67,10 @@ class TrainResult:
     step: int
     final_losses: dict[str, float]
     eval_metrics: dict[int, dict[str, float]]
-    detector: Detector
-    checkpoint: str
+    detector: Detector  # holding the kept weights
+    checkpoint: str  # the kept weights' checkpoint prefix
     experiment_id: str = ""
-    test_metrics: dict[str, float] = field(default_factory=dict)  # `test/*`: the final weights on the test photos
+    test_metrics: dict[str, float] = field(default_factory=dict)  # `test/*`: the kept weights on the test photos
 
 
 def short_params(plan: TrainPlan) -> dict[str, object]:
@@ -115,12 +124,14 @@ class MlflowHooks(Hooks):
         pictures: Callable[[], dict] | None,
         checkpoints: CheckpointModels,
         eval_dataset: MetaDataset | None,
+        peak: PeakWeights | None = None,
     ):
         self.metrics = metrics
         self.num_steps = num_steps
         self.pictures = pictures
         self.checkpoints = checkpoints  # each evaluation's metrics are linked to its checkpoint's logged model
         self.eval_dataset = eval_dataset
+        self.peak = peak  # (called before this hook) whether the last evaluation's weights are the ones kept
 
     def after_step(self, result: StepResult) -> None:
         rate = 1.0 / max(result.seconds, 1e-9)
@@ -128,7 +139,9 @@ class MlflowHooks(Hooks):
         self.metrics.log({**losses, TRAIN_LEARNING_RATE: result.learning_rate, TRAIN_STEPS_PER_SEC: rate}, result.step)
 
     def after_evaluation(self, step: int, metrics: Mapping[str, float]) -> None:
-        model_id = self.checkpoints.model_for(step, last=step == self.num_steps)
+        kept = self.peak.kept() if self.peak is not None else None
+        stored_here = step == self.num_steps and (kept is None or not kept.is_peak_before_end)
+        model_id = self.checkpoints.model_for(step, last=stored_here)
         self.metrics.log(metrics, step, model_id=model_id, dataset=self.eval_dataset)
         self.metrics.flush()
         if step == self.num_steps and self.pictures is not None:
@@ -212,8 +225,10 @@ def train(
 
     `evaluator` (the CLI passes an `Evaluation` of the data folder's validation split; None
     evaluates nothing) runs at the eval steps; its pictures of the last one are logged as
-    `eval_images/step_N/`. `test_evaluator` (the test photos) evaluates the final weights once,
+    `eval_images/step_N/`. `test_evaluator` (the test photos) evaluates the kept weights once,
     logged as `test/*` at the last step: nothing the run or a sweep chooses reads them.
+    With `keep` PEAK the run ends with the weights where the validation curve peaked
+    (`training/peak_weights.py`): the returned detector and checkpoint are those.
     `setups` (a sweep's) reuses a traced step of the same shape from an earlier call; the
     returned detector is then reset by the next call of its shape. `on_evaluation(step, metrics)`
     is called after each evaluation (a sweep reports them to Optuna).
@@ -236,16 +251,20 @@ def train(
         setup = setups.get(config, record, settings.seed) if setups else assemble(config, record, settings.seed)
         mlflow.set_tag("traced_step", "reused" if setup.reused else "new")  # reused: no tracing in this run
         mlflow.log_metric("train/setup_seconds", time.perf_counter() - started)
-        step_var, manager = _checkpoints(setup, Path(settings.checkpoint_root).resolve() / run_id)
+        folder = Path(settings.checkpoint_root).resolve() / run_id
+        step_var, manager = _checkpoints(setup, folder)
         _start_from(manager.checkpoint, manager, setup, plan.start.weights, plan.start.restore, run_id)
+        peak = None
+        if settings.keep == Keep.PEAK and evaluator is not None:
+            peak = PeakWeights(setup.detector.model, *objective_key(settings.best_by), folder, settings.resumable)
 
         start = int(step_var.numpy())
         bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
         with MetricBuffer(run_id) as metrics:
             pictures = evaluator.pictures if evaluator is not None else None
             checkpoints = CheckpointModels(run_id, settings.model, short)  # a logged model per evaluation
-            tracking = MlflowHooks(metrics, num_steps, pictures, checkpoints, eval_dataset)
-            hooks = [tracking, CheckpointHook(manager, step_var), bar]
+            tracking = MlflowHooks(metrics, num_steps, pictures, checkpoints, eval_dataset, peak)
+            hooks = [*([peak] if peak else []), tracking, CheckpointHook(manager, step_var), bar]
             if on_evaluation is not None:
                 hooks.append(EvaluationCallback(on_evaluation))
             try:
@@ -261,39 +280,63 @@ def train(
             finally:
                 bar.close()  # also when stopped (Ctrl-C, an error): the bar's line ends before any message
         _log_loop_totals(loop, metrics, num_steps)
-        test_metrics = _test(test_evaluator, setup.detector, num_steps)
         final = manager.latest_checkpoint or manager.save(checkpoint_number=num_steps)
+        kept_weights, peak_checkpoint = _keep(peak, test_evaluator, setup.detector, num_steps, not nested)
+        test_metrics = _test(test_evaluator, setup.detector, num_steps)
+        stored = peak_checkpoint or final
+        mlflow.set_tag(Tag.KEPT_CHECKPOINT, stored)
         started = time.perf_counter()
         kept = list(manager.checkpoints)
         size = setup.detector.image_size
         label_map = plan.folder.label_map
-        checkpoints.finish(num_steps, final, kept, config, label_map, size, loop.eval_metrics, settings.best_by)
+        checkpoints.finish(
+            num_steps, stored, kept, config, label_map, size, loop.eval_metrics, settings.best_by, kept_weights
+        )
         mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
         mlflow.log_artifact(str(label_map))
         if not nested:  # (a sweep prints its own tables)
             _print_results(loop, test_metrics, num_steps)
         experiment_id = run.info.experiment_id
         return TrainResult(
-            run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, final, experiment_id, test_metrics
+            run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, stored, experiment_id, test_metrics
         )
 
 
 def _print_results(loop: LoopResult, test_metrics: Mapping[str, float], step: int) -> None:
-    """The run's last losses, its last evaluation on the validation photos and its final weights'
+    """The run's last losses, its last evaluation on the validation photos and its kept weights'
     on the test photos, a line each."""
     print(f"step {step}: " + ", ".join(f"{key} {value:.4f}" for key, value in loop.losses.items()))
     if loop.eval_metrics:
         print(describe_evaluation(loop.eval_metrics[max(loop.eval_metrics)], "validation photos, last evaluation"))
     if test_metrics:
-        print(describe_evaluation(test_metrics, "test photos (read by no choice), final weights", "test/"))
+        print(describe_evaluation(test_metrics, "test photos (read by no choice), kept weights", "test/"))
 
 
-def _test(evaluator: Evaluation | None, detector: Detector, step: int) -> dict[str, float]:
-    """The final weights on the test photos, logged as `test/*` at `step` ({} without an evaluator)."""
+def _keep(
+    peak: PeakWeights | None, test_evaluator: Evaluation | None, detector: Detector, step: int, verbose: bool
+) -> tuple[KeptWeights | None, str | None]:
+    """Which weights the run ends with, tagged and printed, and the checkpoint of a peak before its
+    end: there the last weights are measured on the test photos first (`test_last_weights/*`, what
+    keeping the peak did; nothing chooses on it), then the peak's are loaded into `detector`."""
+    kept = peak.kept() if peak is not None else None
+    if kept is None:
+        return None, None
+    checkpoint = None
+    if kept.is_peak_before_end:
+        _test(test_evaluator, detector, step, LAST_WEIGHTS_TEST_PREFIX)
+        checkpoint = peak.load_peak()
+    mlflow.set_tag(Tag.KEPT_WEIGHTS, kept.describe())
+    if verbose:
+        print(kept.describe())
+    return kept, checkpoint
+
+
+def _test(evaluator: Evaluation | None, detector: Detector, step: int, prefix: str = TEST_PREFIX) -> dict[str, float]:
+    """The kept weights on the test photos, logged as `test/*` (or `prefix`) at `step` ({} without an evaluator)."""
     if evaluator is None:
         return {}
     started = time.perf_counter()
-    measured = as_test(evaluator(detector))
-    measured[TEST_SECONDS] = time.perf_counter() - started
+    measured = as_test(evaluator(detector), prefix)
+    measured[prefix + TEST_SECONDS.removeprefix(TEST_PREFIX)] = time.perf_counter() - started
     mlflow.log_metrics(measured, step=step)
     return measured

@@ -11,11 +11,12 @@ The knobs of `TrainSettings` default to None, which means "the model YAML's valu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from burgerfries.data.folder import DataFolder
-from burgerfries.keys import KNOB_TYPES, Tag
+from burgerfries.keys import KNOB_TYPES, Keep, Tag
 from burgerfries.model import DEFAULT_MODEL, DEFAULT_RESTORE
 from burgerfries.model.config import DEFAULT_PROFILE, build_config
 from burgerfries.model.input_size import AUTO, InputSizeChoice, automatic_input_size
@@ -26,8 +27,10 @@ EVALUATIONS_PER_RUN = 6  # the plateau analysis needs several points per run
 
 
 def default_eval_every(num_steps: int) -> int:
-    """Evaluate `EVALUATIONS_PER_RUN` times over a run, so every run has a curve to read."""
-    return max(1, num_steps // EVALUATIONS_PER_RUN)
+    """Evaluate `EVALUATIONS_PER_RUN` times over a run, so every run has a curve to read: the
+    interval is rounded up, so a length that the count does not divide gets no extra evaluation a
+    few steps before its last (2,257 steps at 376 evaluated at 2,256 and 2,257)."""
+    return max(1, math.ceil(num_steps / EVALUATIONS_PER_RUN))
 
 
 def eval_steps(num_steps: int, eval_every: int) -> set[int]:
@@ -79,6 +82,9 @@ class TrainSettings:
     # profile, knobs and overrides: what `reproduce` trains
     config: dict | None = None
     best_by: str = "mAP_50"  # the decision metric (decision.settings.OBJECTIVES) that marks the best checkpoint
+    # Keep.PEAK: end with the weights of the evaluation where the validation curve peaks by
+    # `best_by` (training/peak_weights.py); Keep.LAST: with the last step's
+    keep: str = Keep.PEAK
     system_metrics: bool = True  # MLflow's CPU / memory / GPU sampling into the run
 
     def knobs(self) -> dict[str, float | int | None]:
@@ -125,6 +131,8 @@ class TrainPlan:
 
 def resolve_train(settings: TrainSettings) -> TrainPlan:
     """Every default of a training run, resolved once; reads only the data folder's small files."""
+    if settings.keep not in Keep.CHOICES:
+        raise ValueError(f"keep {settings.keep!r}: expected one of {', '.join(Keep.CHOICES)}")
     folder = DataFolder.open(settings.data)
     config, choice = settings.config, None
     if config is None:

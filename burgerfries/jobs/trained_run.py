@@ -31,8 +31,8 @@ class TrainedRun:
 
 
 def _checkpoint_folder(client: mlflow.MlflowClient, run: mlflow.entities.Run, scratch: Path) -> Path:
-    """The local checkpoint folder when this machine has it; else the last checkpoint, from the
-    run's logged model (or, for runs logged before there were any, its `checkpoint` artifact)."""
+    """The local checkpoint folder when this machine has it; else the kept weights' checkpoint,
+    from the run's logged model (or, for runs logged before there were any, its `checkpoint` artifact)."""
     local = run.data.tags.get(Tag.CHECKPOINT_DIR)
     if local and tf.train.latest_checkpoint(local):
         return Path(local)
@@ -47,6 +47,12 @@ def _checkpoint_folder(client: mlflow.MlflowClient, run: mlflow.entities.Run, sc
             f"run {run.info.run_id} has no checkpoint (neither {local or 'a local checkpoint_dir'} "
             "nor a logged model or 'checkpoint' artifact) — did its training finish a step?"
         ) from error
+
+
+def _kept_checkpoint(run: mlflow.entities.Run) -> str | None:
+    """The local prefix of the weights the run kept (training/peak_weights.py), where this machine has it."""
+    kept = run.data.tags.get(Tag.KEPT_CHECKPOINT)
+    return kept if kept and Path(f"{kept}.index").is_file() else None
 
 
 def logged_run(run_id: str) -> mlflow.entities.Run:
@@ -75,12 +81,15 @@ def load_trained_run(run_id: str, step: int | None = None, scratch: Path | None 
     state = tf.train.get_checkpoint_state(str(folder))
     if state is None or not state.all_model_checkpoint_paths:
         raise RunError(f"run {run_id}: {folder} holds no checkpoint")
-    candidates = {checkpoint_step(p): p for p in state.all_model_checkpoint_paths}
-    if step is None:
-        step = max(candidates)
+    candidates = {checkpoint_step(p): str(folder / Path(p).name) for p in state.all_model_checkpoint_paths}
+    kept = _kept_checkpoint(run)
+    if kept is not None:  # the peak's weights, kept before the run's end, live beside its checkpoints
+        candidates[checkpoint_step(kept)] = kept
+    if step is None:  # the weights the run kept (older runs kept their last)
+        step = checkpoint_step(kept) if kept is not None else max(candidates)
     if step not in candidates:
         raise RunError(f"run {run_id} has no checkpoint at step {step}; it has steps {sorted(candidates)}")
-    prefix = str(folder / Path(candidates[step]).name)
+    prefix = candidates[step]
     detector = build_detector(config)
     step_var = tf.Variable(0, dtype=tf.int64)
     make_checkpoint(detector.model, None, step_var).restore(prefix).expect_partial()

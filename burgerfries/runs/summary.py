@@ -83,7 +83,7 @@ def quantities_at(metrics: pd.DataFrame, step: int, train_smoothing: float) -> d
 def summarize_run(metrics: pd.DataFrame, analysis: AnalysisSettings = AnalysisSettings()) -> dict[str, object]:
     """The read point of one run (where its eval loss starts to flatten: `plateau.knee_point`), its
     mAP plateau, the compared quantities at the read point and (as `last_…`) at the last evaluation,
-    and its final weights' mAP@0.5 on the test photos (`test_mAP_50`) and COCO's mAP there by
+    and its kept weights' mAP@0.5 on the test photos (`test_mAP_50`) and COCO's mAP there by
     object size (`test_mAP_small`, …).
 
     A run whose eval loss never flattens is read at its last evaluation, and says so. The knee is

@@ -75,6 +75,8 @@ def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri,
             "2",
             "--eval-every",
             "3",
+            "--keep",
+            "last",
         ]
     )
     assert code == 0
@@ -85,8 +87,8 @@ def test_train_cli_tracks_every_step_and_evaluates(synthetic_data, tracking_uri,
     last = run.data.metrics  # the last value of each metric: the last evaluation's
     said = next(line for line in printed if line.startswith("validation photos, last evaluation: "))
     assert f"mAP@0.5 {last['eval/mAP_50']:.3f}" in said and "by object size: small " in said
-    # the final weights, once, on the test photos: logged as test/* at the last step, and printed
-    tested = next(line for line in printed if line.startswith("test photos (read by no choice), final weights: "))
+    # the kept weights (here the last: --keep last), once, on the test photos: logged as test/* at the last step
+    tested = next(line for line in printed if line.startswith("test photos (read by no choice), kept weights: "))
     assert f"mAP@0.5 {last['test/mAP_50']:.3f}" in tested
     assert [m.step for m in client.get_metric_history(run_id, "test/mAP_50")] == [6]
     assert run.info.status == "FINISHED"

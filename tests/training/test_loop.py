@@ -3,7 +3,9 @@
 import subprocess
 import sys
 
-from burgerfries.jobs.train_plan import checkpoint_steps, eval_steps
+import pytest
+
+from burgerfries.jobs.train_plan import EVALUATIONS_PER_RUN, checkpoint_steps, default_eval_every, eval_steps
 from burgerfries.model.config import build_config
 from burgerfries.training.assemble import assemble
 from burgerfries.training.loop import Hooks, train_loop
@@ -65,6 +67,15 @@ def test_checkpoints_at_the_end_every_n_steps_and_at_evaluations_only_when_resum
     assert checkpoint_steps(12, evaluations, checkpoint_every=0, resumable=False) == {12}
     assert checkpoint_steps(12, evaluations, checkpoint_every=0, resumable=True) == {4, 8, 12}
     assert checkpoint_steps(12, evaluations, checkpoint_every=5, resumable=False) == {5, 10, 12}
+
+
+@pytest.mark.parametrize("num_steps", [300, 1129, 2257, 4516, 37])
+def test_a_run_evaluates_six_times_by_default_the_last_at_its_end(num_steps):
+    steps = sorted(eval_steps(num_steps, default_eval_every(num_steps)))
+    assert len(steps) == EVALUATIONS_PER_RUN and steps[-1] == num_steps
+    # evenly enough: no evaluation a few steps before the last (2,256 and 2,257 before)
+    gaps = [later - earlier for earlier, later in zip([0, *steps], steps)]
+    assert min(gaps) >= max(gaps) - EVALUATIONS_PER_RUN
 
 
 def test_the_loop_and_its_hooks_import_without_mlflow():

@@ -146,7 +146,7 @@ def trial_settings(
 
 def evaluations(plan: SweepPlan) -> tuple[Evaluation, Evaluation]:
     """A trial's evaluations: its validation photos, which decisions read, and its test photos,
-    on which a finished trial's final weights are measured once."""
+    on which a finished trial's kept weights are measured once."""
     threshold = plan.definition.analysis.score_threshold
     return tuple(Evaluation(plan.data, score_threshold=threshold, split=split) for split in (VALIDATION, TEST))
 
