@@ -86,20 +86,26 @@ class ScriptedCurve(Evaluation):
         return measured
 
 
+def tiny_settings(data, num_steps, checkpoint_root, **more):
+    """A few tiny steps, evaluated every second one."""
+    return TrainSettings(
+        data=data,
+        model=SSD,
+        profile="tiny",
+        num_steps=num_steps,
+        batch_size=2,
+        eval_every=2,
+        checkpoint_root=checkpoint_root,
+        **more,
+    )
+
+
 def weights_of(detector):
     return [variable.numpy() for variable in detector.model.weights]
 
 
 def test_a_run_that_peaks_before_its_end_ends_with_the_peaks_weights(synthetic_data, tracking_uri, tmp_path, capsys):
-    settings = TrainSettings(
-        data=synthetic_data,
-        model=SSD,
-        profile="tiny",
-        num_steps=6,
-        batch_size=2,
-        eval_every=2,
-        checkpoint_root=tmp_path,
-    )
+    settings = tiny_settings(synthetic_data, 6, tmp_path)
     tester = Evaluation(synthetic_data, split=TEST)
     result = train(settings, evaluator=ScriptedCurve(synthetic_data, [0.3, 0.7, 0.5]), test_evaluator=tester)
     printed = capsys.readouterr().out
@@ -146,16 +152,7 @@ def test_a_run_that_peaks_before_its_end_ends_with_the_peaks_weights(synthetic_d
 
 
 def test_keep_last_ends_with_the_last_weights(synthetic_data, tracking_uri, tmp_path):
-    settings = TrainSettings(
-        data=synthetic_data,
-        model=SSD,
-        profile="tiny",
-        num_steps=4,
-        batch_size=2,
-        eval_every=2,
-        checkpoint_root=tmp_path,
-        keep=Keep.LAST,
-    )
+    settings = tiny_settings(synthetic_data, 4, tmp_path, keep=Keep.LAST)
     result = train(settings, evaluator=ScriptedCurve(synthetic_data, [0.9, 0.1]), progress=False)
     run = mlflow.MlflowClient().get_run(result.run_id)
     assert Tag.KEPT_WEIGHTS not in run.data.tags and load_trained_run(result.run_id).step == 4
