@@ -46,6 +46,17 @@ def input_size(text: str) -> int | str | None:
     return AUTO if text.strip().lower() == AUTO else POSITIVE_INT(text)
 
 
+def keep_argument(parser: argparse.ArgumentParser) -> None:
+    """`--keep`: which evaluated weights a run ends with (jobs/train_plan.py's `keep`)."""
+    parser.add_argument(
+        "--keep",
+        type=choice(list(Keep.CHOICES)),
+        default=None,
+        help=f"which evaluated weights the run ends with: {Keep.PEAK} (default; where the validation photos' "
+        f"mAP@0.5 peaked, the last among equals) or {Keep.LAST} (the last step's)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
@@ -113,13 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="evaluate every N steps, and always at the last (default: 6 evaluations a run; 0: the last step only)",
     )
-    parser.add_argument(
-        "--keep",
-        type=choice(list(Keep.CHOICES)),
-        default=None,
-        help=f"which evaluated weights the run ends with: {Keep.PEAK} (default; where the validation photos' "
-        f"mAP@0.5 peaked, the last among equals) or {Keep.LAST} (the last step's)",
-    )
+    keep_argument(parser)
     parser.add_argument("--run-id", type=optional_text, default=None, help="resume this run from its latest checkpoint")
     parser.add_argument(
         "--set",

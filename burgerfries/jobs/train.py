@@ -254,9 +254,7 @@ def train(
         folder = Path(settings.checkpoint_root).resolve() / run_id
         step_var, manager = _checkpoints(setup, folder)
         _start_from(manager.checkpoint, manager, setup, plan.start.weights, plan.start.restore, run_id)
-        peak = None
-        if settings.keep == Keep.PEAK and evaluator is not None:
-            peak = PeakWeights(setup.detector.model, *objective_key(settings.best_by), folder, settings.resumable)
+        peak = _peak_weights(settings, evaluator, setup, folder)
 
         start = int(step_var.numpy())
         bar = ProgressBar(settings.run_name or f"train {settings.model}", start, num_steps, progress)
@@ -285,21 +283,43 @@ def train(
         test_metrics = _test(test_evaluator, setup.detector, num_steps)
         stored = peak_checkpoint or final
         mlflow.set_tag(Tag.KEPT_CHECKPOINT, stored)
-        started = time.perf_counter()
-        kept = list(manager.checkpoints)
-        size = setup.detector.image_size
-        label_map = plan.folder.label_map
-        checkpoints.finish(
-            num_steps, stored, kept, config, label_map, size, loop.eval_metrics, settings.best_by, kept_weights
-        )
-        mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=num_steps)
-        mlflow.log_artifact(str(label_map))
+        _store(checkpoints, plan, setup.detector, stored, list(manager.checkpoints), loop, kept_weights)
         if not nested:  # (a sweep prints its own tables)
             _print_results(loop, test_metrics, num_steps)
         experiment_id = run.info.experiment_id
         return TrainResult(
             run_id, num_steps, loop.losses, loop.eval_metrics, setup.detector, stored, experiment_id, test_metrics
         )
+
+
+def _peak_weights(
+    settings: TrainSettings, evaluator: Evaluation | None, setup: TrainingSetup, folder: Path
+) -> PeakWeights | None:
+    """The hook keeping the validation peak's weights, where the run keeps them and evaluates."""
+    if settings.keep != Keep.PEAK or evaluator is None:
+        return None
+    return PeakWeights(setup.detector.model, *objective_key(settings.best_by), folder, settings.resumable)
+
+
+def _store(
+    checkpoints: CheckpointModels,
+    plan: TrainPlan,
+    detector: Detector,
+    stored: str,
+    kept: list[str],
+    loop: LoopResult,
+    kept_weights: KeptWeights | None,
+) -> None:
+    """The kept weights (checkpoint `stored`) as the run's logged model, beside each evaluation's
+    (`kept`: the checkpoints training keeps), timed, and the label map."""
+    started = time.perf_counter()
+    label_map, best_by = plan.folder.label_map, plan.settings.best_by
+    size = detector.image_size
+    checkpoints.finish(
+        plan.num_steps, stored, kept, plan.config, label_map, size, loop.eval_metrics, best_by, kept_weights
+    )
+    mlflow.log_metric("train/checkpoint_model_seconds", time.perf_counter() - started, step=plan.num_steps)
+    mlflow.log_artifact(str(label_map))
 
 
 def _print_results(loop: LoopResult, test_metrics: Mapping[str, float], step: int) -> None:
