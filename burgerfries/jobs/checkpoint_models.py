@@ -103,9 +103,9 @@ class CheckpointModels:
         lists it, and the best one by `objective`; the stored model's id."""
         client = mlflow.MlflowClient()
         if peak is not None and peak.is_peak_before_end:
-            last_id = self._peak_model(peak)
+            stored_id = self._peak_model(peak)
         else:
-            last_id = self.model_for(step, last=True)
+            stored_id = self.model_for(step, last=True)
         with tempfile.TemporaryDirectory(prefix="burgerfries-model-") as scratch:
             files = Path(scratch) / "checkpoint"
             files.mkdir()
@@ -127,13 +127,13 @@ class CheckpointModels:
                     input_example=input_example(image_size),
                     pip_requirements=REQUIREMENTS,
                 )
-            client.log_model_artifacts(last_id, str(folder))
-        client.finalize_logged_model(last_id, LoggedModelStatus.READY)
+            client.log_model_artifacts(stored_id, str(folder))
+        client.finalize_logged_model(stored_id, LoggedModelStatus.READY)
         by_step = {checkpoint_step(prefix): prefix for prefix in kept}
         stored_step = peak.step if peak is not None and peak.is_peak_before_end else step
         for evaluated, model_id in self.ids.items():
             if evaluated == stored_step:
-                where = "stored with this model" if model_id == last_id else f"stored with logged model {last_id}"
+                where = "stored with this model" if model_id == stored_id else f"stored with logged model {stored_id}"
             else:
                 where = by_step.get(evaluated, "not kept")
             client.set_logged_model_tags(model_id, {"checkpoint": where})
@@ -141,8 +141,8 @@ class CheckpointModels:
         if best is not None and best[0] in self.ids:
             client.set_logged_model_tags(self.ids[best[0]], {"best_by": best[1]})
             client.set_tag(self.run_id, Tag.BEST_CHECKPOINT, f"step {best[0]} by {best[1]}")
-        client.set_tag(self.run_id, Tag.CHECKPOINT_MODEL, last_id)
-        return last_id
+        client.set_tag(self.run_id, Tag.CHECKPOINT_MODEL, stored_id)
+        return stored_id
 
     def _peak_model(self, peak: KeptWeights) -> str:
         """A logged model for the peak's weights, kept before the run's end (see the module)."""

@@ -262,7 +262,7 @@ def train(
             pictures = evaluator.pictures if evaluator is not None else None
             checkpoints = CheckpointModels(run_id, settings.model, short)  # a logged model per evaluation
             tracking = MlflowHooks(metrics, num_steps, pictures, checkpoints, eval_dataset, peak)
-            hooks = [*([peak] if peak else []), tracking, CheckpointHook(manager, step_var), bar]
+            hooks = [*([peak] if peak is not None else []), tracking, CheckpointHook(manager, step_var), bar]
             if on_evaluation is not None:
                 hooks.append(EvaluationCallback(on_evaluation))
             try:
