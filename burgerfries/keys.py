@@ -67,7 +67,7 @@ class Tag:
     SWEEP_ROLE = "sweep_role"  # one of the SweepRole values below
     DATASET_HASH = "dataset_hash"
     CHECKPOINT_DIR = "checkpoint_dir"
-    CHECKPOINT_MODEL = "checkpoint_model_id"  # the logged model holding the run's last checkpoint
+    CHECKPOINT_MODEL = "checkpoint_model_id"  # the logged model holding the weights the run kept
     BEST_CHECKPOINT = "best_checkpoint"  # "step N by METRIC": the evaluated checkpoint marked best
     KEPT_WEIGHTS = "kept_weights"  # which evaluated weights the run ends with, and why (training/peak_weights.py)
     KEPT_CHECKPOINT = "kept_checkpoint"  # the local checkpoint prefix of those weights

@@ -31,7 +31,7 @@ from burgerfries.jobs.pyfunc_model import SIGNATURE, CheckpointModel, input_exam
 from burgerfries.keys import Tag
 from burgerfries.tracking import quiet_mlflow
 from burgerfries.training.checkpoints import checkpoint_step
-from burgerfries.training.peak_weights import KeptWeights
+from burgerfries.training.peak_weights import KeptWeights, at_least_as_good
 
 MODEL_TYPE = "ssd-checkpoint"
 # Named, not inferred (MLflow infers by loading the model in a subprocess); the model code is this package's.
@@ -55,7 +55,7 @@ def best_step(eval_metrics: Mapping[int, Mapping[str, float]], objective: str) -
         return None
     best = scored[0]
     for step, value in scored[1:]:
-        if (value >= best[1]) if higher else (value <= best[1]):
+        if at_least_as_good(value, best[1], higher):
             best = (step, value)
     return best[0], key
 
@@ -102,10 +102,8 @@ class CheckpointModels:
         run keeps a peak before its end; tag every evaluated checkpoint with its path while `kept`
         lists it, and the best one by `objective`; the stored model's id."""
         client = mlflow.MlflowClient()
-        if peak is not None and peak.is_peak_before_end:
-            stored_id = self._peak_model(peak)
-        else:
-            stored_id = self.model_for(step, last=True)
+        peak_before_end = peak is not None and peak.is_peak_before_end
+        stored_id = self._peak_model(peak) if peak_before_end else self.model_for(step, last=True)
         with tempfile.TemporaryDirectory(prefix="burgerfries-model-") as scratch:
             files = Path(scratch) / "checkpoint"
             files.mkdir()
@@ -130,7 +128,7 @@ class CheckpointModels:
             client.log_model_artifacts(stored_id, str(folder))
         client.finalize_logged_model(stored_id, LoggedModelStatus.READY)
         by_step = {checkpoint_step(prefix): prefix for prefix in kept}
-        stored_step = peak.step if peak is not None and peak.is_peak_before_end else step
+        stored_step = peak.step if peak_before_end else step
         for evaluated, model_id in self.ids.items():
             if evaluated == stored_step:
                 where = "stored with this model" if model_id == stored_id else f"stored with logged model {stored_id}"

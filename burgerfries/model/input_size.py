@@ -130,9 +130,8 @@ def _choice(
     candidates: tuple[int, ...],
 ) -> InputSizeChoice:
     """Once per process for a record as it is (a sweep's plan asks for every trial)."""
-    from burgerfries.data.tfrecord import (
-        read_boxes,
-    )  # (TensorFlow: not at import, so `train --help` starts it filtered)
+    # (TensorFlow: imported here, not with the module, so `train --help` starts it filtered)
+    from burgerfries.data.tfrecord import read_boxes
 
     def config_at(size: int) -> dict:  # (overrides count: a --set matcher threshold changes what matches)
         return build_config(model, profile, num_classes, {"input_size": size}, json.loads(overrides), 1, max(1, images))

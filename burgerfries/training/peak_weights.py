@@ -36,6 +36,11 @@ PEAK_FOLDER = "peak"
 STATE_FILE = "peak.json"
 
 
+def at_least_as_good(value: float, best: float, higher_is_better: bool) -> bool:
+    """Whether an evaluation's `value` replaces the `best` so far: the later of equal ones wins."""
+    return value >= best if higher_is_better else value <= best
+
+
 @dataclass(frozen=True)
 class Evaluated:
     step: int
@@ -94,7 +99,7 @@ class PeakWeights(Hooks):
         if value is None or not math.isfinite(value):
             return
         self.last = Evaluated(step, float(value))
-        if self.peak is None or self._at_least_as_good(self.last.value, self.peak.value):
+        if self.peak is None or at_least_as_good(self.last.value, self.peak.value, self.higher_is_better):
             self.peak = self.last
             self._copy = [weight.numpy().copy() for weight in self.model.weights]
             if self.persist:
@@ -122,6 +127,3 @@ class PeakWeights(Hooks):
     def _save(self) -> str:
         self._step.assign(self.peak.step)
         return self._manager.save(checkpoint_number=self.peak.step)
-
-    def _at_least_as_good(self, value: float, best: float) -> bool:
-        return value >= best if self.higher_is_better else value <= best
