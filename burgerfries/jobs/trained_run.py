@@ -83,13 +83,18 @@ def load_trained_run(run_id: str, step: int | None = None, scratch: Path | None 
         raise RunError(f"run {run_id}: {folder} holds no checkpoint")
     candidates = {checkpoint_step(p): str(folder / Path(p).name) for p in state.all_model_checkpoint_paths}
     kept = _kept_checkpoint(run)
-    if kept is not None:  # the peak's weights, kept before the run's end, live beside its checkpoints
-        candidates[checkpoint_step(kept)] = kept
-    if step is None:  # the weights the run kept (older runs kept their last)
-        step = checkpoint_step(kept) if kept is not None else max(candidates)
-    if step not in candidates:
-        raise RunError(f"run {run_id} has no checkpoint at step {step}; it has steps {sorted(candidates)}")
-    prefix = candidates[step]
+    if kept is not None:
+        # A peak kept before the run's end lives beside its checkpoints. Asked for by its step, the
+        # folder's own checkpoint of that step wins where it is still there: the same weights, and
+        # also the optimizer and average a reader such as bench/weight_average.py restores.
+        candidates.setdefault(checkpoint_step(kept), kept)
+    if step is None and kept is not None:  # the weights the run kept
+        step, prefix = checkpoint_step(kept), kept
+    else:  # a step asked for; or a run from before kept weights: its last
+        step = max(candidates) if step is None else step
+        if step not in candidates:
+            raise RunError(f"run {run_id} has no checkpoint at step {step}; it has steps {sorted(candidates)}")
+        prefix = candidates[step]
     detector = build_detector(config)
     step_var = tf.Variable(0, dtype=tf.int64)
     make_checkpoint(detector.model, None, step_var).restore(prefix).expect_partial()
