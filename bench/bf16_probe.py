@@ -24,6 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from burgerfries.machine import describe_machine  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
 from burgerfries.model.ssd import build_detector  # noqa: E402
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     print(f"# CPU flags: {' '.join(cpu_flags())}; TF {tf.__version__}, {time.strftime('%Y-%m-%d')}")
     print("| model | float32 s/pass | mixed_bfloat16 s/pass | bf16 speed-up |")
     print("|---|---|---|---|")

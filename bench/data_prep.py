@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from burgerfries.data.prepare import prepare_dataset
+from burgerfries.machine import describe_machine
 
 
 def main() -> None:
@@ -19,6 +20,7 @@ def main() -> None:
     parser.add_argument("--source", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/macncheese"))
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     timings = []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as out:

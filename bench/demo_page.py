@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from burgerfries.machine import describe_machine
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="an export folder")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

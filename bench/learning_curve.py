@@ -28,6 +28,7 @@ import mlflow  # noqa: E402
 
 from burgerfries.evaluation.evaluator import Evaluation  # noqa: E402
 from burgerfries.jobs.train import TrainSettings, train  # noqa: E402
+from burgerfries.machine import describe_machine  # noqa: E402
 
 COSINE = "train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_learning_rate."
 
@@ -47,6 +48,7 @@ def main() -> None:
         "--fixture", type=Path, default=Path(__file__).resolve().parents[2] / "shared/fixtures/odapi_learning_curve"
     )
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     reference = json.loads((args.fixture / "curve.json").read_text())[args.profile]
     with tempfile.TemporaryDirectory() as workdir:
         mlflow.set_tracking_uri(f"sqlite:///{workdir}/curve.db")

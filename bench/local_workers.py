@@ -23,6 +23,7 @@ from pathlib import Path
 
 from burgerfries.data.prepare import prepare_dataset
 from burgerfries.jobs.sweep.workers import threads_per_worker, usable_cores
+from burgerfries.machine import describe_machine
 
 WARM_UP_STEPS = 8
 
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--models", default="ssd_mobilenet_v2_320x320,ssd_mobilenet_v2_fpnlite_320x320")
     parser.add_argument("--profile", default="smoke")
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
     machine = f"{usable_cores()} cores, AVX-512: {' '.join(flags) or 'none'}"
     print(f"# {time.strftime('%Y-%m-%d')}, {machine}, profile {args.profile}, batch 10")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import mlflow
 
+from burgerfries.machine import describe_machine
 from burgerfries.model import MODEL_NAMES
 
 VARIANTS = {"default": [], "4x long": ["--epochs", str(47.6 * 4)], "300 steps": ["--num-steps", "300"]}
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--train-args", default="", help="more flags for every `burgerfries train` command")
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     work = Path(tempfile.mkdtemp(prefix="own-photos-"))
     uri = f"sqlite:///{work / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)

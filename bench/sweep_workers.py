@@ -23,6 +23,8 @@ from pathlib import Path
 import mlflow
 import yaml
 
+from burgerfries.machine import describe_machine
+
 BASE = {"batch_size": 2, "learning_rate": 0.04, "classification_weight": 1.0, "localization_weight": 1.0}
 PHASES = [
     {
@@ -80,6 +82,7 @@ def main() -> None:
     parser.add_argument("--num-steps", type=int, default=30)
     parser.add_argument("--profile", default="tiny")
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     mlflow.set_tracking_uri(args.tracking_uri)
     folder = Path(tempfile.mkdtemp(prefix="sweep_workers_"))
     from burgerfries.data.prepare import prepare_dataset

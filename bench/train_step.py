@@ -26,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 
 from burgerfries.data.prepare import prepare_dataset  # noqa: E402
 from burgerfries.jobs.train import TrainSettings, train  # noqa: E402
+from burgerfries.machine import describe_machine  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
 from burgerfries.training.assemble import assemble  # noqa: E402
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODEL_NAMES))
     parser.add_argument("--skip-tracking", action="store_true")
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     devices = [d.device_type for d in tf.config.list_physical_devices()]
     print(
         f"# {platform.node()} {os.cpu_count()} CPUs, devices {devices}, TF {tf.__version__}, "

@@ -33,6 +33,7 @@ from sweep_trials import step_rates, step_seconds  # noqa: E402  (bench/sweep_tr
 from burgerfries.data.prepare import prepare_dataset  # noqa: E402
 from burgerfries.evaluation.evaluator import Evaluation  # noqa: E402
 from burgerfries.jobs.train import TrainSettings, train  # noqa: E402
+from burgerfries.machine import describe_machine  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
 from burgerfries.training.assemble import assemble  # noqa: E402
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--profiles", default="smoke,full", help="profiles of the step breakdown ('' for none)")
     parser.add_argument("--skip-trial", action="store_true")
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, TF {tf.__version__}")
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)

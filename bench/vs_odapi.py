@@ -28,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from train_step import time_steps  # noqa: E402  (bench/train_step.py, beside this file)
 
+from burgerfries.machine import describe_machine  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {  # the OD API config's name → (our model, our profile)
     "ssd_full": ("ssd_mobilenet_v2_320x320", "full"),
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("--peers", type=Path, default=ROOT.parent / "shared" / "peers" / "odapi")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
     args = parser.parse_args()
+    print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     fixture = args.peers.resolve().parents[1] / "fixtures" / "odapi_learning_curve"
     flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, AVX-512: {' '.join(flags) or 'none'}")
