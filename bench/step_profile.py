@@ -39,7 +39,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from burgerfries.data.prepare import prepare_dataset  # noqa: E402
-from burgerfries.machine import calibration, describe_machine  # noqa: E402
+from burgerfries.machine import achieved_gflops, calibration, describe_machine  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
 from burgerfries.training.assemble import assemble  # noqa: E402
@@ -116,19 +116,45 @@ def op_flops(op: tf.Operation) -> float:
     return 0.0
 
 
-def step_flops(graph: tf.Graph) -> collections.Counter:
-    """FLOPs per kind of work in the traced step's graph and the functions it calls."""
-    flops: collections.Counter = collections.Counter()
-    graphs, seen = [graph], set()
+def traced_ops(graph: tf.Graph) -> list[tf.Operation]:
+    """The ops of the traced step's graph and of the functions it calls."""
+    ops, graphs, seen = [], [graph], set()
     while graphs:
         current = graphs.pop()
-        for op in current.get_operations():
-            flops[work_kind(op.type)] += op_flops(op)
+        ops.extend(current.get_operations())
         for function in getattr(current, "_functions", {}).values():
             if function.name not in seen and hasattr(function, "graph"):
                 seen.add(function.name)
                 graphs.append(function.graph)
+    return ops
+
+
+def step_flops(ops: list[tf.Operation]) -> collections.Counter:
+    """FLOPs per kind of work in the traced step."""
+    flops: collections.Counter = collections.Counter()
+    for op in ops:
+        flops[work_kind(op.type)] += op_flops(op)
     return flops
+
+
+def convolution_products(ops: list[tf.Operation]) -> list[tuple[int, int, int]]:
+    """Each forward convolution as the matrix product it amounts to: (outputs, kernel taps × input
+    channels, output channels) — what oneDNN multiplies, less the gathering of the taps."""
+    products = []
+    for op in ops:
+        if op.type == "Conv2D":
+            height, width, channels_in, channels_out = _dims(op.inputs[1].shape)
+            outputs = int(np.prod(_dims(op.outputs[0].shape)[:3]))
+            products.append((outputs, height * width * channels_in, channels_out))
+    return products
+
+
+def matmul_rate(products: list[tuple[int, int, int]]) -> float:
+    """GFLOP/s of plain float32 `tf.matmul`s of exactly these shapes, one after another: what this
+    CPU does on the forward convolutions' own matrix sizes, which are far from the calibration's 1024²."""
+    pairs = [(tf.random.normal((m, k)), tf.random.normal((k, n))) for m, k, n in products]
+    run = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(a, b)) for a, b in pairs]))
+    return achieved_gflops(run, sum(2.0 * m * k * n for m, k, n in products))
 
 
 def print_work_kinds(step_ops: dict, steps: int, flops: collections.Counter, machine: dict) -> None:
@@ -156,7 +182,8 @@ def profile_model(
     setup = assemble(build_config(model, profile, 2, knobs, num_train_images=63), data / "train.record")
     pipeline = iter(setup.batches())
     batches = [next(pipeline) for _ in range(8)]
-    flops = step_flops(setup.train_step.get_concrete_function(*batches[0]).graph)
+    ops = traced_ops(setup.train_step.get_concrete_function(*batches[0]).graph)
+    flops, products = step_flops(ops), convolution_products(ops)
     for batch in batches[:WARM_UP_STEPS]:
         setup.train_step(*batch)
     times = []
@@ -184,6 +211,13 @@ def profile_model(
         print(f"| {op_type} | {spent / steps * 1000:.1f} | {spent / total:.0%} | {calls[op_type] // steps} |")
     print()
     print_work_kinds(step_ops, steps, flops, machine)
+    forward = sum(spent for op_type, spent in step_ops.items() if work_kind(op_type) == "convolutions, forward") / steps
+    shaped = matmul_rate(products)
+    print(
+        f"its {len(products)} forward convolutions as plain matmuls of their own shapes: {shaped:.1f} GFLOP/s "
+        f"({shaped / machine['matmul_gflops']:.0%} of the calibration); the convolutions achieve "
+        f"{flops['convolutions, forward'] / 1e9 / forward / shaped:.0%} of that"
+    )
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 MATMUL = 1024  # a square float32 matmul: 2 n³ FLOPs
@@ -28,7 +29,8 @@ def cpu_flags() -> str:
     return "AVX2 only" if re.search(r"\bavx2\b", text) else "no AVX2"
 
 
-def _rate(run, flops: float) -> float:
+def achieved_gflops(run: Callable[[], object], flops: float) -> float:
+    """GFLOP/s of `run()` doing `flops`, timed over SECONDS after one call that traces and allocates."""
     run()  # the first call traces and allocates
     calls, started = 0, time.perf_counter()
     while time.perf_counter() - started < SECONDS:
@@ -49,8 +51,8 @@ def calibration() -> dict[str, float]:
     depthwise = tf.function(lambda: tf.reduce_sum(tf.nn.depthwise_conv2d(images, kernel, (1, 1, 1, 1), "SAME")))
     n, (b, h, w, c) = MATMUL, DEPTHWISE
     return {
-        "matmul_gflops": _rate(matmul, 2 * n**3),
-        "depthwise_gflops": _rate(depthwise, 2 * 9 * b * h * w * c),
+        "matmul_gflops": achieved_gflops(matmul, 2 * n**3),
+        "depthwise_gflops": achieved_gflops(depthwise, 2 * 9 * b * h * w * c),
     }
 
 

@@ -19,15 +19,16 @@ from burgerfries.cli.arguments import (
 )
 from burgerfries.keys import KNOB_TYPES, Keep
 from burgerfries.model import DEFAULT_MODEL, MODEL_NAMES, RESTORE_MODES
-from burgerfries.model.config import DEFAULT_PROFILE, PROFILES
+from burgerfries.model.config import DEFAULT_PROFILE, PROFILES, profile_epochs
 from burgerfries.model.input_size import AUTO, COVERAGE_TARGET
 
 SUMMARY = "train one configuration, tracked in MLflow"
+SSD_PASSES = profile_epochs(DEFAULT_PROFILE, "ssd_mobilenet_v2_320x320")
 DESCRIPTION = f"""\
 Train one detector on a data-prep or LabelImg folder, logging losses every step and COCO metrics
 six times a run to MLflow. Without --profile and --weights it trains at laptop scale (the smoke
 profile: 160 px, or larger where the objects are too small for the model's anchors there, width
-0.35, {PROFILES[DEFAULT_PROFILE]["epochs"]:g} passes over the training split)
+0.35, {PROFILES[DEFAULT_PROFILE]["epochs"]:g} passes over the training split; SSD {SSD_PASSES:g})
 from the shipped pretrained weights: minutes on a CPU. --profile full trains at the model zoo's sizes
 (a GPU's work). Every other flag you leave out keeps the model YAML's value
 (burgerfries/configs/MODEL.yaml). --run-id resumes a run from its last checkpoint.
@@ -84,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=POSITIVE_FLOAT,
         default=None,
         help="the run's length in passes over the training split, at the run's batch size "
-        f"(default: the profile's: smoke {PROFILES['smoke']['epochs']:g}; full: the YAML's steps)",
+        f"(default: the profile's: smoke {PROFILES['smoke']['epochs']:g}, SSD {SSD_PASSES:g}; full: the YAML's steps)",
     )
     parser.add_argument("--input-size", type=input_size, default=AUTO, help=INPUT_SIZE_HELP)
     parser.add_argument(

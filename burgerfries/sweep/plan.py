@@ -18,7 +18,7 @@ from typing import Any
 from burgerfries.data.folder import DataFolder
 from burgerfries.decision.noise import MIN_DOF, UPPER_BOUND
 from burgerfries.decision.phase import RACE_CONFIRM
-from burgerfries.model.config import PROFILES, build_config, steps_for_epochs
+from burgerfries.model.config import PROFILES, build_config, profile_epochs, steps_for_epochs
 from burgerfries.model.input_size import InputSizeChoice, automatic_input_size
 from burgerfries.pretrained import NONE
 from burgerfries.sweep.definition import SweepDefinition
@@ -181,11 +181,13 @@ def describe_trial_length(plan: SweepPlan) -> str:
             "number of passes trains the steps that make its own passes"
         )
     steps = ", ".join(f"{model} {plan.num_steps(model)}" for model in plan.definition.models)
-    epochs = plan.study_epochs or PROFILES[plan.profile].get("epochs")
-    if plan.definition.num_steps is None and epochs is not None:
+    epochs = {model: plan.study_epochs or profile_epochs(plan.profile, model) for model in plan.definition.models}
+    if plan.definition.num_steps is None and None not in epochs.values():
         owner = "the study's" if plan.study_epochs else f"the {plan.profile} profile's"
+        distinct = set(epochs.values())
+        passes = f"{distinct.pop():g}" if len(distinct) == 1 else ", ".join(f"{m} {v:g}" for m, v in epochs.items())
         where = (
-            f"{owner} {epochs:g} passes over {plan.num_train_images} training images "
+            f"{owner} {passes} passes over {plan.num_train_images} training images "
             f"at the base batch size {plan.definition.base['batch_size']}"
         )
     else:

@@ -159,9 +159,9 @@ def test_config_profiles_and_overrides():
     assert flat["model.ssd.loss.classification_loss.weighted_sigmoid_focal.gamma"] == 1.5
     cosine = "train_config.optimizer.momentum_optimizer.learning_rate.cosine_decay_learning_rate."
     assert flat[cosine + "learning_rate_base"] == 0.026
-    # smoke's 95.2 passes over 63 images at batch 5: 1200 steps; the warm-up 2000/10000 of the run
-    assert flat["train_config.num_steps"] == 1200 and flat["train_config.num_epochs"] == 95.2
-    assert flat[cosine + "total_steps"] == 1200 and flat[cosine + "warmup_steps"] == 240
+    # smoke's 142.8 passes for SSD over 63 images at batch 5: 1800 steps; the warm-up 2000/10000 of the run
+    assert flat["train_config.num_steps"] == 1800 and flat["train_config.num_epochs"] == 142.8
+    assert flat[cosine + "total_steps"] == 1800 and flat[cosine + "warmup_steps"] == 360
     with pytest.raises(KeyError, match="gama"):
         build_config(
             "ssd_mobilenet_v2_320x320", overrides={"model.ssd.loss.classification_loss.weighted_sigmoid_focal.gama": 1}
@@ -177,6 +177,8 @@ def test_a_length_in_epochs_follows_the_training_split_and_steps_win():
 
     assert length(profile="smoke", num_train_images=63) == (600, 95.2)  # ⌈95.2 × 63 / 10⌉ at the YAML's batch 10
     assert length(profile="smoke", num_train_images=240) == (2285, 95.2)  # ⌈95.2 × 240 / 10⌉
+    ssd = build_config("ssd_mobilenet_v2_320x320", "smoke", num_train_images=63)["train_config"]
+    assert (ssd["num_steps"], ssd["num_epochs"]) == (900, 142.8)  # SSD's own default: ⌈142.8 × 63 / 10⌉
     assert length(profile="smoke", epochs=47.6, num_train_images=63) == (300, 47.6)  # the original study's 300
     assert length(profile="full", epochs=10, num_train_images=100, knobs={"batch_size": 8}) == (125, 10.0)
     assert length(profile="smoke", num_train_images=63, knobs={"num_steps": 40}) == (40, None)

@@ -59,9 +59,10 @@ def test_the_base_chooses_its_input_size_as_train_data_does(synthetic_data, tmp_
     study.write_text(PHOTOS_STUDY.read_text().replace("ssd_mobilenet_v2_fpnlite_320x320", ssd))
     definition = load_definition(study)
     assert definition.automatic_input_size and "input_size" not in definition.base
-    trained = resolve_train(
-        TrainSettings(data=synthetic_data, model=ssd, input_size=AUTO)
-    )  # `train --data DIR --model M`
+    # `train --data DIR --model M --epochs 95.2`: a model added under `models:` trains the study's
+    # passes, not its own default (SSD's 142.8 is the length phase's longer point)
+    passes = definition.base["epochs"]
+    trained = resolve_train(TrainSettings(data=synthetic_data, model=ssd, input_size=AUTO, epochs=passes))
     assert trained.input_size_choice is not None and trained.input_size_choice.size != 160
     plan = replace(photos_plan(synthetic_data, trained.folder.num_train_images), definition=definition)
     assert plan.input_size(ssd) == trained.input_size_choice.size

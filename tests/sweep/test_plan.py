@@ -71,9 +71,13 @@ def test_trials_take_the_studys_passes_else_the_profiles_unless_the_study_sets_s
     assert plan.num_steps("ssd_mobilenet_v2_320x320") == 300  # the study's 47.6 passes over 63 images at batch 10
     assert original_plan(num_train_images=240).num_steps("ssd_mobilenet_v2_320x320") == 1143  # ⌈47.6 × 24⌉
     assert original_plan(profile="tiny").num_steps("ssd_mobilenet_v2_320x320") == 60  # a length in steps stays
-    plan.definition.epochs = None  # the smoke profile's 95.2 passes
-    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 600
-    assert "(the smoke profile's 95.2 passes over 63 training images at the base batch size 10)" in plan.describe()
+    plan.definition.epochs = None  # the smoke profile's passes: 95.2, SSD's 142.8
+    assert plan.num_steps("ssd_mobilenet_v2_320x320") == 900  # ⌈142.8 × 6.3⌉
+    assert plan.num_steps("ssd_mobilenet_v2_fpnlite_320x320") == 600  # ⌈95.2 × 6.3⌉
+    assert (
+        "(the smoke profile's ssd_mobilenet_v2_320x320 142.8, ssd_mobilenet_v2_fpnlite_320x320 95.2 passes "
+        "over 63 training images at the base batch size 10)" in plan.describe()
+    )
     plan.definition.num_steps = 40
     assert plan.num_steps("ssd_mobilenet_v2_320x320") == 40
 
