@@ -24,7 +24,9 @@ from burgerfries.model import MODEL_NAMES
 # its mean (bench/RESULTS.md, "The default length"). SSD trains 142.8 passes (`model_epochs`): on cards
 # at its chosen 224 px, 3 seeds a side, 1.5x the passes raised mAP@0.5 on the validation photos by
 # +0.090 and on the test photos from 0.558 to 0.605 (bench/RESULTS.md, "Anchors and object sizes");
-# FPNLite stays at 95.2 (see RESULTS for why).
+# FPNLite stays at 95.2: in the photos study on cards its one 142.8-pass trial was within noise of
+# the 95.2-pass base (validation 0.885 against 0.864, 3 seeds) and earned no confirmation seeds
+# (bench/RESULTS.md, "The photos study on cards, AVX-512").
 # The profile a command uses when none is named: the scale a laptop trains in minutes, and the
 # only one with shipped weights. ("full" is the YAML as written: zoo sizes, GPU scale.)
 DEFAULT_PROFILE = "smoke"
