@@ -14,8 +14,8 @@ Then the same time per kind of work (convolutions, their gradients, depthwise co
 theirs, batch norm, ReLU6, the rest) beside the FLOPs that work does: counted from the shapes of the
 traced step's own Conv2D / DepthwiseConv2dNative ops and their gradient ops (2 multiply-adds per
 kernel tap and output element). Its achieved GFLOP/s is read against `burgerfries.machine`'s
-calibration, printed first: the dense matmul's figure for convolutions (oneDNN runs them as
-matrix products), the depthwise figure for depthwise ones. Batch norm and ReLU6 do a few FLOPs per
+calibration, printed first: the dense matmul's figure for convolutions (most of ours are
+1 × 1: a matrix product), the depthwise figure for depthwise ones. Batch norm and ReLU6 do a few FLOPs per
 element and are bounded by memory, not arithmetic: no fraction is given for them.
 """
 
@@ -150,8 +150,8 @@ def convolution_products(ops: list[tf.Operation]) -> list[tuple[int, int, int]]:
 
 
 def matmul_rate(products: list[tuple[int, int, int]]) -> float:
-    """GFLOP/s of plain float32 `tf.matmul`s of exactly these shapes, one after another: what this
-    CPU does on the forward convolutions' own matrix sizes, which are far from the calibration's 1024²."""
+    """GFLOP/s of plain float32 `tf.matmul`s of exactly these shapes, in one traced function: what
+    this CPU does on the forward convolutions' own matrix sizes, which are far from the calibration's 1024²."""
     pairs = [(tf.random.normal((m, k)), tf.random.normal((k, n))) for m, k, n in products]
     run = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(a, b)) for a, b in pairs]))
     return achieved_gflops(run, sum(2.0 * m * k * n for m, k, n in products))
