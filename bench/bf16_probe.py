@@ -5,8 +5,8 @@ pass (the step's compute: convolutions, batch norm, the heads), float32 against 
     python bench/bf16_probe.py [--models ...] [--batch 10] [--steps 20] [--rounds 3]
 
 Rounds alternate float32 and bfloat16 (A-B-A-B…) so drift of the machine hits both; the figure is
-each policy's median seconds per pass over all rounds, and their ratio. Prints the CPU flags that
-oneDNN's bf16 kernels need (avx512_bf16, amx_bf16).
+each policy's median seconds per pass over all rounds, and their ratio. The machine line printed
+first (`describe_machine`) names the CPU flags that oneDNN's bf16 kernels need (avx512_bf16, amx_bf16).
 """
 
 from __future__ import annotations
@@ -28,12 +28,6 @@ from burgerfries.machine import describe_machine  # noqa: E402
 from burgerfries.model import MODEL_NAMES  # noqa: E402
 from burgerfries.model.config import build_config  # noqa: E402
 from burgerfries.model.ssd import build_detector  # noqa: E402
-
-
-def cpu_flags() -> list[str]:
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        words = set(info.read().split())
-    return sorted(word for word in words if word.startswith(("avx512", "amx")))
 
 
 def pass_seconds(model_name: str, policy: str, batch: int, steps: int) -> list[float]:
@@ -73,7 +67,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
-    print(f"# CPU flags: {' '.join(cpu_flags())}; TF {tf.__version__}, {time.strftime('%Y-%m-%d')}")
+    print(f"# TF {tf.__version__}")
     print("| model | float32 s/pass | mixed_bfloat16 s/pass | bf16 speed-up |")
     print("|---|---|---|---|")
     for model_name in args.models:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -76,9 +75,7 @@ def main() -> None:
     parser.add_argument("--profile", default="smoke")
     args = parser.parse_args()
     print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
-    flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
-    machine = f"{usable_cores()} cores, AVX-512: {' '.join(flags) or 'none'}"
-    print(f"# {time.strftime('%Y-%m-%d')}, {machine}, profile {args.profile}, batch 10")
+    print(f"# {usable_cores()} usable cores, profile {args.profile}, batch 10")
     print("| model | processes × threads | steps/s, all processes | vs one process |")
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:

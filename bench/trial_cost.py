@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--skip-trial", action="store_true")
     args = parser.parse_args()
     print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
-    print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, TF {tf.__version__}")
+    print(f"# TF {tf.__version__}")
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         data = workdir / "data"

@@ -21,7 +21,6 @@ import os
 import re
 import statistics
 import subprocess
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -81,8 +80,6 @@ def main() -> None:
     args = parser.parse_args()
     print(describe_machine(), flush=True)  # the machine and its calibration, beside every timing
     fixture = args.peers.resolve().parents[1] / "fixtures" / "odapi_learning_curve"
-    flags = sorted(set(re.findall(r"avx512[a-z]*", Path("/proc/cpuinfo").read_text())))
-    print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, AVX-512: {' '.join(flags) or 'none'}")
     print(f"# ours with TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     print("| config | ours s/step (A, A') | OD API s/step, default | ÷ ours | OD API s/step, oneDNN on | ÷ ours |")
     print("|---|---|---|---|---|---|")
